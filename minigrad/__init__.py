@@ -1,0 +1,44 @@
+"""minigrad: automatic differentiation on numpy, written to be read and trusted.
+
+>>> import minigrad as mg
+>>> x = mg.tensor(3.0, requires_grad=True)
+>>> y = x * x + 2 * x
+>>> y.backward()
+>>> x.grad
+tensor(8.)
+"""
+
+# NOTE: autodiff first: it defines the tape that tensor.py and the operations build on.
+from . import autodiff, ops  # noqa: I001
+from .autodiff import Primitive, enable_grad, grad, is_grad_enabled, no_grad
+from .tensor import Tensor
+from .creation import (
+    Generator,
+    arange,
+    default_generator,
+    eye,
+    full,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .errors import BackwardError, DTypeError, IndexingError, MinigradError, OpError, ShapeError
+from .functions import (
+    abs, add, all, any, argmax, argmin, astype, clip, cos, div, dot, einsum, exp, expm1, log,
+    log1p, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, outer, pow, prod, relu,
+    sigmoid, sign, sin, sqrt, std, sub, sum, tan, tanh, var, where,
+)  # fmt: skip
+from .shaping import (
+    broadcast_to, concatenate, expand_dims, flatten, moveaxis, pad, repeat, reshape, split,
+    squeeze, stack, swapaxes, tile, transpose,
+)  # fmt: skip
+from .gradcheck import GradcheckReport, gradcheck, gradgradcheck
+
+__version__ = "0.1.0"

@@ -1,0 +1,323 @@
+"""The tape: primitives, nodes, grad mode, and the reverse pass.
+
+A primitive is applied with ``Prim.apply(*tensors, **params)``. When grad mode is on and an input
+requires grad, the output gets a ``Node`` that remembers the primitive, its parents and params.
+``backward`` sorts the graph into a list (iteratively, no recursion), then walks it in reverse,
+popping each cotangent when it is used and freeing nodes as it goes.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+from .errors import BackwardError, DTypeError, IndexingError, MinigradError, OpError
+
+# ----- thread-local state ------------------------------------------------------------------------
+
+
+class _State(threading.local):
+    grad_enabled = True
+    forward_level = 0  # > 0 while forward-mode tangents are being pushed (see ``forward_mode``)
+
+
+state = _State()
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for the current thread."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._saved: list[bool] = []
+
+    def __enter__(self):
+        self._saved.append(state.grad_enabled)
+        state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._saved.pop()
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with _GradMode(self.enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def no_grad() -> _GradMode:
+    """Disable recording on this thread: ``with mg.no_grad(): ...`` or ``@mg.no_grad()``."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Enable recording on this thread (inside ``no_grad``, for instance)."""
+    return _GradMode(True)
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations on this thread are recorded for backward."""
+    return state.grad_enabled
+
+
+@contextmanager
+def forward_mode():
+    """Propagate ``Tensor.tangent`` through every operation in this block (forward mode).
+
+    Forward mode has one level: tangents are not nested.
+    """
+    if state.forward_level:
+        raise BackwardError(
+            "forward mode is already active on this thread: minigrad's forward mode has one "
+            "level; compute the inner derivative first, or use forward-over-reverse (mg.hvp)"
+        )
+    state.forward_level = 1
+    try:
+        yield
+    finally:
+        state.forward_level = 0
+
+
+# ----- primitives --------------------------------------------------------------------------------
+
+registry: dict[str, type[Primitive]] = {}
+
+
+class Primitive:
+    """An operation with its own derivative rules. Subclass it to define a custom op.
+
+    - ``forward(*arrays, **params) -> ndarray``: numpy in, numpy out.
+    - ``vjp(g, y, *xs, **params) -> tuple``: reverse mode, written in Tensor ops. ``g`` is the
+      cotangent of the output, ``y`` the output Tensor and ``xs`` the input Tensors; return one
+      cotangent (Tensor, or None for "no gradient") per input.
+    - ``jvp(ts, y, *xs, **params) -> ndarray``: forward mode in numpy. ``ts[i]`` is the tangent of
+      input ``i`` with a leading batch axis, shape ``(B, *xs[i].shape)``, or None when that input
+      carries none; ``y`` and ``xs`` are ndarrays. Return the output tangent, ``(B, *y.shape)``.
+
+    ``uses = ("x",)`` lists which saved values the rules read ("x": the inputs, "y": the output);
+    backward refuses to run if one of those was modified in place after the forward pass.
+    Apply with ``MyOp.apply(x1, x2, ..., param=value)``.
+    """
+
+    uses: tuple[str, ...] = ("x",)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        registry[cls.__name__] = cls
+
+    @staticmethod
+    def forward(*xs, **params):
+        raise NotImplementedError
+
+    @staticmethod
+    def vjp(g, y, *xs, **params):
+        raise NotImplementedError
+
+    @staticmethod
+    def jvp(ts, y, *xs, **params):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Apply this primitive to Tensors (arrays and numbers become constants)."""
+        return apply(cls, *[x if isinstance(x, Tensor) else Tensor(x) for x in inputs], **params)
+
+
+def apply(prim, *xs, **params):
+    """Run ``prim.forward`` on the data of Tensors ``xs`` and record the result."""
+    try:
+        y = prim.forward(*[x.data for x in xs], **params)
+    except MinigradError:
+        raise
+    except (ValueError, IndexError, TypeError) as e:
+        shapes = ", ".join(f"{x.shape} {x.dtype}" for x in xs)
+        error = {IndexError: IndexingError, TypeError: DTypeError}.get(type(e), OpError)
+        raise error(f"{prim.__name__}: {e} (inputs: {shapes})") from e
+    return record(prim, xs, y, params)
+
+
+def record(prim, xs, y, params):
+    """Wrap the forward result ``y``; when needed, put a node on the tape and push tangents."""
+    out = Tensor.__new__(Tensor)
+    out.data = y if type(y) is np.ndarray else np.asarray(y)
+    out.grad = out._node = out.tangent = out.name = None
+    out._version = 0
+    out._retain = False
+    out.requires_grad = False
+    if state.grad_enabled:
+        for x in xs:
+            if x.requires_grad:
+                out.requires_grad = True
+                out._node = Node(prim, xs, params)
+                break
+    if state.forward_level:
+        ts = [x.tangent for x in xs]
+        if any(t is not None for t in ts):
+            out.tangent = prim.jvp(ts, out.data, *[x.data for x in xs], **params)
+    return out
+
+
+class Node:
+    """What backward needs to know about how a tensor was made."""
+
+    __slots__ = ("prim", "parents", "params", "versions")
+
+    def __init__(self, prim, parents, params):
+        self.prim = prim
+        self.parents = parents
+        self.params = params
+        self.versions = [x._version for x in parents] if prim.uses else None
+
+
+class _Freed:
+    """Stands in for a node that backward has freed (retain_graph=False)."""
+
+    __slots__ = ("prim",)
+
+    def __init__(self, prim):
+        self.prim = prim
+
+
+# ----- the reverse pass --------------------------------------------------------------------------
+
+
+def toposort(root) -> list:
+    """Tensors reachable from ``root`` through nodes, parents before children. Iterative
+    depth-first search: a tensor is appended once everything it depends on has been."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, finished = stack.pop()
+        if finished:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        node = t._node
+        if node is None:
+            continue
+        if type(node) is _Freed:
+            raise BackwardError(
+                f"backward through the graph a second time: the graph behind this tensor "
+                f"(made by {node.prim.__name__}) was freed by the first backward(); pass "
+                f"retain_graph=True to the first backward() to keep it"
+            )
+        for p in node.parents:
+            if p.requires_grad and id(p) not in visited:
+                stack.append((p, False))
+    return order
+
+
+def backward(root, grad=None, retain_graph=None, create_graph=False):
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+    ``retain_graph`` defaults to ``create_graph``, as in PyTorch: a graph that will be
+    differentiated again must be kept.
+    """
+    grad = _initial_cotangent("backward", root, grad)
+    order = toposort(root)
+    retain = create_graph if retain_graph is None else retain_graph
+    with _GradMode(create_graph):
+        _run_backward(order, root, grad, retain, None)
+
+
+def grad(output, inputs, grad_output=None, retain_graph=None, create_graph=False):
+    """The gradients of ``output`` with respect to each of ``inputs``, returned, not accumulated.
+
+    Like ``torch.autograd.grad``: ``.grad`` attributes are left alone. An input that ``output``
+    does not depend on gets zeros. With ``create_graph=True`` the results can be differentiated.
+    """
+    grad_output = _initial_cotangent("grad", output, grad_output)
+    order = toposort(output)
+    captured = {id(x): None for x in inputs}
+    retain = create_graph if retain_graph is None else retain_graph
+    with _GradMode(create_graph):
+        _run_backward(order, output, grad_output, retain, captured)
+    return tuple(
+        Tensor(np.zeros_like(x.data)) if captured[id(x)] is None else captured[id(x)]
+        for x in inputs
+    )
+
+
+def _initial_cotangent(op, root, grad):
+    if not root.requires_grad:
+        raise BackwardError(
+            f"{op}: the tensor (shape {root.shape}) does not require grad: no input it depends "
+            f"on has requires_grad=True (create inputs with mg.tensor(..., requires_grad=True), "
+            f"and do not compute it under mg.no_grad())"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise BackwardError(
+                f"{op}: the tensor has shape {root.shape}, not a scalar, so pass grad= of that "
+                f"shape (e.g. y.backward(mg.ones_like(y))) or reduce first (y.sum().backward())"
+            )
+        return Tensor(np.ones_like(root.data))
+    grad = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=root.dtype))
+    if grad.shape != root.shape:
+        raise BackwardError(
+            f"{op}: grad has shape {grad.shape} but the tensor has shape {root.shape}; "
+            f"pass a grad of shape {root.shape}"
+        )
+    return grad
+
+
+def _run_backward(order, root, grad, retain_graph, captured):
+    """Walk ``order`` backwards from ``root``. With ``captured`` (id -> None), store the
+    cotangents of those tensors there instead of accumulating into leaves' ``.grad``."""
+    grads = {id(root): grad}
+    for t in reversed(order):
+        g = grads.pop(id(t), None)
+        node = t._node
+        if g is None:
+            if node is not None and not retain_graph:
+                t._node = _Freed(node.prim)
+            continue
+        if captured is not None:
+            if id(t) in captured:
+                captured[id(t)] = g
+        elif node is None or t._retain:
+            t.grad = g if t.grad is None else t.grad + g
+        if node is None:
+            continue
+        if node.versions is not None:
+            _check_versions(node, t)
+        prim = node.prim
+        parent_grads = prim.vjp(g, t, *node.parents, **node.params)
+        for p, gp in zip(node.parents, parent_grads, strict=True):
+            if gp is None or not p.requires_grad:
+                continue
+            key = id(p)
+            prev = grads.get(key)
+            grads[key] = gp if prev is None else prev + gp
+        if not retain_graph:
+            t._node = _Freed(prim)
+
+
+def _check_versions(node, out):
+    if "y" in node.prim.uses and out._version:
+        raise BackwardError(
+            f"backward through {node.prim.__name__}: its output (shape {out.shape}) was "
+            f"modified in place after it was computed; use an out-of-place op instead"
+        )
+    if "x" not in node.prim.uses:
+        return
+    for p, v in zip(node.parents, node.versions, strict=True):
+        if p._version != v:
+            raise BackwardError(
+                f"backward through {node.prim.__name__}: one of its inputs (shape {p.shape}"
+                f"{', name ' + repr(p.name) if p.name else ''}) was modified in place after it "
+                f"was used (version {v} -> {p._version}); use an out-of-place op instead, or "
+                f"clone() the tensor before modifying it"
+            )
+
+
+from .tensor import Tensor  # noqa: E402  (tensor.py builds on this module; one import back)

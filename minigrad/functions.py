@@ -1,0 +1,412 @@
+"""Arithmetic, elementwise functions, reductions and linear algebra on Tensors (``mg.*``).
+
+This is where broadcasting happens: binary primitives see operands of equal shape, except
+constants (which need no gradient), which numpy broadcasts inside the primitive.
+"""
+
+from __future__ import annotations
+
+import builtins
+import string
+
+import numpy as np
+
+from . import ops
+from .autodiff import apply, state
+from .errors import ShapeError
+from .tensor import Tensor
+
+# ----- operands and broadcasting -----------------------------------------------------------------
+
+
+def as_tensor(value, like: Tensor | None = None) -> Tensor:
+    """``value`` as a Tensor. A Python number takes ``like``'s dtype where numpy's rules allow
+    (``float32_tensor * 2.0`` stays float32), as numpy treats Python scalars."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, (int, float, complex)):
+        return Tensor(np.asarray(value, dtype=np.result_type(like.data, value)))
+    return Tensor(value)
+
+
+def _differentiated(t: Tensor) -> bool:
+    return (t.requires_grad and state.grad_enabled) or t.tangent is not None
+
+
+def broadcast_operands(op: str, *xs: Tensor) -> list[Tensor]:
+    """Broadcast the operands that carry derivatives to the common shape; constants keep theirs."""
+    try:
+        shape = np.broadcast_shapes(*(x.shape for x in xs))
+    except ValueError:
+        shapes = " and ".join(str(x.shape) for x in xs)
+        raise ShapeError(
+            f"{op}: shapes {shapes} cannot be broadcast together (numpy's rule: trailing axes "
+            f"must be equal or 1); reshape or expand_dims one operand so the axes line up"
+        ) from None
+    return [
+        apply(ops.BroadcastTo, x, shape=shape) if x.shape != shape and _differentiated(x) else x
+        for x in xs
+    ]
+
+
+def _binary(prim, op: str, a, b) -> Tensor:
+    if type(a) is not Tensor:
+        a = as_tensor(a, b)
+    if type(b) is not Tensor:
+        b = as_tensor(b, a)
+    if a.data.shape != b.data.shape:
+        a, b = broadcast_operands(op, a, b)
+    return apply(prim, a, b)
+
+
+# ----- arithmetic --------------------------------------------------------------------------------
+
+
+def add(a, b) -> Tensor:
+    """a + b, with numpy broadcasting."""
+    return _binary(ops.Add, "add", a, b)
+
+
+def sub(a, b) -> Tensor:
+    """a - b, with numpy broadcasting."""
+    return _binary(ops.Sub, "sub", a, b)
+
+
+def mul(a, b) -> Tensor:
+    """a * b, with numpy broadcasting."""
+    return _binary(ops.Mul, "mul", a, b)
+
+
+def div(a, b) -> Tensor:
+    """a / b (true division), with numpy broadcasting."""
+    return _binary(ops.Div, "div", a, b)
+
+
+def pow(a, b) -> Tensor:
+    """a ** b, with numpy broadcasting. The gradient with respect to b uses log(a)."""
+    return _binary(ops.Pow, "pow", a, b)
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum; at ties each operand gets half of the gradient."""
+    return _binary(ops.Maximum, "maximum", a, b)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise minimum; at ties each operand gets half of the gradient."""
+    return _binary(ops.Minimum, "minimum", a, b)
+
+
+def neg(x) -> Tensor:
+    """-x."""
+    return apply(ops.Neg, as_tensor(x))
+
+
+def where(cond, a, b) -> Tensor:
+    """``a`` where ``cond`` is true, else ``b`` (numpy broadcasting over all three)."""
+    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
+    a, b = as_tensor(a, b if isinstance(b, Tensor) else None), as_tensor(b, a)
+    a, b, _ = broadcast_operands("where", a, b, Tensor(cond))  # cond's shape counts too
+    return apply(ops.Where, a, b, cond=cond)
+
+
+def clip(x, min=None, max=None) -> Tensor:
+    """Limit values to [min, max]; the gradient is 1 inside (bounds included), 0 outside."""
+    x = as_tensor(x)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x if min is None else maximum(x, min)
+        return out if max is None else minimum(out, max)
+    clipped = np.clip(x.data, min, max)
+    return where(clipped == x.data, x, clipped.astype(x.dtype))
+
+
+def astype(x, dtype) -> Tensor:
+    """``x`` in ``dtype``; the gradient flows back cast to ``x``'s dtype."""
+    x = as_tensor(x)
+    if np.dtype(dtype) == x.dtype:
+        return x
+    return apply(ops.Cast, x, dtype=np.dtype(dtype))
+
+
+def compare(ufunc, a, b) -> Tensor:
+    """A boolean Tensor from a numpy comparison (no gradient)."""
+    a, b = as_tensor(a, b if isinstance(b, Tensor) else None), as_tensor(b, a)
+    try:
+        return Tensor(ufunc(a.data, b.data))
+    except ValueError:
+        broadcast_operands(ufunc.__name__, a, b)  # raises the clear shape error
+        raise
+
+
+# ----- elementwise -------------------------------------------------------------------------------
+
+
+def exp(x) -> Tensor:
+    """e ** x."""
+    return apply(ops.Exp, as_tensor(x))
+
+
+def log(x) -> Tensor:
+    """Natural logarithm."""
+    return apply(ops.Log, as_tensor(x))
+
+
+def log1p(x) -> Tensor:
+    """log(1 + x), accurate near 0."""
+    return apply(ops.Log1p, as_tensor(x))
+
+
+def expm1(x) -> Tensor:
+    """exp(x) - 1, accurate near 0."""
+    return apply(ops.Expm1, as_tensor(x))
+
+
+def sqrt(x) -> Tensor:
+    """Square root."""
+    return apply(ops.Sqrt, as_tensor(x))
+
+
+def abs(x) -> Tensor:
+    """|x|; the gradient at 0 is 0."""
+    return apply(ops.Abs, as_tensor(x))
+
+
+def sin(x) -> Tensor:
+    """Sine."""
+    return apply(ops.Sin, as_tensor(x))
+
+
+def cos(x) -> Tensor:
+    """Cosine."""
+    return apply(ops.Cos, as_tensor(x))
+
+
+def tan(x) -> Tensor:
+    """Tangent."""
+    return apply(ops.Tan, as_tensor(x))
+
+
+def tanh(x) -> Tensor:
+    """Hyperbolic tangent."""
+    return apply(ops.Tanh, as_tensor(x))
+
+
+def sigmoid(x) -> Tensor:
+    """1 / (1 + exp(-x)), without overflow."""
+    return apply(ops.Sigmoid, as_tensor(x))
+
+
+def relu(x) -> Tensor:
+    """max(x, 0); the gradient at 0 is 0."""
+    return apply(ops.Relu, as_tensor(x))
+
+
+def sign(x) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (no gradient)."""
+    return Tensor(np.sign(as_tensor(x).data))
+
+
+# ----- reductions --------------------------------------------------------------------------------
+
+
+def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of distinct axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim or (ndim == 0 and a not in (0, -1)):
+            raise ShapeError(
+                f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions; use an "
+                f"axis in [{-ndim}, {ndim - 1}]"
+            )
+        out.append(int(a) % builtins.max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: axis {axis} repeats an axis; name each axis once")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (None: all, int, or tuple)."""
+    x = as_tensor(x)
+    return apply(ops.Sum, x, axis=normalize_axes("sum", axis, x.ndim), keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis``."""
+    x = as_tensor(x)
+    axes = normalize_axes("mean", axis, x.ndim)
+    return sum(x, axes, keepdims) / _count(x, axes)
+
+
+def _count(x, axes) -> int:
+    return int(np.prod([x.shape[a] for a in axes]))
+
+
+def var(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Variance over ``axis``: sum((x - mean)^2) / (n - ddof)."""
+    x = as_tensor(x)
+    axes = normalize_axes("var", axis, x.ndim)
+    d = x - mean(x, axes, keepdims=True)
+    return sum(d * d, axes, keepdims) / builtins.max(_count(x, axes) - ddof, 0)
+
+
+def std(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Standard deviation over ``axis``: sqrt(var)."""
+    return sqrt(var(x, axis, ddof, keepdims))
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Largest element over ``axis``; tied maxima share the gradient evenly."""
+    x = as_tensor(x)
+    return apply(ops.Max, x, axis=normalize_axes("max", axis, x.ndim), keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Smallest element over ``axis``; tied minima share the gradient evenly."""
+    x = as_tensor(x)
+    return apply(ops.Min, x, axis=normalize_axes("min", axis, x.ndim), keepdims=keepdims)
+
+
+def prod(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Product over ``axis`` (exact gradients with zeros too)."""
+    x = as_tensor(x)
+    return apply(ops.Prod, x, axis=normalize_axes("prod", axis, x.ndim), keepdims=keepdims)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis``, without overflow. Its gradient is softmax(x)."""
+    x = as_tensor(x)
+    axes = normalize_axes("logsumexp", axis, x.ndim)
+    # NOTE: shifting by the max leaves the value and every derivative unchanged, so the shift is
+    # a constant (no gradient through it).
+    shift = np.max(x.data, axis=axes, keepdims=True) if x.size else np.zeros(())
+    shift = np.where(np.isfinite(shift), shift, 0)
+    out = log(sum(exp(x - shift), axes, keepdims=True)) + shift
+    return (
+        out if keepdims else out.reshape(tuple(d for i, d in enumerate(out.shape) if i not in axes))
+    )
+
+
+def _arg(fn, x, axis, keepdims):
+    x = as_tensor(x)
+    if axis is not None:
+        (axis,) = normalize_axes(fn.__name__, axis, x.ndim)
+    return Tensor(fn(x.data, axis=axis, keepdims=keepdims))
+
+
+def argmax(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Index of the largest element (flat when axis is None); no gradient."""
+    return _arg(np.argmax, x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Index of the smallest element (flat when axis is None); no gradient."""
+    return _arg(np.argmin, x, axis, keepdims)
+
+
+def all(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Whether all elements are true (no gradient)."""
+    x = as_tensor(x)
+    return Tensor(np.all(x.data, axis=normalize_axes("all", axis, x.ndim), keepdims=keepdims))
+
+
+def any(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Whether any element is true (no gradient)."""
+    x = as_tensor(x)
+    return Tensor(np.any(x.data, axis=normalize_axes("any", axis, x.ndim), keepdims=keepdims))
+
+
+# ----- linear algebra ----------------------------------------------------------------------------
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with numpy's rules: 1-D operands are vectors, leading axes broadcast."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(
+            f"matmul: operands of shapes {a.shape} and {b.shape}: matmul needs at least one "
+            f"dimension on each side; use * to multiply by a scalar"
+        )
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ShapeError(
+            f"matmul: shapes {a.shape} @ {b.shape}: the last axis of the left operand "
+            f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} axis "
+            f"of the right one ({b.shape[-2 if b.ndim > 1 else 0]}); transpose (x.T) or reshape"
+        )
+    out_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) if a.ndim > 2 or b.ndim > 2 else ()
+    out_shape += a.shape[-2:-1] + b.shape[-1:] if b.ndim > 1 else a.shape[-2:-1]
+    if a.ndim == 1:
+        a = a.reshape((1, a.shape[0]))
+    if b.ndim == 1:
+        b = b.reshape((b.shape[0], 1))
+    if a.ndim > 2 and b.ndim == 2:
+        # A stack of matrices times one matrix is one product of a tall matrix.
+        out = apply(ops.MatMul, a.reshape((-1, a.shape[-1])), b)
+    else:
+        if a.shape[:-2] != b.shape[:-2]:
+            batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            a, b = (
+                apply(ops.BroadcastTo, x, shape=batch + x.shape[-2:])
+                if x.shape[:-2] != batch and _differentiated(x)
+                else x
+                for x in (a, b)
+            )
+        out = apply(ops.MatMul, a, b)
+    return out if out.shape == out_shape else out.reshape(out_shape)
+
+
+def dot(a, b) -> Tensor:
+    """Inner product of two vectors (matmul for other shapes)."""
+    return matmul(a, b)
+
+
+def outer(a, b) -> Tensor:
+    """Outer product of two vectors: shape (len(a), len(b))."""
+    a, b = as_tensor(a), as_tensor(b)
+    return a.reshape((-1, 1)) * b.reshape((1, -1))
+
+
+def einsum(subscripts: str, *operands) -> Tensor:
+    """numpy's einsum (explicit or implicit output, ellipses) with gradients of every operand.
+
+    >>> import minigrad as mg
+    >>> mg.einsum("ij,j->i", mg.eye(2), mg.tensor([3.0, 4.0]))
+    tensor([3., 4.])
+    """
+    xs = [as_tensor(x) for x in operands]
+    ins, out = _parse_einsum(subscripts, xs)
+    return apply(ops.Einsum, *xs, ins=ins, out=out)
+
+
+def _parse_einsum(subscripts: str, xs):
+    spec = subscripts.replace(" ", "")
+    lhs, arrow, rhs = spec.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(xs):
+        raise ShapeError(
+            f"einsum: '{subscripts}' names {len(ins)} operands but {len(xs)} were given"
+        )
+    used = set(spec) - set(".,->")
+    spare = (c for c in string.ascii_letters if c not in used)
+    ell_dims = builtins.max(
+        [x.ndim - len(s.replace("...", "")) for s, x in zip(ins, xs) if "..." in s], default=0
+    )
+    ell = "".join(next(spare) for _ in range(ell_dims))
+    expanded = []
+    for s, x in zip(ins, xs):
+        if "..." in s:
+            s = s.replace("...", ell[ell_dims - (x.ndim - len(s) + 3) :])
+        if len(s) != x.ndim:
+            raise ShapeError(
+                f"einsum: subscripts '{s}' have {len(s)} letters but the operand has shape "
+                f"{x.shape}; give one letter per axis (or use '...')"
+            )
+        expanded.append(s)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        counts = "".join(expanded)
+        out = ell + "".join(sorted(c for c in set(counts) - set(ell) if counts.count(c) == 1))
+    return tuple(expanded), out

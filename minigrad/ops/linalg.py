@@ -1,0 +1,85 @@
+"""Matrix product and einsum. Their VJPs are products again, so the set stays closed."""
+
+import string
+
+import numpy as np
+
+from ..autodiff import Primitive
+from ._tangents import add_tangents
+
+
+class MatMul(Primitive):
+    """``a @ b`` for operands with at least 2 dimensions (the Tensor layer lifts 1-D ones)."""
+
+    forward = staticmethod(np.matmul)
+
+    @staticmethod
+    def vjp(g, y, a, b):
+        ga = g @ b.swapaxes(-1, -2) if a.requires_grad else None
+        gb = a.swapaxes(-1, -2) @ g if b.requires_grad else None
+        return ga, gb
+
+    @staticmethod
+    def jvp(ts, y, a, b):
+        ta, tb = ts
+        return add_tangents(None if ta is None else ta @ b, None if tb is None else a @ tb)
+
+
+def _fresh_letters(used):
+    return iter(c for c in string.ascii_letters if c not in used)
+
+
+class Einsum(Primitive):
+    """``np.einsum`` over explicit subscripts: ``ins`` (one string per operand) and ``out``.
+
+    The Tensor layer expands ellipses and implicit outputs, so every letter here is explicit.
+    """
+
+    uses = ()
+
+    @staticmethod
+    def forward(*xs, ins, out):
+        return np.einsum(f"{','.join(ins)}->{out}", *xs, optimize=len(xs) > 2)
+
+    @staticmethod
+    def vjp(g, y, *xs, ins, out):
+        return tuple(
+            Einsum.operand_cotangent(g, xs, ins, out, k) if x.requires_grad else None
+            for k, x in enumerate(xs)
+        )
+
+    @staticmethod
+    def operand_cotangent(g, xs, ins, out, k):
+        """Contract ``g`` with every operand but the k-th back onto the k-th's subscripts.
+
+        A letter repeated in operand k (a diagonal) is written to a fresh letter and tied by an
+        identity matrix; a letter only operand k has (summed away) is restored by a ones vector.
+        """
+        target = ins[k]
+        operands = [g] + [x for j, x in enumerate(xs) if j != k]
+        subscripts = [out] + [s for j, s in enumerate(ins) if j != k]
+        fresh = _fresh_letters(set("".join(ins)) | set(out))
+        sizes = dict(zip(target, xs[k].shape))
+        written = ""
+        for letter in target:
+            if letter in written:
+                new = next(fresh)
+                operands.append(np.eye(sizes[letter], dtype=g.dtype))
+                subscripts.append(letter + new)
+                letter = new
+            elif not any(letter in s for s in subscripts):
+                operands.append(np.ones(sizes[letter], dtype=g.dtype))
+                subscripts.append(letter)
+            written += letter
+        return Einsum.apply(*operands, ins=tuple(subscripts), out=written)
+
+    @staticmethod
+    def jvp(ts, y, *xs, ins, out):
+        b = next(_fresh_letters(set("".join(ins)) | set(out)))
+        terms = []
+        for k, t in enumerate(ts):
+            if t is not None:
+                subs = [b + s if j == k else s for j, s in enumerate(ins)]
+                operands = [t if j == k else x for j, x in enumerate(xs)]
+                terms.append(np.einsum(f"{','.join(subs)}->{b}{out}", *operands))
+        return add_tangents(*terms)

@@ -1,0 +1,108 @@
+"""Reductions over a tuple of normalized axes. ``Sum`` is the transpose of ``BroadcastTo``."""
+
+import numpy as np
+
+from ..autodiff import Primitive
+from ._tangents import shift
+
+
+def kept_shape(shape, axes):
+    """``shape`` with the reduced ``axes`` kept as size 1 (what keepdims=True gives)."""
+    return tuple(1 if i in axes else d for i, d in enumerate(shape))
+
+
+def spread(g, x_shape, axes, keepdims):
+    """Send a reduction's cotangent back over the reduced axes: shape ``x_shape``."""
+    if not keepdims:
+        g = g.reshape(kept_shape(x_shape, axes))
+    return g.broadcast_to(x_shape)
+
+
+class Sum(Primitive):
+    uses = ()
+
+    @staticmethod
+    def forward(x, axis, keepdims):
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def vjp(g, y, x, axis, keepdims):
+        return (spread(g, x.shape, axis, keepdims),)
+
+    @staticmethod
+    def jvp(ts, y, x, axis, keepdims):
+        return ts[0].sum(axis=shift(axis), keepdims=keepdims)
+
+
+class Max(Primitive):
+    """Largest element; the gradient is split evenly among tied maxima."""
+
+    uses = ("x", "y")
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, x, axis, keepdims):
+        if x.size == 0:
+            raise ValueError(f"{cls.__name__.lower()} of an empty tensor has no value")
+        return cls.reduce(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def weights(x, y, axis, keepdims):
+        """Where each maximum came from, as fractions that sum to 1 over the reduced axes."""
+        hit = x == (y if keepdims else y.reshape(kept_shape(x.shape, axis)))
+        return hit / hit.sum(axis=axis, keepdims=True)
+
+    @classmethod
+    def vjp(cls, g, y, x, axis, keepdims):
+        w = cls.weights(x.data, y.data, axis, keepdims).astype(g.dtype)
+        return (spread(g, x.shape, axis, keepdims) * w,)
+
+    @classmethod
+    def jvp(cls, ts, y, x, axis, keepdims):
+        w = cls.weights(x, y, axis, keepdims)
+        return (ts[0] * w).sum(axis=shift(axis), keepdims=keepdims)
+
+
+class Min(Max):
+    """Smallest element; the gradient is split evenly among tied minima."""
+
+    reduce = staticmethod(np.min)
+
+
+class Prod(Primitive):
+    uses = ()
+
+    @staticmethod
+    def forward(x, axis, keepdims):
+        return np.prod(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def vjp(g, y, x, axis, keepdims):
+        return (spread(g, x.shape, axis, keepdims) * products_of_others(x, axis),)
+
+    @staticmethod
+    def jvp(ts, y, x, axis, keepdims):
+        from ..tensor import Tensor
+
+        others = products_of_others(Tensor(x), axis).data
+        return (ts[0] * others).sum(axis=shift(axis), keepdims=keepdims)
+
+
+def products_of_others(x, axes):
+    """For each element, the product of the other elements of its slice over ``axes`` (Tensor).
+
+    Without zeros that is prod / x. With zeros it is computed exactly, as the product over a
+    matrix whose diagonal is replaced by ones, so that it stays right for higher derivatives.
+    """
+    from ..functions import where
+
+    if np.all(x.data != 0):
+        return x.prod(axis=axes, keepdims=True) / x
+    kept = [i for i in range(x.ndim) if i not in axes]
+    perm = kept + list(axes)
+    n = int(np.prod([x.shape[i] for i in axes]))
+    lead = tuple(x.shape[i] for i in kept)
+    flat = x.transpose(perm).reshape(lead + (1, n))
+    eye = np.eye(n, dtype=bool)
+    others = where(eye, 1.0, flat.broadcast_to(lead + (n, n))).prod(axis=-1)
+    return others.reshape(tuple(x.shape[i] for i in perm)).transpose(tuple(np.argsort(perm)))

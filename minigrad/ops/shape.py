@@ -1,0 +1,87 @@
+"""Shape primitives. Each is linear, so each applies itself (or its transpose) to tangents."""
+
+import numpy as np
+
+from ..autodiff import Primitive
+from ._tangents import batch_size
+from .indexing import GetItem
+
+
+class Reshape(Primitive):
+    uses = ()
+
+    @staticmethod
+    def forward(x, shape):
+        return np.reshape(x, shape)
+
+    @staticmethod
+    def vjp(g, y, x, shape):
+        return (g.reshape(x.shape),)
+
+    @staticmethod
+    def jvp(ts, y, x, shape):
+        return ts[0].reshape((ts[0].shape[0],) + y.shape)
+
+
+class Transpose(Primitive):
+    uses = ()
+
+    @staticmethod
+    def forward(x, axes):
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def vjp(g, y, x, axes):
+        return (g.transpose(tuple(np.argsort(axes))),)
+
+    @staticmethod
+    def jvp(ts, y, x, axes):
+        return ts[0].transpose((0,) + tuple(a + 1 for a in axes))
+
+
+class BroadcastTo(Primitive):
+    uses = ()
+
+    @staticmethod
+    def forward(x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def vjp(g, y, x, shape):
+        # NOTE: the only un-broadcast in minigrad: a sum over the axes that broadcasting made.
+        lead = len(shape) - x.ndim
+        stretched = tuple(range(lead)) + tuple(
+            lead + i for i, d in enumerate(x.shape) if d == 1 and shape[lead + i] != 1
+        )
+        return (g.sum(axis=stretched).reshape(x.shape),)
+
+    @staticmethod
+    def jvp(ts, y, x, shape):
+        t = ts[0]
+        lead = len(shape) - x.ndim
+        t = t.reshape((t.shape[0],) + (1,) * lead + x.shape)
+        return np.broadcast_to(t, (t.shape[0],) + tuple(shape))
+
+
+class Concatenate(Primitive):
+    uses = ()
+
+    @staticmethod
+    def forward(*xs, axis):
+        return np.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def vjp(g, y, *xs, axis):
+        grads, start = [], 0
+        for x in xs:
+            stop = start + x.shape[axis]
+            index = (slice(None),) * axis + (slice(start, stop),)
+            grads.append(GetItem.apply(g, index=index) if x.requires_grad else None)
+            start = stop
+        return tuple(grads)
+
+    @staticmethod
+    def jvp(ts, y, *xs, axis):
+        B = batch_size(ts)
+        parts = [np.zeros((B,) + x.shape, y.dtype) if t is None else t for t, x in zip(ts, xs)]
+        return np.concatenate(parts, axis=axis + 1)

@@ -1,0 +1,305 @@
+"""``Tensor``: an ndarray with a gradient, a tangent and a place on the tape.
+
+Operator sugar and methods here are one-liners; the operations themselves live in
+``functions.py`` (arithmetic, elementwise, reductions, linear algebra) and ``shaping.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import autodiff
+from .errors import DTypeError, OpError
+
+
+def _differentiable(dtype) -> bool:
+    return dtype.kind in "fc"
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it for backpropagation.
+
+    >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "tangent", "name", "_version", "_retain")
+    __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = np.asarray(data, dtype=dtype)
+        self.grad = self._node = self.tangent = None
+        self.name = name
+        self._version = 0
+        self._retain = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ----- attributes ----------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not made by a recorded operation (their ``.grad`` is filled)."""
+        return self._node is None
+
+    @property
+    def grad_fn(self) -> str | None:
+        """The name of the primitive that made this tensor, if it was recorded."""
+        return None if self._node is None else self._node.prim.__name__
+
+    @property
+    def T(self) -> Tensor:
+        """The tensor with its axes reversed (numpy's ``.T``)."""
+        return S.transpose(self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (floating-point tensors only)."""
+        if requires_grad and not _differentiable(self.data.dtype):
+            raise DTypeError(
+                f"requires_grad: only floating-point tensors can require grad, this one is "
+                f"{self.data.dtype}{f' ({self.name!r})' if self.name else ''}; create it with a "
+                f"float dtype, e.g. mg.tensor(data, dtype='float64', requires_grad=True)"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> Tensor:
+        """Also fill ``.grad`` of this non-leaf tensor during backward."""
+        self._retain = True
+        return self
+
+    # ----- conversion ----------------------------------------------------------------------------
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise OpError(
+                f"item: the tensor has shape {self.shape} ({self.size} elements); item() needs "
+                f"exactly one element (index or reduce first)"
+            )
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the tape: no history, does not require grad."""
+        return Tensor(self.data)
+
+    def clone(self) -> Tensor:
+        """A copy of the data that stays on the tape (gradients flow back to ``self``)."""
+        return F.mul(self, 1)
+
+    def astype(self, dtype) -> Tensor:
+        """A copy in another dtype; gradients flow back cast to this tensor's dtype."""
+        return F.astype(self, dtype)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no first axis")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise OpError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use "
+                f"(x > 0).any() / .all(), or compare one element"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        return int(self.data.__index__())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype not in (np.float64, np.int64, np.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{self._node.prim.__name__}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    # ----- backpropagation -----------------------------------------------------------------------
+
+    def backward(self, grad=None, retain_graph: bool | None = None, create_graph: bool = False):
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on.
+
+        ``grad`` is the cotangent (needed unless the tensor has one element). The graph is
+        freed as it is walked unless ``retain_graph=True``; ``create_graph=True`` records the
+        backward pass itself, so the gradients can be differentiated again (and then keeps the
+        graph unless ``retain_graph=False``).
+        """
+        autodiff.backward(self, grad, retain_graph, create_graph)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad = None``)."""
+        self.grad = None
+
+    # ----- in-place updates (outside the tape; they bump the version counter) -------------------
+
+    def _inplace(self, op: str, update) -> Tensor:
+        if autodiff.state.grad_enabled and self.requires_grad:
+            raise OpError(
+                f"{op}: in-place change of a tensor that requires grad (shape {self.shape}) "
+                f"while grad mode is on would make its gradients wrong; do it under "
+                f"`with mg.no_grad():` (as optimizers do) or use the out-of-place op"
+            )
+        try:
+            update(self.data)
+        except (ValueError, TypeError) as e:
+            raise OpError(f"{op}: {e} (tensor shape {self.shape}, dtype {self.dtype})") from e
+        self._version += 1
+        return self
+
+    def add_(self, other, alpha=1) -> Tensor:
+        return self._inplace("add_", lambda d: np.add(d, alpha * np.asarray(other), out=d))
+
+    def sub_(self, other, alpha=1) -> Tensor:
+        return self._inplace("sub_", lambda d: np.subtract(d, alpha * np.asarray(other), out=d))
+
+    def mul_(self, other) -> Tensor:
+        return self._inplace("mul_", lambda d: np.multiply(d, np.asarray(other), out=d))
+
+    def div_(self, other) -> Tensor:
+        return self._inplace("div_", lambda d: np.divide(d, np.asarray(other), out=d))
+
+    def copy_(self, src) -> Tensor:
+        return self._inplace("copy_", lambda d: np.copyto(d, np.asarray(src)))
+
+    def fill_(self, value) -> Tensor:
+        return self._inplace("fill_", lambda d: d.fill(value))
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def __setitem__(self, index, value) -> None:
+        index = S.normalize_index(self, index)
+        self._inplace("__setitem__", lambda d: d.__setitem__(index, np.asarray(value)))
+
+    # ----- operators -----------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return F.add(self, other)
+
+    def __radd__(self, other):
+        return F.add(other, self)
+
+    def __sub__(self, other):
+        return F.sub(self, other)
+
+    def __rsub__(self, other):
+        return F.sub(other, self)
+
+    def __mul__(self, other):
+        return F.mul(self, other)
+
+    def __rmul__(self, other):
+        return F.mul(other, self)
+
+    def __truediv__(self, other):
+        return F.div(self, other)
+
+    def __rtruediv__(self, other):
+        return F.div(other, self)
+
+    def __pow__(self, other):
+        return F.pow(self, other)
+
+    def __rpow__(self, other):
+        return F.pow(other, self)
+
+    def __matmul__(self, other):
+        return F.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return F.matmul(other, self)
+
+    def __neg__(self):
+        return F.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return F.abs(self)
+
+    def __getitem__(self, index):
+        return S.getitem(self, index)
+
+    # Comparisons give boolean tensors without gradient.
+    def __eq__(self, other):
+        return F.compare(np.equal, self, other)
+
+    def __ne__(self, other):
+        return F.compare(np.not_equal, self, other)
+
+    def __lt__(self, other):
+        return F.compare(np.less, self, other)
+
+    def __le__(self, other):
+        return F.compare(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return F.compare(np.greater, self, other)
+
+    def __ge__(self, other):
+        return F.compare(np.greater_equal, self, other)
+
+
+# NOTE: the operations import Tensor, so they are imported after it is defined; this is the one
+# place where tensor.py and the operations know each other.
+from . import functions as F  # noqa: E402
+from . import shaping as S  # noqa: E402
+
+for _module, _names in (
+    (F, "exp log log1p expm1 sqrt sin cos tan tanh sigmoid relu sign abs clip maximum minimum "
+        "sum mean var std max min prod logsumexp argmax argmin matmul dot all any"),
+    (S, "reshape flatten transpose swapaxes moveaxis expand_dims squeeze broadcast_to split pad "
+        "repeat tile"),
+):  # fmt: skip
+    for _name in _names.split():
+        setattr(Tensor, _name, getattr(_module, _name))  # a function in a class is a method
