@@ -240,7 +240,7 @@ def normalize_index(x: Tensor, index) -> tuple:
     for i in index:
         if isinstance(i, Tensor):
             i = i.data
-        if isinstance(i, (list, np.ndarray)) or isinstance(i, (bool, np.bool_)):
+        if isinstance(i, (list, np.ndarray, bool, np.bool_)):
             i = np.asarray(i)
             if i.dtype.kind not in "iub" and i.size:
                 raise IndexingError(
