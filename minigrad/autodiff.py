@@ -130,26 +130,26 @@ class Primitive:
 
 
 def apply(prim, *xs, **params):
-    """Run ``prim.forward`` on the data of Tensors ``xs`` and record the result."""
+    """Run ``prim.forward`` on the data of Tensors ``xs``, wrap the result, and when needed put
+    a node on the tape and push tangents. This is every operation's hot path: keep it short."""
     try:
-        y = prim.forward(*[x.data for x in xs], **params)
+        if len(xs) == 1:
+            y = prim.forward(xs[0].data, **params)
+        elif len(xs) == 2:
+            y = prim.forward(xs[0].data, xs[1].data, **params)
+        else:
+            y = prim.forward(*[x.data for x in xs], **params)
     except MinigradError:
         raise
     except (ValueError, IndexError, TypeError) as e:
         shapes = ", ".join(f"{x.shape} {x.dtype}" for x in xs)
         error = {IndexError: IndexingError, TypeError: DTypeError}.get(type(e), OpError)
         raise error(f"{prim.__name__}: {e} (inputs: {shapes})") from e
-    return record(prim, xs, y, params)
-
-
-def record(prim, xs, y, params):
-    """Wrap the forward result ``y``; when needed, put a node on the tape and push tangents."""
     out = Tensor.__new__(Tensor)
     out.data = y if type(y) is np.ndarray else np.asarray(y)
     out.grad = out._node = out.tangent = out.name = None
     out._version = 0
-    out._retain = False
-    out.requires_grad = False
+    out._retain = out.requires_grad = False
     if state.grad_enabled:
         for x in xs:
             if x.requires_grad:
@@ -163,25 +163,30 @@ def record(prim, xs, y, params):
     return out
 
 
-class Node:
-    """What backward needs to know about how a tensor was made."""
+# In-place changes are stamped with a clock: ``Tensor._version`` is the clock value of the last
+# change to that tensor, ``Node.stamp`` the value when the node was recorded. Backward only
+# looks at the parents of a node when the clock has moved since then.
+inplace_clock = 0
 
-    __slots__ = ("prim", "parents", "params", "versions")
+
+def tick() -> int:
+    """Advance the in-place clock (called by every in-place change); return the new value."""
+    global inplace_clock
+    inplace_clock += 1
+    return inplace_clock
+
+
+class Node:
+    """What backward needs to know about how a tensor was made. ``parents`` is None once
+    backward has freed it (retain_graph=False)."""
+
+    __slots__ = ("prim", "parents", "params", "stamp")
 
     def __init__(self, prim, parents, params):
         self.prim = prim
         self.parents = parents
         self.params = params
-        self.versions = [x._version for x in parents] if prim.uses else None
-
-
-class _Freed:
-    """Stands in for a node that backward has freed (retain_graph=False)."""
-
-    __slots__ = ("prim",)
-
-    def __init__(self, prim):
-        self.prim = prim
+        self.stamp = inplace_clock
 
 
 # ----- the reverse pass --------------------------------------------------------------------------
@@ -204,7 +209,7 @@ def toposort(root) -> list:
         node = t._node
         if node is None:
             continue
-        if type(node) is _Freed:
+        if node.parents is None:
             raise BackwardError(
                 f"backward through the graph a second time: the graph behind this tensor "
                 f"(made by {node.prim.__name__}) was freed by the first backward(); pass "
@@ -279,7 +284,7 @@ def _run_backward(order, root, grad, retain_graph, captured):
         node = t._node
         if g is None:
             if node is not None and not retain_graph:
-                t._node = _Freed(node.prim)
+                node.parents = node.params = None
             continue
         if captured is not None:
             if id(t) in captured:
@@ -288,35 +293,37 @@ def _run_backward(order, root, grad, retain_graph, captured):
             t.grad = g if t.grad is None else t.grad + g
         if node is None:
             continue
-        if node.versions is not None:
+        if inplace_clock != node.stamp:
             _check_versions(node, t)
-        prim = node.prim
-        parent_grads = prim.vjp(g, t, *node.parents, **node.params)
-        for p, gp in zip(node.parents, parent_grads, strict=True):
-            if gp is None or not p.requires_grad:
-                continue
-            key = id(p)
-            prev = grads.get(key)
-            grads[key] = gp if prev is None else prev + gp
+        parents = node.parents
+        parent_grads = node.prim.vjp(g, t, *parents, **node.params)
+        for p, gp in zip(parents, parent_grads):
+            if gp is not None and p.requires_grad:
+                key = id(p)
+                prev = grads.get(key)
+                grads[key] = gp if prev is None else prev + gp
         if not retain_graph:
-            t._node = _Freed(prim)
+            node.parents = node.params = None
 
 
 def _check_versions(node, out):
-    if "y" in node.prim.uses and out._version:
+    """Refuse to use a value that the node's rules read if it changed in place since."""
+    uses = node.prim.uses
+    if "y" in uses and out._version > node.stamp:
         raise BackwardError(
             f"backward through {node.prim.__name__}: its output (shape {out.shape}) was "
-            f"modified in place after it was computed; use an out-of-place op instead"
+            f"modified in place after it was computed, and {node.prim.__name__}'s gradient "
+            f"needs it; use an out-of-place op instead"
         )
-    if "x" not in node.prim.uses:
+    if "x" not in uses:
         return
-    for p, v in zip(node.parents, node.versions, strict=True):
-        if p._version != v:
+    for p in node.parents:
+        if p._version > node.stamp:
             raise BackwardError(
                 f"backward through {node.prim.__name__}: one of its inputs (shape {p.shape}"
                 f"{', name ' + repr(p.name) if p.name else ''}) was modified in place after it "
-                f"was used (version {v} -> {p._version}); use an out-of-place op instead, or "
-                f"clone() the tensor before modifying it"
+                f"was used, and {node.prim.__name__}'s gradient needs it; use an out-of-place "
+                f"op instead, or clone() the tensor before modifying it"
             )
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import ops
 from .autodiff import apply, state
-from .errors import ShapeError
+from .errors import OpError, ShapeError
 from .tensor import Tensor
 
 # ----- operands and broadcasting -----------------------------------------------------------------
@@ -24,9 +24,28 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     (``float32_tensor * 2.0`` stays float32), as numpy treats Python scalars."""
     if isinstance(value, Tensor):
         return value
-    if like is not None and isinstance(value, (int, float, complex)):
-        return Tensor(np.asarray(value, dtype=np.result_type(like.data, value)))
+    if like is not None and type(value) in (float, int, bool, complex):
+        return _scalar(value, like.data.dtype)
     return Tensor(value)
+
+
+# Scalar constants (the 1 in ``1 - y * y``, a learning rate) are made once per value and dtype:
+# they never require grad and are never changed in place, so sharing them is safe.
+_scalars: dict = {}
+_scalar_dtypes: dict = {}
+
+
+def _scalar(value, dtype: np.dtype) -> Tensor:
+    key = (type(value), value, dtype)
+    t = _scalars.get(key)
+    if t is None:
+        dtype_key = (dtype, type(value))
+        if dtype_key not in _scalar_dtypes:  # numpy's rule for array-with-Python-scalar
+            _scalar_dtypes[dtype_key] = np.result_type(np.empty(0, dtype), type(value)(1))
+        t = Tensor(np.asarray(value, dtype=_scalar_dtypes[dtype_key]))
+        if len(_scalars) < 4096:
+            _scalars[key] = t
+    return t
 
 
 def _differentiated(t: Tensor) -> bool:
@@ -49,52 +68,48 @@ def broadcast_operands(op: str, *xs: Tensor) -> list[Tensor]:
     ]
 
 
-def _binary(prim, op: str, a, b) -> Tensor:
-    if type(a) is not Tensor:
-        a = as_tensor(a, b)
-    if type(b) is not Tensor:
-        b = as_tensor(b, a)
-    if a.data.shape != b.data.shape:
-        a, b = broadcast_operands(op, a, b)
-    return apply(prim, a, b)
+def binary(prim, name: str, doc: str):
+    """The user-facing function of a binary primitive: converts operands, broadcasts those that
+    carry derivatives (constants are left to numpy), applies."""
+
+    def fn(a, b) -> Tensor:
+        if type(a) is not Tensor:
+            a = as_tensor(a, b)
+        if type(b) is not Tensor:
+            b = as_tensor(b, a)
+        if a.data.shape != b.data.shape and (_differentiated(a) or _differentiated(b)):
+            a, b = broadcast_operands(name, a, b)
+        try:
+            return apply(prim, a, b)
+        except OpError:
+            broadcast_operands(name, a, b)  # a shape mismatch: raise the clear error
+            raise
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+def unary(prim, name: str, doc: str):
+    """The user-facing function of an elementwise unary primitive."""
+
+    def fn(x) -> Tensor:
+        return apply(prim, x if type(x) is Tensor else as_tensor(x))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
 # ----- arithmetic --------------------------------------------------------------------------------
 
-
-def add(a, b) -> Tensor:
-    """a + b, with numpy broadcasting."""
-    return _binary(ops.Add, "add", a, b)
-
-
-def sub(a, b) -> Tensor:
-    """a - b, with numpy broadcasting."""
-    return _binary(ops.Sub, "sub", a, b)
-
-
-def mul(a, b) -> Tensor:
-    """a * b, with numpy broadcasting."""
-    return _binary(ops.Mul, "mul", a, b)
-
-
-def div(a, b) -> Tensor:
-    """a / b (true division), with numpy broadcasting."""
-    return _binary(ops.Div, "div", a, b)
-
-
-def pow(a, b) -> Tensor:
-    """a ** b, with numpy broadcasting. The gradient with respect to b uses log(a)."""
-    return _binary(ops.Pow, "pow", a, b)
-
-
-def maximum(a, b) -> Tensor:
-    """Elementwise maximum; at ties each operand gets half of the gradient."""
-    return _binary(ops.Maximum, "maximum", a, b)
-
-
-def minimum(a, b) -> Tensor:
-    """Elementwise minimum; at ties each operand gets half of the gradient."""
-    return _binary(ops.Minimum, "minimum", a, b)
+add = binary(ops.Add, "add", "a + b, with numpy broadcasting.")
+sub = binary(ops.Sub, "sub", "a - b, with numpy broadcasting.")
+mul = binary(ops.Mul, "mul", "a * b, with numpy broadcasting.")
+div = binary(ops.Div, "div", "a / b (true division), with numpy broadcasting.")
+pow = binary(ops.Pow, "pow", "a ** b, with numpy broadcasting; d/db uses log(a).")
+maximum = binary(ops.Maximum, "maximum", "Elementwise max; at ties each side gets half the grad.")
+minimum = binary(ops.Minimum, "minimum", "Elementwise min; at ties each side gets half the grad.")
 
 
 def neg(x) -> Tensor:
@@ -111,13 +126,14 @@ def where(cond, a, b) -> Tensor:
 
 
 def clip(x, min=None, max=None) -> Tensor:
-    """Limit values to [min, max]; the gradient is 1 inside (bounds included), 0 outside."""
-    x = as_tensor(x)
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x if min is None else maximum(x, min)
-        return out if max is None else minimum(out, max)
-    clipped = np.clip(x.data, min, max)
-    return where(clipped == x.data, x, clipped.astype(x.dtype))
+    """Limit values to [min, max] (numpy's order: max wins if min > max). The gradient goes to
+    ``x`` inside the bounds (bounds included) and to a bound where ``x`` lies beyond it."""
+    out = as_tensor(x)
+    if min is not None:
+        out = where(out < min, min, out)
+    if max is not None:
+        out = where(out > max, max, out)
+    return out
 
 
 def astype(x, dtype) -> Tensor:
@@ -141,64 +157,18 @@ def compare(ufunc, a, b) -> Tensor:
 # ----- elementwise -------------------------------------------------------------------------------
 
 
-def exp(x) -> Tensor:
-    """e ** x."""
-    return apply(ops.Exp, as_tensor(x))
-
-
-def log(x) -> Tensor:
-    """Natural logarithm."""
-    return apply(ops.Log, as_tensor(x))
-
-
-def log1p(x) -> Tensor:
-    """log(1 + x), accurate near 0."""
-    return apply(ops.Log1p, as_tensor(x))
-
-
-def expm1(x) -> Tensor:
-    """exp(x) - 1, accurate near 0."""
-    return apply(ops.Expm1, as_tensor(x))
-
-
-def sqrt(x) -> Tensor:
-    """Square root."""
-    return apply(ops.Sqrt, as_tensor(x))
-
-
-def abs(x) -> Tensor:
-    """|x|; the gradient at 0 is 0."""
-    return apply(ops.Abs, as_tensor(x))
-
-
-def sin(x) -> Tensor:
-    """Sine."""
-    return apply(ops.Sin, as_tensor(x))
-
-
-def cos(x) -> Tensor:
-    """Cosine."""
-    return apply(ops.Cos, as_tensor(x))
-
-
-def tan(x) -> Tensor:
-    """Tangent."""
-    return apply(ops.Tan, as_tensor(x))
-
-
-def tanh(x) -> Tensor:
-    """Hyperbolic tangent."""
-    return apply(ops.Tanh, as_tensor(x))
-
-
-def sigmoid(x) -> Tensor:
-    """1 / (1 + exp(-x)), without overflow."""
-    return apply(ops.Sigmoid, as_tensor(x))
-
-
-def relu(x) -> Tensor:
-    """max(x, 0); the gradient at 0 is 0."""
-    return apply(ops.Relu, as_tensor(x))
+exp = unary(ops.Exp, "exp", "e ** x.")
+log = unary(ops.Log, "log", "Natural logarithm.")
+log1p = unary(ops.Log1p, "log1p", "log(1 + x), accurate near 0.")
+expm1 = unary(ops.Expm1, "expm1", "exp(x) - 1, accurate near 0.")
+sqrt = unary(ops.Sqrt, "sqrt", "Square root.")
+abs = unary(ops.Abs, "abs", "|x|; the gradient at 0 is 0.")
+sin = unary(ops.Sin, "sin", "Sine.")
+cos = unary(ops.Cos, "cos", "Cosine.")
+tan = unary(ops.Tan, "tan", "Tangent.")
+tanh = unary(ops.Tanh, "tanh", "Hyperbolic tangent.")
+sigmoid = unary(ops.Sigmoid, "sigmoid", "1 / (1 + exp(-x)), without overflow.")
+relu = unary(ops.Relu, "relu", "max(x, 0); the gradient at 0 is 0.")
 
 
 def sign(x) -> Tensor:

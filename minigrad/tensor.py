@@ -192,7 +192,7 @@ class Tensor:
             update(self.data)
         except (ValueError, TypeError) as e:
             raise OpError(f"{op}: {e} (tensor shape {self.shape}, dtype {self.dtype})") from e
-        self._version += 1
+        self._version = autodiff.tick()
         return self
 
     def add_(self, other, alpha=1) -> Tensor:
@@ -222,38 +222,21 @@ class Tensor:
 
     # ----- operators -----------------------------------------------------------------------------
 
-    def __add__(self, other):
-        return F.add(self, other)
-
+    # Binary operators are bound to the functions in functions.py below the class.
     def __radd__(self, other):
         return F.add(other, self)
-
-    def __sub__(self, other):
-        return F.sub(self, other)
 
     def __rsub__(self, other):
         return F.sub(other, self)
 
-    def __mul__(self, other):
-        return F.mul(self, other)
-
     def __rmul__(self, other):
         return F.mul(other, self)
-
-    def __truediv__(self, other):
-        return F.div(self, other)
 
     def __rtruediv__(self, other):
         return F.div(other, self)
 
-    def __pow__(self, other):
-        return F.pow(self, other)
-
     def __rpow__(self, other):
         return F.pow(other, self)
-
-    def __matmul__(self, other):
-        return F.matmul(self, other)
 
     def __rmatmul__(self, other):
         return F.matmul(other, self)
@@ -294,6 +277,10 @@ class Tensor:
 # place where tensor.py and the operations know each other.
 from . import functions as F  # noqa: E402
 from . import shaping as S  # noqa: E402
+
+# NOTE: bound directly (not through a wrapper method): these are every model's hot path.
+Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = F.add, F.sub, F.mul
+Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = F.div, F.pow, F.matmul
 
 for _module, _names in (
     (F, "exp log log1p expm1 sqrt sin cos tan tanh sigmoid relu sign abs clip maximum minimum "
