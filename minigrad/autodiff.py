@@ -109,7 +109,9 @@ class Primitive:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        registry[cls.__name__] = cls
+        # Built-ins by name; a user's primitive by its full name, so it never shadows one.
+        builtin = cls.__module__.startswith("minigrad.ops")
+        registry[cls.__name__ if builtin else f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     @staticmethod
     def forward(*xs, **params):
@@ -133,12 +135,12 @@ def apply(prim, *xs, **params):
     """Run ``prim.forward`` on the data of Tensors ``xs``, wrap the result, and when needed put
     a node on the tape and push tangents. This is every operation's hot path: keep it short."""
     try:
-        if len(xs) == 1:
-            y = prim.forward(xs[0].data, **params)
-        elif len(xs) == 2:
-            y = prim.forward(xs[0].data, xs[1].data, **params)
-        else:
+        if params or len(xs) > 2:
             y = prim.forward(*[x.data for x in xs], **params)
+        elif len(xs) == 2:
+            y = prim.forward(xs[0].data, xs[1].data)
+        else:
+            y = prim.forward(xs[0].data)
     except MinigradError:
         raise
     except (ValueError, IndexError, TypeError) as e:
@@ -296,7 +298,10 @@ def _run_backward(order, root, grad, retain_graph, captured):
         if inplace_clock != node.stamp:
             _check_versions(node, t)
         parents = node.parents
-        parent_grads = node.prim.vjp(g, t, *parents, **node.params)
+        if node.params:
+            parent_grads = node.prim.vjp(g, t, *parents, **node.params)
+        else:
+            parent_grads = node.prim.vjp(g, t, *parents)
         for p, gp in zip(parents, parent_grads):
             if gp is not None and p.requires_grad:
                 key = id(p)

@@ -38,7 +38,7 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     x = as_tensor(x)
     if x.ndim == 0:
         return reshape(x, (1,))
-    start, end = (normalize_axes("flatten", a, x.ndim)[0] for a in (start_dim, end_dim))
+    start, end = (normalize_axes("flatten", a, x.shape)[0] for a in (start_dim, end_dim))
     return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1 :])
 
 
@@ -60,7 +60,7 @@ def transpose(x, *axes) -> Tensor:
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     x = as_tensor(x)
-    (a,), (b,) = (normalize_axes("swapaxes", i, x.ndim) for i in (axis1, axis2))
+    (a,), (b,) = (normalize_axes("swapaxes", i, x.shape) for i in (axis1, axis2))
     perm = list(range(x.ndim))
     perm[a], perm[b] = b, a
     return transpose(x, perm)
@@ -69,7 +69,7 @@ def swapaxes(x, axis1: int, axis2: int) -> Tensor:
 def moveaxis(x, source: int, destination: int) -> Tensor:
     """Move one axis to a new position, keeping the order of the others."""
     x = as_tensor(x)
-    (src,), (dst,) = (normalize_axes("moveaxis", i, x.ndim) for i in (source, destination))
+    (src,), (dst,) = (normalize_axes("moveaxis", i, x.shape) for i in (source, destination))
     perm = [i for i in range(x.ndim) if i != src]
     perm.insert(dst, src)
     return transpose(x, perm)
@@ -80,7 +80,7 @@ def expand_dims(x, axis) -> Tensor:
     x = as_tensor(x)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     ndim = x.ndim + len(axes)
-    axes = normalize_axes("expand_dims", axes, ndim)
+    axes = normalize_axes("expand_dims", axes, x.shape, ndim)
     dims = iter(x.shape)
     return reshape(x, tuple(1 if i in axes else next(dims) for i in range(ndim)))
 
@@ -91,7 +91,7 @@ def squeeze(x, axis=None) -> Tensor:
     if axis is None:
         axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
     else:
-        axes = normalize_axes("squeeze", axis, x.ndim)
+        axes = normalize_axes("squeeze", axis, x.shape)
         if any(x.shape[a] != 1 for a in axes):
             raise ShapeError(
                 f"squeeze: axis {axis} of a tensor of shape {x.shape} does not have size 1; "
@@ -124,7 +124,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     xs = [as_tensor(t) for t in tensors]
     if not xs:
         raise ShapeError("concatenate: needs at least one tensor")
-    (axis,) = normalize_axes("concatenate", axis, xs[0].ndim) if xs[0].ndim else (None,)
+    (axis,) = normalize_axes("concatenate", axis, xs[0].shape) if xs[0].ndim else (None,)
     if axis is None or any(
         x.ndim != xs[0].ndim or x.shape[:axis] + x.shape[axis + 1 :] != xs[0].shape[:axis] +
         xs[0].shape[axis + 1 :] for x in xs
@@ -150,14 +150,14 @@ def stack(tensors, axis: int = 0) -> Tensor:
 def split(x, indices_or_sections, axis: int = 0) -> list[Tensor]:
     """Split into equal sections (an int) or at the given indices, as numpy's split."""
     x = as_tensor(x)
-    (axis,) = normalize_axes("split", axis, x.ndim)
+    (axis,) = normalize_axes("split", axis, x.shape)
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
         if k <= 0 or n % k:
             raise ShapeError(
-                f"split: axis {axis} of size {n} cannot be split into {k} equal sections; give "
-                f"a divisor of {n} or a list of split indices"
+                f"split: axis {axis} of size {n} (tensor of shape {x.shape}) cannot be split into "
+                f"{k} equal sections; give a divisor of {n} or a list of split indices"
             )
         bounds = [i * (n // k) for i in range(k + 1)]
     else:
@@ -208,7 +208,7 @@ def repeat(x, repeats, axis=None) -> Tensor:
     x = as_tensor(x)
     if axis is None:
         x, axis = flatten(x), 0
-    (axis,) = normalize_axes("repeat", axis, x.ndim)
+    (axis,) = normalize_axes("repeat", axis, x.shape)
     try:
         index = np.repeat(np.arange(x.shape[axis]), repeats)
     except ValueError as e:

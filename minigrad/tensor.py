@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import autodiff
-from .errors import DTypeError, OpError
+from .errors import DTypeError, IndexingError, OpError
 
 
 def _differentiable(dtype) -> bool:
@@ -113,7 +113,7 @@ class Tensor:
 
     def clone(self) -> Tensor:
         """A copy of the data that stays on the tape (gradients flow back to ``self``)."""
-        return F.mul(self, 1)
+        return F.mul(self, 1) if _differentiable(self.dtype) else Tensor(self.data.copy())
 
     def astype(self, dtype) -> Tensor:
         """A copy in another dtype; gradients flow back cast to this tensor's dtype."""
@@ -190,8 +190,10 @@ class Tensor:
             )
         try:
             update(self.data)
+        except IndexError as e:
+            raise IndexingError(f"{op}: {e} (tensor of shape {self.shape})") from None
         except (ValueError, TypeError) as e:
-            raise OpError(f"{op}: {e} (tensor shape {self.shape}, dtype {self.dtype})") from e
+            raise OpError(f"{op}: {e} (tensor of shape {self.shape}, {self.dtype})") from None
         self._version = autodiff.tick()
         return self
 

@@ -1,0 +1,497 @@
+"""The tape: deep graphs, freeing, accumulation, grad mode, version counters, custom primitives,
+forward mode and forward-over-reverse. Derivatives are checked against closed forms."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import autodiff
+from minigrad.autodiff import forward_mode
+
+
+def leaf(values):
+    return mg.tensor(np.asarray(values, dtype=np.float64), requires_grad=True)
+
+
+# ----- deep graphs -------------------------------------------------------------------------------
+
+
+def test_deep_chain_of_100k_muls_backpropagates_without_recursion():
+    """y = x * c**n over 100,000 recorded Muls: dy/dx = c**n, no RecursionError."""
+    x = leaf([0.1, -0.2, 0.3])
+    c, n = 1.00001, 100_000
+    y = x
+    for _ in range(n):
+        y = y * c
+    y.sum().backward()
+    np.testing.assert_allclose(y.data, x.data * c**n, rtol=1e-9)
+    np.testing.assert_allclose(x.grad.data, np.full(3, c**n), rtol=1e-9)
+
+
+def test_deep_chain_of_alternating_sin_and_mul():
+    """y_{k+1} = 1.001 * sin(y_k): the gradient is the product of 1.001 * cos(y_k) along it."""
+    x0 = np.array([0.4, -0.7, 1.1])
+    x = leaf(x0)
+    y, expected_grad, value = x, np.ones(3), x0.copy()
+    for _ in range(5_000):
+        y = mg.sin(y) * 1.001
+        expected_grad *= 1.001 * np.cos(value)
+        value = 1.001 * np.sin(value)
+    y.sum().backward()
+    np.testing.assert_allclose(y.data, value, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, expected_grad, rtol=1e-9)
+
+
+def test_diamond_graph_sums_both_paths():
+    """h = 2x feeds two branches that join: d/dx [sin(h) + exp(h)] = 2 cos(2x) + 2 exp(2x)."""
+    x0 = np.array([0.3, -0.5])
+    x = leaf(x0)
+    h = x * 2
+    (mg.sin(h) + mg.exp(h)).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * np.cos(2 * x0) + 2 * np.exp(2 * x0), rtol=1e-12)
+
+
+def test_input_used_twice_by_one_op():
+    """x * x: both operand slots contribute, d/dx = 2x."""
+    x0 = np.array([1.5, -2.0])
+    x = leaf(x0)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * x0)
+
+
+# ----- freeing, retaining and accumulating -------------------------------------------------------
+
+
+def test_second_backward_through_freed_graph_raises():
+    x = leaf([1.0, 2.0])
+    y = (mg.exp(x) * x).sum()
+    y.backward()
+    with pytest.raises(mg.BackwardError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward_and_gradients_accumulate():
+    """As in PyTorch: two backward passes add up, so the gradient doubles."""
+    x0 = np.array([0.5, -1.0])
+    x = leaf(x0)
+    y = (mg.exp(x) * x).sum()
+    y.backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad.data, np.exp(x0) * (x0 + 1))
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * np.exp(x0) * (x0 + 1))
+
+
+def test_gradients_accumulate_across_graphs():
+    x0 = np.array([2.0, 3.0])
+    x = leaf(x0)
+    (x * x).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * x0 + 3)
+
+
+def test_zero_grad_forgets_the_accumulated_gradient():
+    x = leaf([1.0, 2.0])
+    (x * 5).sum().backward()
+    x.zero_grad()
+    assert x.grad is None
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+
+
+# ----- what .grad holds --------------------------------------------------------------------------
+
+
+def test_leaf_grad_has_no_history():
+    x = leaf([1.0, 2.0])
+    (x * x).sum().backward()
+    assert isinstance(x.grad, mg.Tensor)
+    assert not x.grad.requires_grad
+    assert x.grad.is_leaf
+    assert x.grad.grad_fn is None
+
+
+def test_leaf_grad_has_history_with_create_graph():
+    x = leaf([1.0, 2.0])
+    (x * x * x).sum().backward(create_graph=True)
+    assert x.grad.requires_grad
+    assert not x.grad.is_leaf
+
+
+def test_create_graph_gives_a_differentiable_gradient():
+    """d/dx x**3 = 3x**2 = 12 and d2/dx2 x**3 = 6x = 12 at x = 2 (backward on the grad)."""
+    x = mg.tensor(2.0, requires_grad=True)
+    (x**3).backward(create_graph=True)
+    first = x.grad
+    assert first.item() == pytest.approx(12.0)
+    x.zero_grad()
+    first.backward()
+    assert x.grad.item() == pytest.approx(12.0)
+
+
+def test_third_derivative_through_repeated_create_graph():
+    """d3/dx3 sin(x) = -cos(x)."""
+    x = mg.tensor(0.7, requires_grad=True)
+    (g1,) = mg.grad(mg.sin(x), [x], create_graph=True)
+    (g2,) = mg.grad(g1, [x], create_graph=True)
+    (g3,) = mg.grad(g2, [x])
+    assert g1.item() == pytest.approx(np.cos(0.7))
+    assert g2.item() == pytest.approx(-np.sin(0.7))
+    assert g3.item() == pytest.approx(-np.cos(0.7))
+
+
+def test_retain_grad_fills_a_non_leaf_grad():
+    """h = 3x, y = sum(h**2): dy/dh = 2h."""
+    x0 = np.array([1.0, -2.0])
+    x = leaf(x0)
+    h = x * 3
+    h.retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.data, 6 * x0)
+    np.testing.assert_allclose(x.grad.data, 18 * x0)
+
+
+def test_non_leaf_grad_is_not_filled_by_default():
+    x = leaf([1.0, -2.0])
+    h = x * 3
+    (h * h).sum().backward()
+    assert h.grad is None
+    assert x.grad is not None
+
+
+# ----- mg.grad -----------------------------------------------------------------------------------
+
+
+def test_mg_grad_returns_gradients_without_touching_dot_grad():
+    x0, w0 = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    x, w = leaf(x0), leaf(w0)
+    gx, gw = mg.grad((x * w).sum(), [x, w])
+    np.testing.assert_allclose(gx.data, w0)
+    np.testing.assert_allclose(gw.data, x0)
+    assert x.grad is None and w.grad is None
+
+
+def test_mg_grad_gives_zeros_for_an_unused_input():
+    x, unused = leaf([1.0, 2.0]), leaf(np.ones((2, 3)))
+    gx, gu = mg.grad((x * x).sum(), [x, unused])
+    np.testing.assert_allclose(gx.data, [2.0, 4.0])
+    assert gu.shape == (2, 3)
+    np.testing.assert_array_equal(gu.data, np.zeros((2, 3)))
+
+
+def test_mg_grad_of_an_intermediate():
+    """The gradient with respect to a non-leaf input h = x**2, y = sum(sin(h)): cos(h)."""
+    x0 = np.array([0.5, 1.5])
+    x = leaf(x0)
+    h = x * x
+    (gh,) = mg.grad(mg.sin(h).sum(), [h])
+    np.testing.assert_allclose(gh.data, np.cos(x0**2))
+
+
+# ----- grad mode ---------------------------------------------------------------------------------
+
+
+def test_no_grad_as_context_manager_records_nothing():
+    x = leaf([1.0, 2.0])
+    with mg.no_grad():
+        assert not mg.is_grad_enabled()
+        y = x * 2
+    assert mg.is_grad_enabled()
+    assert not y.requires_grad
+    assert y.is_leaf and y.grad_fn is None
+
+
+def test_no_grad_as_decorator_records_nothing():
+    @mg.no_grad()
+    def double(t):
+        assert not mg.is_grad_enabled()
+        return t * 2
+
+    x = leaf([1.0, 2.0])
+    y = double(x)
+    assert mg.is_grad_enabled()
+    assert not y.requires_grad
+
+
+def test_enable_grad_inside_no_grad_records():
+    x = leaf([1.0, 2.0])
+    with mg.no_grad():
+        with mg.enable_grad():
+            y = x * 2
+        z = x * 2
+        assert not mg.is_grad_enabled()
+    assert y.requires_grad and y.grad_fn is not None
+    assert not z.requires_grad
+
+
+def test_enable_grad_as_decorator_inside_no_grad():
+    @mg.enable_grad()
+    def double(t):
+        return t * 2
+
+    x = leaf([1.0, 2.0])
+    with mg.no_grad():
+        y = double(x)
+    assert y.requires_grad
+
+
+def test_grad_mode_is_restored_after_an_exception():
+    def fail():
+        with mg.no_grad():
+            raise KeyError("boom")
+
+    with pytest.raises(KeyError):
+        fail()
+    assert mg.is_grad_enabled()
+
+
+def test_grad_mode_is_thread_local():
+    """A thread inside no_grad does not switch grad mode off for the main thread."""
+    entered, release = threading.Event(), threading.Event()
+    seen_in_thread = []
+
+    def worker():
+        with mg.no_grad():
+            entered.set()
+            seen_in_thread.append(mg.is_grad_enabled())
+            release.wait(timeout=10)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert entered.wait(timeout=10)
+        assert mg.is_grad_enabled()
+        y = leaf([1.0]) * 2
+        assert y.requires_grad
+    finally:
+        release.set()
+        thread.join(timeout=10)
+    assert seen_in_thread == [False]
+
+
+def test_a_new_thread_starts_with_grad_enabled():
+    seen = []
+    with mg.no_grad():
+        thread = threading.Thread(target=lambda: seen.append(mg.is_grad_enabled()))
+        thread.start()
+        thread.join(timeout=10)
+    assert seen == [True]
+
+
+# ----- version counter ---------------------------------------------------------------------------
+
+
+def test_modifying_a_saved_input_in_place_makes_backward_raise():
+    """Mul saved x (to multiply the cotangent of exp(x) by it); changing x invalidates that."""
+    x = leaf([1.0, 2.0])
+    y = (mg.exp(x) * x).sum()
+    with mg.no_grad():
+        x.add_(1.0)
+    with pytest.raises(mg.BackwardError, match="Mul"):
+        y.backward()
+
+
+def test_modifying_an_input_only_add_used_is_allowed():
+    """Add saves nothing, so an in-place change of its input does not affect its gradient."""
+    x, c = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    y = (x + c).sum()
+    with mg.no_grad():
+        x.mul_(10.0)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(c.grad.data, [1.0, 1.0])
+
+
+def test_modifying_an_output_that_exp_saved_makes_backward_raise():
+    x = leaf([1.0, 2.0])
+    e = mg.exp(x)
+    y = e.sum()
+    with mg.no_grad():
+        e.mul_(2.0)
+    with pytest.raises(mg.BackwardError, match="Exp"):
+        y.backward()
+
+
+def test_in_place_op_on_tensor_requiring_grad_raises_in_grad_mode():
+    x = leaf([1.0, 2.0])
+    for update in (
+        lambda: x.add_(1.0),
+        lambda: x.sub_(1.0),
+        lambda: x.mul_(2.0),
+        lambda: x.div_(2.0),
+        lambda: x.copy_(np.zeros(2)),
+        lambda: x.fill_(3.0),
+        lambda: x.zero_(),
+        lambda: x.__setitem__(0, 5.0),
+    ):
+        with pytest.raises(mg.OpError, match="in-place"):
+            update()
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+    assert x._version == 0
+
+
+def test_in_place_ops_under_no_grad_work_and_bump_the_version():
+    x = leaf([1.0, 2.0])
+    steps = [
+        (lambda: x.add_(1.0), [2.0, 3.0]),
+        (lambda: x.mul_(2.0), [4.0, 6.0]),
+        (lambda: x.sub_(np.array([1.0, 2.0])), [3.0, 4.0]),
+        (lambda: x.div_(2.0), [1.5, 2.0]),
+        (lambda: x.__setitem__(1, 7.0), [1.5, 7.0]),
+        (lambda: x.copy_(np.array([4.0, 5.0])), [4.0, 5.0]),
+        (lambda: x.fill_(9.0), [9.0, 9.0]),
+        (lambda: x.zero_(), [0.0, 0.0]),
+    ]
+    with mg.no_grad():
+        for update, expected in steps:
+            before = x._version
+            update()
+            np.testing.assert_array_equal(x.data, expected)
+            assert x._version > before
+    assert x.requires_grad
+
+
+def test_in_place_on_a_tensor_without_grad_works_in_grad_mode():
+    x = mg.tensor([1.0, 2.0])
+    before = x._version
+    x.add_(1.0)
+    np.testing.assert_array_equal(x.data, [2.0, 3.0])
+    assert x._version > before
+
+
+def test_in_place_change_before_use_does_not_invalidate_the_graph():
+    """Only changes after a value was saved count: y = exp(x) * x recorded after x.add_."""
+    x0 = np.array([0.5, -1.0])
+    x = leaf(x0 - 1.0)
+    with mg.no_grad():
+        x.add_(1.0)
+    y = (mg.exp(x) * x).sum()
+    other = mg.tensor([0.0])
+    other.add_(1.0)  # an unrelated in-place change after the graph was recorded
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, np.exp(x0) * (x0 + 1))
+
+
+# ----- custom primitives -------------------------------------------------------------------------
+
+
+class UserCube(mg.Primitive):
+    """x**3, defined by a user: the tape treats it like a built-in primitive."""
+
+    @staticmethod
+    def forward(x):
+        return x**3
+
+    @staticmethod
+    def vjp(g, y, x):
+        return (g * 3 * x * x,)
+
+    @staticmethod
+    def jvp(ts, y, x):
+        return ts[0] * (3 * x * x)
+
+
+def test_custom_primitive_is_registered():
+    assert autodiff.registry[f"{UserCube.__module__}.UserCube"] is UserCube
+
+
+def test_custom_primitive_never_shadows_a_builtin():
+    builtin = autodiff.registry["Exp"]
+
+    class Exp(mg.Primitive):  # same name as the built-in
+        forward = staticmethod(np.exp)
+
+    assert autodiff.registry["Exp"] is builtin
+    assert autodiff.registry[f"{Exp.__module__}.{Exp.__qualname__}"] is Exp
+
+
+def test_custom_primitive_forward_and_gradient():
+    x0 = np.array([0.5, -1.5, 2.0])
+    x = leaf(x0)
+    y = UserCube.apply(x)
+    assert y.grad_fn == "UserCube"
+    np.testing.assert_allclose(y.data, x0**3)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 3 * x0**2)
+
+
+def test_custom_primitive_second_derivative():
+    """d2/dx2 x**3 = 6x (the VJP is written in Tensor ops, so it is differentiable)."""
+    x0 = np.array([0.5, -1.5, 2.0])
+    x = leaf(x0)
+    (g,) = mg.grad(UserCube.apply(x).sum(), [x], create_graph=True)
+    (gg,) = mg.grad(g.sum(), [x])
+    np.testing.assert_allclose(gg.data, 6 * x0)
+
+
+def test_custom_primitive_jvp():
+    x0 = np.array([0.5, -1.5, 2.0])
+    tangents = np.array([[1.0, 0.0, 2.0], [0.5, -1.0, 0.0]])
+    x = mg.tensor(x0)
+    x.tangent = tangents
+    with forward_mode():
+        y = UserCube.apply(x)
+    np.testing.assert_allclose(y.tangent, tangents * 3 * x0**2)
+
+
+# ----- forward mode ------------------------------------------------------------------------------
+
+
+def test_forward_mode_propagates_a_batch_of_tangents():
+    """d/dt [sin(x + t v) * (x + t v)] at t = 0 is v * (cos(x) x + sin(x)), per batch row."""
+    x0 = np.array([0.3, -1.2, 2.5])
+    V = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, -1.0]])
+    x = mg.tensor(x0)
+    x.tangent = V
+    with forward_mode():
+        y = mg.sin(x) * x
+    assert y.tangent.shape == (2, 3)
+    np.testing.assert_allclose(y.tangent, V * (np.cos(x0) * x0 + np.sin(x0)), rtol=1e-12)
+
+
+def test_no_tangents_outside_forward_mode():
+    x = mg.tensor([0.3, -1.2])
+    x.tangent = np.ones((1, 2))
+    y = mg.sin(x) * x
+    assert y.tangent is None
+
+
+def test_nested_forward_mode_raises():
+    def enter_twice():
+        with forward_mode(), forward_mode():
+            pass
+
+    with pytest.raises(mg.BackwardError, match="forward mode"):
+        enter_twice()
+    with forward_mode():  # the outer level was left cleanly: entering again works
+        pass
+
+
+def test_forward_over_reverse_gives_hessian_vector_product():
+    """f = sum(x**4)/4 + x0*x1: grad = x**3 + (x1, x0, 0), H = diag(3x**2) + [[0,1,0],[1,0,0],0].
+    With x carrying tangent v, the tangent of the gradient is H @ v."""
+    x0 = np.array([0.5, -1.0, 2.0])
+    v = np.array([1.0, 2.0, -0.5])
+    hessian = np.diag(3 * x0**2)
+    hessian[0, 1] = hessian[1, 0] = 1.0
+    x = leaf(x0)
+    x.tangent = v[None, :]
+    with forward_mode():
+        f = (x**4).sum() / 4 + x[0] * x[1]
+        (g,) = mg.grad(f, [x], create_graph=False)
+    np.testing.assert_allclose(g.data, x0**3 + np.array([x0[1], x0[0], 0.0]), rtol=1e-12)
+    assert g.tangent.shape == (1, 3)
+    np.testing.assert_allclose(g.tangent[0], hessian @ v, rtol=1e-12)
+
+
+def test_forward_over_reverse_full_hessian_with_identity_tangents():
+    """B = n tangents (the identity's rows) give every row of the Hessian in one pass."""
+    x0 = np.array([0.5, -1.0, 2.0])
+    hessian = np.diag(3 * x0**2)
+    hessian[0, 1] = hessian[1, 0] = 1.0
+    x = leaf(x0)
+    x.tangent = np.eye(3)
+    with forward_mode():
+        (g,) = mg.grad((x**4).sum() / 4 + x[0] * x[1], [x])
+    np.testing.assert_allclose(g.tangent, hessian, rtol=1e-12)
