@@ -8,6 +8,8 @@ popping each cotangent when it is used and freeing nodes as it goes.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import threading
 from contextlib import contextmanager
 
@@ -109,6 +111,8 @@ class Primitive:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if cls.forward is Primitive.forward:
+            return  # an abstract family (like ops.Elementwise), not an operation
         # Built-ins by name; a user's primitive by its full name, so it never shadows one.
         builtin = cls.__module__.startswith("minigrad.ops")
         registry[cls.__name__ if builtin else f"{cls.__module__}.{cls.__qualname__}"] = cls
@@ -147,11 +151,7 @@ def apply(prim, *xs, **params):
         shapes = ", ".join(f"{x.shape} {x.dtype}" for x in xs)
         error = {IndexError: IndexingError, TypeError: DTypeError}.get(type(e), OpError)
         raise error(f"{prim.__name__}: {e} (inputs: {shapes})") from e
-    out = Tensor.__new__(Tensor)
-    out.data = y if type(y) is np.ndarray else np.asarray(y)
-    out.grad = out._node = out.tangent = out.name = None
-    out._version = 0
-    out._retain = out.requires_grad = False
+    out = constant(y)
     if state.grad_enabled:
         for x in xs:
             if x.requires_grad:
@@ -165,51 +165,62 @@ def apply(prim, *xs, **params):
     return out
 
 
-# In-place changes are stamped with a clock: ``Tensor._version`` is the clock value of the last
-# change to that tensor, ``Node.stamp`` the value when the node was recorded. Backward only
-# looks at the parents of a node when the clock has moved since then.
-inplace_clock = 0
+def constant(data) -> Tensor:
+    """Wrap an ndarray (or numpy scalar) as a Tensor with no history: the fast constructor."""
+    t = _new(Tensor)
+    t.data = data if type(data) is np.ndarray else np.asarray(data)
+    t.grad = t._node = t.tangent = t.name = None
+    t._version = 0
+    t._retain = t.requires_grad = False
+    return t
+
+
+_new = object.__new__
+
+# One clock orders both events that backward cares about: making a node (``Node.seq``) and
+# changing a tensor in place (``Tensor._version`` is the clock at its last change). A node's
+# saved values are stale exactly when one was changed after the node was made, and backward
+# looks at parents only if some in-place change happened after the node (``last_inplace``).
+_clock = itertools.count(1)
+last_inplace = 0
 
 
 def tick() -> int:
-    """Advance the in-place clock (called by every in-place change); return the new value."""
-    global inplace_clock
-    inplace_clock += 1
-    return inplace_clock
+    """Record an in-place change (called by every in-place Tensor method); return its time."""
+    global last_inplace
+    last_inplace = next(_clock)
+    return last_inplace
 
 
 class Node:
     """What backward needs to know about how a tensor was made. ``parents`` is None once
-    backward has freed it (retain_graph=False)."""
+    backward has freed it (retain_graph=False). ``seq`` (creation time) orders nodes
+    topologically: a parent is always made before its children."""
 
-    __slots__ = ("prim", "parents", "params", "stamp")
+    __slots__ = ("prim", "parents", "params", "seq")
 
     def __init__(self, prim, parents, params):
         self.prim = prim
         self.parents = parents
         self.params = params
-        self.stamp = inplace_clock
+        self.seq = next(_clock)
 
 
 # ----- the reverse pass --------------------------------------------------------------------------
 
 
 def toposort(root) -> list:
-    """Tensors reachable from ``root`` through nodes, parents before children. Iterative
-    depth-first search: a tensor is appended once everything it depends on has been."""
-    order, visited = [], set()
-    stack = [(root, False)]
+    """Tensors reachable from ``root`` through nodes, parents before children. Iterative:
+    one depth-first sweep finds them, then nodes are sorted by creation order (a parent is
+    always made before its children), with the leaves first."""
+    leaves, inner = [], []
+    seen = {id(root)}
+    stack = [root]
     while stack:
-        t, finished = stack.pop()
-        if finished:
-            order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        stack.append((t, True))
+        t = stack.pop()
         node = t._node
         if node is None:
+            leaves.append(t)
             continue
         if node.parents is None:
             raise BackwardError(
@@ -217,10 +228,16 @@ def toposort(root) -> list:
                 f"(made by {node.prim.__name__}) was freed by the first backward(); pass "
                 f"retain_graph=True to the first backward() to keep it"
             )
+        inner.append(t)
         for p in node.parents:
-            if p.requires_grad and id(p) not in visited:
-                stack.append((p, False))
-    return order
+            if p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    inner.sort(key=_creation_order)
+    return leaves + inner
+
+
+_creation_order = operator.attrgetter("_node.seq")
 
 
 def backward(root, grad=None, retain_graph=None, create_graph=False):
@@ -278,24 +295,25 @@ def _initial_cotangent(op, root, grad):
 
 
 def _run_backward(order, root, grad, retain_graph, captured):
-    """Walk ``order`` backwards from ``root``. With ``captured`` (id -> None), store the
-    cotangents of those tensors there instead of accumulating into leaves' ``.grad``."""
+    """Walk ``order`` backwards from ``root``, popping each cotangent when it is used. With
+    ``captured`` (id -> None), store the cotangents of those tensors there instead of
+    accumulating into ``.grad``. This loop is backward's hot path: keep it short."""
     grads = {id(root): grad}
+    pop, get = grads.pop, grads.get
     for t in reversed(order):
-        g = grads.pop(id(t), None)
+        g = pop(id(t), None)
         node = t._node
-        if g is None:
-            if node is not None and not retain_graph:
+        if node is None:  # a leaf
+            if g is not None:
+                _deliver(t, g, captured)
+            continue
+        if g is None:  # not on a path from root that needs a gradient
+            if not retain_graph:
                 node.parents = node.params = None
             continue
-        if captured is not None:
-            if id(t) in captured:
-                captured[id(t)] = g
-        elif node is None or t._retain:
-            t.grad = g if t.grad is None else t.grad + g
-        if node is None:
-            continue
-        if inplace_clock != node.stamp:
+        if captured or t._retain:
+            _deliver(t, g, captured)
+        if last_inplace > node.seq:
             _check_versions(node, t)
         parents = node.parents
         if node.params:
@@ -305,16 +323,25 @@ def _run_backward(order, root, grad, retain_graph, captured):
         for p, gp in zip(parents, parent_grads):
             if gp is not None and p.requires_grad:
                 key = id(p)
-                prev = grads.get(key)
+                prev = get(key)
                 grads[key] = gp if prev is None else prev + gp
         if not retain_graph:
             node.parents = node.params = None
 
 
+def _deliver(t, g, captured):
+    """Hand a finished cotangent to its tensor: captured (``grad()``) or into ``.grad``."""
+    if captured is not None:
+        if id(t) in captured:
+            captured[id(t)] = g
+    else:
+        t.grad = g if t.grad is None else t.grad + g
+
+
 def _check_versions(node, out):
     """Refuse to use a value that the node's rules read if it changed in place since."""
     uses = node.prim.uses
-    if "y" in uses and out._version > node.stamp:
+    if "y" in uses and out._version > node.seq:
         raise BackwardError(
             f"backward through {node.prim.__name__}: its output (shape {out.shape}) was "
             f"modified in place after it was computed, and {node.prim.__name__}'s gradient "
@@ -323,7 +350,7 @@ def _check_versions(node, out):
     if "x" not in uses:
         return
     for p in node.parents:
-        if p._version > node.stamp:
+        if p._version > node.seq:
             raise BackwardError(
                 f"backward through {node.prim.__name__}: one of its inputs (shape {p.shape}"
                 f"{', name ' + repr(p.name) if p.name else ''}) was modified in place after it "

@@ -12,7 +12,7 @@ import string
 import numpy as np
 
 from . import ops
-from .autodiff import apply, state
+from .autodiff import apply, constant, state
 from .errors import OpError, ShapeError
 from .tensor import Tensor
 
@@ -24,6 +24,8 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     (``float32_tensor * 2.0`` stays float32), as numpy treats Python scalars."""
     if isinstance(value, Tensor):
         return value
+    if type(value) is np.ndarray:
+        return constant(value)
     if like is not None and type(value) in (float, int, bool, complex):
         return _scalar(value, like.data.dtype)
     return Tensor(value)

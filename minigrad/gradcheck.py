@@ -1,7 +1,8 @@
 """Finite-difference gradient checking, always in float64.
 
 ``gradcheck(f, *inputs)`` compares, for every floating-point input, the gradient that backward
-computes for ``sum(u * f(*inputs))`` (``u`` a fixed random cotangent) with central finite
+computes for ``sum(u * f(*inputs))`` (``u`` a fixed random cotangent, 1 when ``f`` returns a
+scalar) with central finite
 differences of the same scalar, and reports the worst element of each input.
 """
 
@@ -101,7 +102,8 @@ def _float64_inputs(inputs):
 
 
 def _projected(f, cotangent_seed: int):
-    """``sum(u * f(*xs))`` with one fixed random ``u`` drawn for the output's shape."""
+    """``sum(u * f(*xs))`` with one fixed random ``u`` drawn for the output's shape (1 for a
+    scalar output)."""
     cache = {}
 
     def scalar(*xs):
@@ -110,8 +112,9 @@ def _projected(f, cotangent_seed: int):
             raise MinigradError(
                 f"gradcheck: the function must return a Tensor, it returned {type(out).__name__}"
             )
-        if "u" not in cache:
-            cache["u"] = np.random.default_rng(cotangent_seed).standard_normal(out.shape)
+        if "u" not in cache:  # u = 1 for a scalar output, so the report shows its gradient
+            rng = np.random.default_rng(cotangent_seed)
+            cache["u"] = np.ones(out.shape) if out.size == 1 else rng.standard_normal(out.shape)
         return (out * cache["u"]).sum()
 
     return scalar

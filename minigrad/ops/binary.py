@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autodiff import Primitive
 from ._tangents import add_tangents
+from .elementwise import Elementwise
 
 
 class Add(Primitive):
@@ -38,83 +39,52 @@ class Sub(Primitive):
         return ta if tb is None else -tb if ta is None else ta - tb
 
 
-class Mul(Primitive):
+class Mul(Elementwise):
     forward = staticmethod(np.multiply)
 
     @staticmethod
-    def vjp(g, y, a, b):
-        return (g * b if a.requires_grad else None), (g * a if b.requires_grad else None)
-
-    @staticmethod
-    def jvp(ts, y, a, b):
-        ta, tb = ts
-        return add_tangents(None if ta is None else ta * b, None if tb is None else tb * a)
+    def partial(i, y, a, b, xp):
+        return b if i == 0 else a
 
 
-class Div(Primitive):
+class Div(Elementwise):
+    uses = ("x", "y")
     forward = staticmethod(np.true_divide)
 
     @staticmethod
-    def vjp(g, y, a, b):
-        ga = g / b if a.requires_grad else None
-        gb = -g * a / (b * b) if b.requires_grad else None
-        return ga, gb
-
-    @staticmethod
-    def jvp(ts, y, a, b):
-        ta, tb = ts
-        return add_tangents(None if ta is None else ta / b, None if tb is None else -tb * (y / b))
+    def partial(i, y, a, b, xp):
+        return 1 / b if i == 0 else -y / b
 
 
-class Pow(Primitive):
+class Pow(Elementwise):
     uses = ("x", "y")
     forward = staticmethod(np.power)
 
     @staticmethod
-    def vjp(g, y, a, b):
-        ga = g * b * a ** (b - 1) if a.requires_grad else None
-        gb = g * y * a.log() if b.requires_grad else None
-        return ga, gb
-
-    @staticmethod
-    def jvp(ts, y, a, b):
-        ta, tb = ts
-        return add_tangents(
-            None if ta is None else ta * (b * a ** (b - 1)),
-            None if tb is None else tb * (y * np.log(a)),
-        )
+    def partial(i, y, a, b, xp):
+        return b * a ** (b - 1) if i == 0 else y * xp.log(a)
 
 
-class Maximum(Primitive):
+class Maximum(Elementwise):
     """Elementwise max; at ties the gradient is split evenly between the two operands."""
 
     forward = staticmethod(np.maximum)
 
     @staticmethod
-    def share(a, b):
-        """The share of the gradient that goes to ``a``."""
-        return (a > b) + 0.5 * (a == b)
-
-    @classmethod
-    def vjp(cls, g, y, a, b):
-        w = cls.share(a.data, b.data).astype(g.dtype)
-        return (g * w if a.requires_grad else None), (g * (1 - w) if b.requires_grad else None)
-
-    @classmethod
-    def jvp(cls, ts, y, a, b):
-        ta, tb = ts
-        w = cls.share(a, b)
-        return add_tangents(None if ta is None else ta * w, None if tb is None else tb * (1 - w))
+    def partial(i, y, a, b, xp):
+        share = (a > b) + 0.5 * (a == b)  # of the gradient that goes to a (no gradient itself)
+        return share if i == 0 else 1 - share
 
 
-class Minimum(Maximum):
+class Minimum(Elementwise):
     """Elementwise min; at ties the gradient is split evenly between the two operands."""
 
     forward = staticmethod(np.minimum)
 
     @staticmethod
-    def share(a, b):
-        return (a < b) + 0.5 * (a == b)
+    def partial(i, y, a, b, xp):
+        share = (a < b) + 0.5 * (a == b)
+        return share if i == 0 else 1 - share
 
 
 class Where(Primitive):

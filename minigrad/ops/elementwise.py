@@ -1,8 +1,58 @@
-"""Elementwise unary primitives. Each VJP is in Tensor ops, so it can itself be differentiated."""
+"""Elementwise unary primitives.
+
+Most are ``Elementwise``: they state ``forward`` and the derivative ``partial`` once, and both
+derivative rules follow from them (see ``Elementwise``). The binary ones live in binary.py.
+"""
 
 import numpy as np
 
-from ..autodiff import Primitive
+from ..autodiff import Primitive, constant, state
+from ._tangents import add_tangents
+
+
+class Elementwise(Primitive):
+    """A primitive ``y = forward(*xs)`` applied elementwise, with partial derivatives
+    ``dy/dx_i = partial(i, y, *xs, xp)``.
+
+    ``partial`` is written once with operators and ``xp``'s functions, so it runs on ndarrays
+    (``xp`` = numpy) and on Tensors (``xp`` = minigrad's functions, so it can be
+    differentiated again). Both derivative rules follow: ``vjp_i = g * partial_i`` and
+    ``jvp = sum_i t_i * partial_i``. Constants may have a smaller shape than ``y`` (numpy
+    broadcasts them); inputs that carry derivatives have ``y``'s shape.
+    """
+
+    @staticmethod
+    def partial(i, y, *xs_then_xp):
+        """dy/dx_i, from ``y``, the inputs and the array namespace ``xp`` (last argument)."""
+        raise NotImplementedError
+
+    @classmethod
+    def vjp(cls, g, y, *xs):
+        if state.grad_enabled or state.forward_level:
+            # create_graph or forward-over-reverse: the partials must carry derivatives too.
+            from .. import functions
+
+            return tuple(
+                g * cls.partial(i, y, *xs, functions) if x.requires_grad else None
+                for i, x in enumerate(xs)
+            )
+        # NOTE: in a plain backward pass every value here is a constant, so numpy evaluates the
+        # same expression directly, without a Tensor for each intermediate value.
+        gd, yd = g.data, y.data
+        if len(xs) == 1:
+            return (constant(gd * cls.partial(0, yd, xs[0].data, np)),)
+        a, b = xs
+        ad, bd = a.data, b.data
+        return (
+            constant(gd * cls.partial(0, yd, ad, bd, np)) if a.requires_grad else None,
+            constant(gd * cls.partial(1, yd, ad, bd, np)) if b.requires_grad else None,
+        )
+
+    @classmethod
+    def jvp(cls, ts, y, *xs):
+        return add_tangents(
+            *(None if t is None else t * cls.partial(i, y, *xs, np) for i, t in enumerate(ts))
+        )
 
 
 class Neg(Primitive):
@@ -18,133 +68,93 @@ class Neg(Primitive):
         return -ts[0]
 
 
-class Exp(Primitive):
+class Exp(Elementwise):
     uses = ("y",)
     forward = staticmethod(np.exp)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (g * y,)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] * y
+    def partial(i, y, x, xp):
+        return y
 
 
-class Log(Primitive):
+class Log(Elementwise):
     forward = staticmethod(np.log)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (g / x,)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] / x
+    def partial(i, y, x, xp):
+        return 1.0 / x
 
 
-class Log1p(Primitive):
+class Log1p(Elementwise):
     forward = staticmethod(np.log1p)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (g / (x + 1),)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] / (x + 1)
+    def partial(i, y, x, xp):
+        return 1.0 / (x + 1.0)
 
 
-class Expm1(Primitive):
+class Expm1(Elementwise):
     uses = ("y",)
     forward = staticmethod(np.expm1)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (g * (y + 1),)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] * (y + 1)
+    def partial(i, y, x, xp):
+        return y + 1.0
 
 
-class Sqrt(Primitive):
+class Sqrt(Elementwise):
     uses = ("y",)
     forward = staticmethod(np.sqrt)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (g / (y * 2),)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] / (y * 2)
+    def partial(i, y, x, xp):
+        return 0.5 / y
 
 
-class Abs(Primitive):
+class Abs(Elementwise):
     forward = staticmethod(np.abs)
 
     @staticmethod
-    def vjp(g, y, x):
-        # NOTE: the subgradient 0 at x == 0, as PyTorch and JAX choose.
-        return (g * np.sign(x.data),)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] * np.sign(x)
+    def partial(i, y, x, xp):
+        # NOTE: the subgradient 0 at x == 0, as PyTorch and JAX choose. sign has no gradient.
+        return xp.sign(x)
 
 
-class Sin(Primitive):
+class Sin(Elementwise):
     forward = staticmethod(np.sin)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (g * x.cos(),)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] * np.cos(x)
+    def partial(i, y, x, xp):
+        return xp.cos(x)
 
 
-class Cos(Primitive):
+class Cos(Elementwise):
     forward = staticmethod(np.cos)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (-g * x.sin(),)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return -ts[0] * np.sin(x)
+    def partial(i, y, x, xp):
+        return -xp.sin(x)
 
 
-class Tan(Primitive):
+class Tan(Elementwise):
     uses = ("y",)
     forward = staticmethod(np.tan)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (g * (y * y + 1),)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] * (y * y + 1)
+    def partial(i, y, x, xp):
+        return y * y + 1.0
 
 
-class Tanh(Primitive):
+class Tanh(Elementwise):
     uses = ("y",)
     forward = staticmethod(np.tanh)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (g * (1 - y * y),)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] * (1 - y * y)
+    def partial(i, y, x, xp):
+        return 1.0 - y * y
 
 
-class Sigmoid(Primitive):
+class Sigmoid(Elementwise):
     """1 / (1 + exp(-x)), computed without overflow for large |x|."""
 
     uses = ("y",)
@@ -155,26 +165,19 @@ class Sigmoid(Primitive):
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (g * y * (1 - y),)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] * (y * (1 - y))
+    def partial(i, y, x, xp):
+        return y * (1.0 - y)
 
 
-class Relu(Primitive):
+class Relu(Elementwise):
     @staticmethod
     def forward(x):
         return np.maximum(x, 0)
 
     @staticmethod
-    def vjp(g, y, x):
-        return (g * (x.data > 0).astype(x.dtype),)
-
-    @staticmethod
-    def jvp(ts, y, x):
-        return ts[0] * (x > 0)
+    def partial(i, y, x, xp):
+        # NOTE: 0 at x == 0, as PyTorch and JAX choose; the mask has no gradient.
+        return x > 0
 
 
 class Cast(Primitive):
