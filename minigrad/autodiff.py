@@ -8,6 +8,7 @@ popping each cotangent when it is used and freeing nodes as it goes.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import threading
@@ -43,8 +44,6 @@ class _GradMode:
         state.grad_enabled = self._saved.pop()
 
     def __call__(self, fn):
-        import functools
-
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with _GradMode(self.enabled):
@@ -121,13 +120,19 @@ class Primitive:
     def forward(*xs, **params):
         raise NotImplementedError
 
-    @staticmethod
-    def vjp(g, y, *xs, **params):
-        raise NotImplementedError
+    @classmethod
+    def vjp(cls, g, y, *xs, **params):
+        raise BackwardError(
+            f"{cls.__name__} has no vjp rule, so reverse mode (backward) cannot pass through "
+            f"it; define vjp(g, y, *xs) returning one cotangent per input"
+        )
 
-    @staticmethod
-    def jvp(ts, y, *xs, **params):
-        raise NotImplementedError
+    @classmethod
+    def jvp(cls, ts, y, *xs, **params):
+        raise BackwardError(
+            f"{cls.__name__} has no jvp rule, so forward mode cannot pass through it; define "
+            f"jvp(ts, y, *xs) returning the output tangent with the leading batch axis"
+        )
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -322,11 +327,20 @@ def _run_backward(order, root, grad, retain_graph, captured):
             parent_grads = node.prim.vjp(g, t, *parents)
         for p, gp in zip(parents, parent_grads):
             if gp is not None and p.requires_grad:
+                if gp.data.shape != p.data.shape:
+                    _wrong_cotangent(node.prim, p, gp)
                 key = id(p)
                 prev = get(key)
                 grads[key] = gp if prev is None else prev + gp
         if not retain_graph:
             node.parents = node.params = None
+
+
+def _wrong_cotangent(prim, x, g):
+    raise BackwardError(
+        f"{prim.__name__}.vjp returned a cotangent of shape {g.shape} for an input of shape "
+        f"{x.shape}; a vjp must return one cotangent per input, each of that input's shape"
+    )
 
 
 def _deliver(t, g, captured):

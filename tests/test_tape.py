@@ -495,3 +495,31 @@ def test_forward_over_reverse_full_hessian_with_identity_tangents():
     with forward_mode():
         (g,) = mg.grad((x**4).sum() / 4 + x[0] * x[1], [x])
     np.testing.assert_allclose(g.tangent, hessian, rtol=1e-12)
+
+
+def test_primitive_without_rules_says_which_rule_is_missing():
+    class ForwardOnly(mg.Primitive):
+        forward = staticmethod(np.square)
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = ForwardOnly.apply(x)
+    with pytest.raises(mg.BackwardError, match="ForwardOnly has no vjp rule"):
+        y.sum().backward()
+    with autodiff.forward_mode():
+        x = mg.tensor([1.0, 2.0])
+        x.tangent = np.ones((1, 2))
+        with pytest.raises(mg.BackwardError, match="ForwardOnly has no jvp rule"):
+            ForwardOnly.apply(x)
+
+
+def test_a_vjp_returning_the_wrong_shape_is_caught():
+    class Broken(mg.Primitive):
+        forward = staticmethod(np.sum)
+
+        @staticmethod
+        def vjp(g, y, x):
+            return (g,)  # forgot to broadcast back to x's shape
+
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(mg.BackwardError, match=r"Broken.vjp returned .* shape \(\) .* \(3,\)"):
+        Broken.apply(x).backward()
