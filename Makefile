@@ -34,6 +34,7 @@ test: $(STAMP) graphviz
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/bench_hessian.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -15,10 +15,9 @@ products on 2-core machines), and medians are reported.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from timing import interleaved
 
 import minigrad as mg
 
@@ -56,22 +55,6 @@ def chain_numpy_forward_backward(x, a, b, steps):
         g = g * (1 - t * t)
         g = g * a
     return g
-
-
-def timed(fn, *args):
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
-
-
-def interleaved(runs: dict, repeats: int) -> dict:
-    """Median seconds of each named (fn, args), run in turn ``repeats`` times."""
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, (fn, args) in runs.items():
-            time.sleep(0.15)
-            times[name].append(timed(fn, *args))
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def main():

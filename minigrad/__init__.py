@@ -10,7 +10,8 @@ tensor(8.)
 
 # NOTE: autodiff first: it defines the tape that tensor.py and the operations build on.
 from . import autodiff, ops  # noqa: I001
-from .autodiff import Primitive, enable_grad, grad, is_grad_enabled, no_grad
+from . import autodiff as autograd  # torch-style: mg.autograd.grad(output, inputs)
+from .autodiff import Primitive, enable_grad, is_grad_enabled, no_grad
 from .tensor import Tensor
 from .creation import (
     Generator,
@@ -39,6 +40,8 @@ from .shaping import (
     broadcast_to, concatenate, expand_dims, flatten, moveaxis, pad, repeat, reshape, split,
     squeeze, stack, swapaxes, tile, transpose,
 )  # fmt: skip
-from .gradcheck import GradcheckReport, gradcheck, gradgradcheck
+from .gradcheck import GradcheckReport, check_grads, gradcheck, gradgradcheck
+from .transforms import grad, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
+from .hessians import HessianTooLarge, hessian, hvp
 
 __version__ = "0.1.0"

@@ -201,3 +201,94 @@ def gradgradcheck(f, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
 
     return gradcheck(directional_grad, *inputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception, seed=seed)  # fmt: skip
+
+
+# ----- forward mode and higher orders ------------------------------------------------------------
+
+
+def _directional_check(name, analytic, numeric, atol, rtol) -> InputCheck:
+    """Compare a batch of directional derivatives (directions on the first axis)."""
+    return _compare(name, np.asarray(analytic, dtype=float), np.asarray(numeric, dtype=float),
+                    atol, rtol)  # fmt: skip
+
+
+def check_grads(
+    f, *inputs, modes=("fwd", "rev"), order: int = 1, directions: int = 3,
+    eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = False,
+    seed: int = 0,
+) -> GradcheckReport:  # fmt: skip
+    """Check ``f``'s derivatives in the modes asked for, up to ``order`` (1 or 2), in float64.
+
+    - "rev": every element of the reverse-mode gradient against finite differences
+      (``gradcheck``; with ``order=2`` also ``gradgradcheck``).
+    - "fwd": ``directions`` random JVPs (one batched forward pass) against finite differences
+      of ``f`` along each direction; with ``order=2`` also Hessian-vector products (of
+      ``sum(u * f)``) against finite differences of the gradient.
+    - both: the inner-product identity ``<u, J v> = <J^T u, v>`` that ties the two modes.
+    Integer inputs are passed through as constants. The report is truthy when all pass.
+    """
+    from . import transforms
+    from .hessians import hvp
+
+    unknown = set(modes) - {"fwd", "rev"}
+    if unknown or order not in (1, 2):
+        raise MinigradError(
+            f"check_grads: modes must be among 'fwd', 'rev' (got {modes!r}) and order 1 or 2 "
+            f"(got {order!r})"
+        )
+    arrays, wrt, names = _float64_inputs(inputs)
+    rng = np.random.default_rng(seed)
+    checks: list[InputCheck] = []
+
+    def on(*diff):  # f with the differentiated inputs replaced
+        full = [Tensor(a) for a in arrays]
+        for i, d in zip(wrt, diff):
+            full[i] = d
+        return f(*full)
+
+    def value(*diff_arrays):
+        with autodiff.no_grad():
+            return on(*[Tensor(a) for a in diff_arrays]).data
+
+    x0 = [arrays[i] for i in wrt]
+    vs = [rng.standard_normal((directions, *x.shape)) for x in x0]
+    if "rev" in modes:
+        checks += gradcheck(f, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed).checks
+        if order == 2:
+            checks += gradgradcheck(f, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed).checks
+    if "fwd" in modes:
+        out, jv = transforms.jvp(on, tuple(x0), tuple(vs))
+        numeric = np.stack([
+            (value(*[x + eps * v[k] for x, v in zip(x0, vs)])
+             - value(*[x - eps * v[k] for x, v in zip(x0, vs)])) / (2 * eps)
+            for k in range(directions)
+        ])  # fmt: skip
+        checks.append(_directional_check("jvp vs fd", jv.data, numeric, atol, rtol))
+        u = np.random.default_rng(seed).standard_normal(out.shape)
+        if "rev" in modes:
+            _, vjp_fn = transforms.vjp(on, *x0)
+            cotangents = vjp_fn(u)
+            lhs = np.tensordot(jv.data, u, axes=u.ndim)  # <u, J v_k> for each k
+            rhs = sum(np.tensordot(v, c.data, axes=c.ndim) for v, c in zip(vs, cotangents))
+            checks.append(_directional_check("<u,Jv>=<J'u,v>", lhs, rhs, atol, rtol))
+        if order == 2:
+
+            def projected(*diff):
+                return (on(*diff) * u).sum()
+
+            products = hvp(projected, tuple(x0), tuple(vs))
+            products = products if isinstance(products, tuple) else (products,)
+            gradient = transforms.grad(projected, argnums=tuple(range(len(x0))))
+
+            def grad_at(shift):
+                return np.concatenate([g.data.ravel() for g in gradient(*shift)])
+
+            for k in range(directions):
+                fd = (grad_at([x + eps * v[k] for x, v in zip(x0, vs)])
+                      - grad_at([x - eps * v[k] for x, v in zip(x0, vs)])) / (2 * eps)  # fmt: skip
+                hv = np.concatenate([p.data[k].ravel() for p in products])
+                checks.append(_directional_check(f"hvp {k} vs fd", hv, fd, atol, rtol))
+    report = GradcheckReport(checks, atol, rtol)
+    if raise_exception and not report:
+        raise GradcheckError(str(report))
+    return report

@@ -46,7 +46,7 @@ def backward_with_wrong_grad_shape():
 
 def grad_of_non_scalar():
     x = x23()
-    mg.grad(x * 2, [x])
+    mg.autograd.grad(x * 2, [x])
 
 
 def setitem_out_of_range():

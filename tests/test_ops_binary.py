@@ -304,9 +304,9 @@ def test_same_tensor_on_both_sides(fn, grad):
 
 def test_second_derivative_of_x_times_x_is_two():
     x = mg.tensor([0.5, -3.0], requires_grad=True)
-    (g,) = mg.grad((x * x).sum(), [x], create_graph=True)
+    (g,) = mg.autograd.grad((x * x).sum(), [x], create_graph=True)
     np.testing.assert_array_equal(g.data, [1.0, -6.0])
-    (h,) = mg.grad(g.sum(), [x])
+    (h,) = mg.autograd.grad(g.sum(), [x])
     np.testing.assert_array_equal(h.data, [2.0, 2.0])
 
 

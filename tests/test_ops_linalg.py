@@ -80,7 +80,7 @@ def test_matmul_gradients_are_the_closed_forms():
     A_np, B_np, G = randn(3, 4), randn(4, 5), randn(3, 5)
     A = mg.tensor(A_np, requires_grad=True)
     B = mg.tensor(B_np, requires_grad=True)
-    gA, gB = mg.grad(A @ B, [A, B], grad_output=G)
+    gA, gB = mg.autograd.grad(A @ B, [A, B], grad_output=G)
     np.testing.assert_allclose(gA.data, G @ B_np.T, rtol=1e-13)
     np.testing.assert_allclose(gB.data, A_np.T @ G, rtol=1e-13)
 
@@ -90,7 +90,7 @@ def test_batched_broadcast_matmul_gradients_sum_over_the_broadcast_batch():
     A_np, B_np, G = randn(2, 1, 3, 4), randn(5, 4, 2), randn(2, 5, 3, 2)
     A = mg.tensor(A_np, requires_grad=True)
     B = mg.tensor(B_np, requires_grad=True)
-    gA, gB = mg.grad(A @ B, [A, B], grad_output=G)
+    gA, gB = mg.autograd.grad(A @ B, [A, B], grad_output=G)
     np.testing.assert_allclose(
         gA.data, (G @ B_np.swapaxes(-1, -2)).sum(axis=1, keepdims=True), rtol=1e-12
     )
@@ -102,7 +102,7 @@ def test_vector_matrix_gradients_are_the_closed_forms():
     a_np, B_np, g = randn(4), randn(4, 3), randn(3)
     a = mg.tensor(a_np, requires_grad=True)
     B = mg.tensor(B_np, requires_grad=True)
-    ga, gB = mg.grad(a @ B, [a, B], grad_output=g)
+    ga, gB = mg.autograd.grad(a @ B, [a, B], grad_output=g)
     np.testing.assert_allclose(ga.data, B_np @ g, rtol=1e-13)
     np.testing.assert_allclose(gB.data, np.outer(a_np, g), rtol=1e-13)
 
@@ -112,9 +112,9 @@ def test_quadratic_form_gradient_and_hessian():
     A_np, x_np = randn(4, 4), randn(4)
     A = mg.tensor(A_np)
     x = mg.tensor(x_np, requires_grad=True)
-    (g,) = mg.grad(x @ A @ x, [x], create_graph=True)
+    (g,) = mg.autograd.grad(x @ A @ x, [x], create_graph=True)
     np.testing.assert_allclose(g.data, (A_np + A_np.T) @ x_np, rtol=1e-13)
-    hessian = np.stack([mg.grad(g[i], [x], retain_graph=True)[0].data for i in range(4)])
+    hessian = np.stack([mg.autograd.grad(g[i], [x], retain_graph=True)[0].data for i in range(4)])
     np.testing.assert_allclose(hessian, A_np + A_np.T, rtol=1e-13)
 
 
@@ -122,8 +122,8 @@ def test_quadratic_form_second_derivative_via_grad_of_grad():
     """d/dx <v, grad f(x)> = (A + A.T) v for f(x) = x @ A @ x."""
     A_np, x_np, v = randn(3, 3), randn(3), randn(3)
     x = mg.tensor(x_np, requires_grad=True)
-    (g,) = mg.grad(x @ mg.tensor(A_np) @ x, [x], create_graph=True)
-    (hv,) = mg.grad((g * v).sum(), [x])
+    (g,) = mg.autograd.grad(x @ mg.tensor(A_np) @ x, [x], create_graph=True)
+    (hv,) = mg.autograd.grad((g * v).sum(), [x])
     np.testing.assert_allclose(hv.data, (A_np + A_np.T) @ v, rtol=1e-13)
 
 

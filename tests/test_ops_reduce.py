@@ -124,7 +124,7 @@ def test_case(case):
 
 def grad_of(fn, x, grad_output=None):
     x = mg.tensor(x, requires_grad=True)
-    (g,) = mg.grad(fn(x), [x], grad_output=grad_output)
+    (g,) = mg.autograd.grad(fn(x), [x], grad_output=grad_output)
     return g.data
 
 
@@ -196,9 +196,9 @@ def others_product_hessian(x):
 def test_prod_gradient_and_hessian_with_zeros(values):
     x_np = np.array(values)
     x = mg.tensor(x_np, requires_grad=True)
-    (g,) = mg.grad(mg.prod(x), [x], create_graph=True)
+    (g,) = mg.autograd.grad(mg.prod(x), [x], create_graph=True)
     np.testing.assert_allclose(g.data, others_product(x_np), rtol=1e-15, atol=0)
-    rows = [mg.grad(g[i], [x], retain_graph=True)[0].data for i in range(x_np.size)]
+    rows = [mg.autograd.grad(g[i], [x], retain_graph=True)[0].data for i in range(x_np.size)]
     np.testing.assert_allclose(np.stack(rows), others_product_hessian(x_np), rtol=1e-15, atol=0)
 
 
@@ -207,13 +207,13 @@ def test_prod_per_axis_gradient_and_hessian_with_zeros():
     x_np = WITH_ZEROS
     u = np.array([2.0, -3.0])
     x = mg.tensor(x_np, requires_grad=True)
-    (g,) = mg.grad(mg.prod(x, axis=1), [x], grad_output=u, create_graph=True)
+    (g,) = mg.autograd.grad(mg.prod(x, axis=1), [x], grad_output=u, create_graph=True)
     expected = np.stack([u[r] * others_product(x_np[r]) for r in range(2)])
     np.testing.assert_allclose(g.data, expected, rtol=1e-15, atol=0)
     for r in range(2):
         block = u[r] * others_product_hessian(x_np[r])
         for i in range(3):
-            (h,) = mg.grad(g[r, i], [x], retain_graph=True)
+            (h,) = mg.autograd.grad(g[r, i], [x], retain_graph=True)
             row = np.zeros_like(x_np)
             row[r] = block[i]
             np.testing.assert_allclose(h.data, row, rtol=1e-15, atol=0, err_msg=f"{r}, {i}")
@@ -347,7 +347,7 @@ def test_reductions_of_zero_size_tensors_like_numpy(fn, ref, shape, axis):
 
 def test_sum_of_zero_size_tensor_has_empty_gradient():
     x = mg.tensor(np.zeros((0, 3)), requires_grad=True)
-    (g,) = mg.grad(mg.sum(x, axis=0), [x], grad_output=np.ones(3))
+    (g,) = mg.autograd.grad(mg.sum(x, axis=0), [x], grad_output=np.ones(3))
     assert g.shape == (0, 3)
 
 
@@ -399,5 +399,5 @@ def test_reductions_match_numpy_on_random_shapes_and_axes(drawn):
         expected = ref(x_np, axis=axis, keepdims=keepdims)
         assert out.shape == np.shape(expected), fn.__name__
         np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12, err_msg=fn.__name__)
-    (g,) = mg.grad(mg.sum(mg.sum(x, axis=axis, keepdims=keepdims)), [x])
+    (g,) = mg.autograd.grad(mg.sum(mg.sum(x, axis=axis, keepdims=keepdims)), [x])
     np.testing.assert_array_equal(g.data, np.ones_like(x_np))

@@ -28,6 +28,9 @@ class Elementwise(Primitive):
 
     @classmethod
     def vjp(cls, g, y, *xs):
+        if len(xs) == 2 and xs[0] is xs[1]:
+            # The same input twice (x * x): one cotangent with the summed partials.
+            return cls._same_input_vjp(g, y, xs[0]), None
         if state.grad_enabled or state.forward_level:
             # create_graph or forward-over-reverse: the partials must carry derivatives too.
             from .. import functions
@@ -49,7 +52,23 @@ class Elementwise(Primitive):
         )
 
     @classmethod
+    def _same_input_vjp(cls, g, y, x):
+        if state.grad_enabled or state.forward_level:
+            from .. import functions
+
+            both = cls.partial(0, y, x, x, functions) + cls.partial(1, y, x, x, functions)
+            return g * both
+        both = cls.partial(0, y.data, x.data, x.data, np) + cls.partial(
+            1, y.data, x.data, x.data, np
+        )
+        return constant(g.data * both)
+
+    @classmethod
     def jvp(cls, ts, y, *xs):
+        if len(ts) == 2 and ts[0] is ts[1]:
+            # The same input twice (x * x): add the small partials, then scale the big tangent
+            # batch once.
+            return ts[0] * (cls.partial(0, y, *xs, np) + cls.partial(1, y, *xs, np))
         return add_tangents(
             *(None if t is None else t * cls.partial(i, y, *xs, np) for i, t in enumerate(ts))
         )
