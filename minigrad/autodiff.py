@@ -103,10 +103,13 @@ class Primitive:
 
     ``uses = ("x",)`` lists which saved values the rules read ("x": the inputs, "y": the output);
     backward refuses to run if one of those was modified in place after the forward pass.
+    ``holomorphic = True`` declares that ``forward`` extends analytically to complex inputs, which
+    gradient checking by complex step needs.
     Apply with ``MyOp.apply(x1, x2, ..., param=value)``.
     """
 
     uses: tuple[str, ...] = ("x",)
+    holomorphic: bool = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

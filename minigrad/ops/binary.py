@@ -13,6 +13,7 @@ from .elementwise import Elementwise
 
 
 class Add(Primitive):
+    holomorphic = True
     uses = ()
     forward = staticmethod(np.add)
 
@@ -26,6 +27,7 @@ class Add(Primitive):
 
 
 class Sub(Primitive):
+    holomorphic = True
     uses = ()
     forward = staticmethod(np.subtract)
 
@@ -40,6 +42,7 @@ class Sub(Primitive):
 
 
 class Mul(Elementwise):
+    holomorphic = True
     forward = staticmethod(np.multiply)
 
     @staticmethod
@@ -48,6 +51,7 @@ class Mul(Elementwise):
 
 
 class Div(Elementwise):
+    holomorphic = True
     uses = ("x", "y")
     forward = staticmethod(np.true_divide)
 
@@ -57,6 +61,7 @@ class Div(Elementwise):
 
 
 class Pow(Elementwise):
+    holomorphic = True
     uses = ("x", "y")
     forward = staticmethod(np.power)
 
@@ -90,6 +95,7 @@ class Minimum(Elementwise):
 class Where(Primitive):
     """``a`` where ``cond`` holds, else ``b``; ``cond`` is a boolean ndarray (no gradient)."""
 
+    holomorphic = True
     uses = ()
 
     @staticmethod

@@ -75,6 +75,7 @@ class Elementwise(Primitive):
 
 
 class Neg(Primitive):
+    holomorphic = True
     uses = ()
     forward = staticmethod(np.negative)
 
@@ -88,6 +89,7 @@ class Neg(Primitive):
 
 
 class Exp(Elementwise):
+    holomorphic = True
     uses = ("y",)
     forward = staticmethod(np.exp)
 
@@ -97,6 +99,7 @@ class Exp(Elementwise):
 
 
 class Log(Elementwise):
+    holomorphic = True
     forward = staticmethod(np.log)
 
     @staticmethod
@@ -105,6 +108,7 @@ class Log(Elementwise):
 
 
 class Log1p(Elementwise):
+    holomorphic = True
     forward = staticmethod(np.log1p)
 
     @staticmethod
@@ -113,6 +117,7 @@ class Log1p(Elementwise):
 
 
 class Expm1(Elementwise):
+    holomorphic = True
     uses = ("y",)
     forward = staticmethod(np.expm1)
 
@@ -122,6 +127,7 @@ class Expm1(Elementwise):
 
 
 class Sqrt(Elementwise):
+    holomorphic = True
     uses = ("y",)
     forward = staticmethod(np.sqrt)
 
@@ -140,6 +146,7 @@ class Abs(Elementwise):
 
 
 class Sin(Elementwise):
+    holomorphic = True
     forward = staticmethod(np.sin)
 
     @staticmethod
@@ -148,6 +155,7 @@ class Sin(Elementwise):
 
 
 class Cos(Elementwise):
+    holomorphic = True
     forward = staticmethod(np.cos)
 
     @staticmethod
@@ -156,6 +164,7 @@ class Cos(Elementwise):
 
 
 class Tan(Elementwise):
+    holomorphic = True
     uses = ("y",)
     forward = staticmethod(np.tan)
 
@@ -165,6 +174,7 @@ class Tan(Elementwise):
 
 
 class Tanh(Elementwise):
+    holomorphic = True
     uses = ("y",)
     forward = staticmethod(np.tanh)
 

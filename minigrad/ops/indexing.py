@@ -34,6 +34,7 @@ def scatter_add(values, positions, size, batch=None):
 
 
 class GetItem(Primitive):
+    holomorphic = True
     uses = ()
 
     @staticmethod
@@ -56,6 +57,7 @@ class GetItem(Primitive):
 class ScatterAdd(Primitive):
     """Zeros of ``shape`` with ``g`` added at ``index``: the transpose of ``GetItem``."""
 
+    holomorphic = True
     uses = ()
 
     @staticmethod

@@ -11,6 +11,7 @@ from ._tangents import add_tangents
 class MatMul(Primitive):
     """``a @ b`` for operands with at least 2 dimensions (the Tensor layer lifts 1-D ones)."""
 
+    holomorphic = True
     forward = staticmethod(np.matmul)
 
     @staticmethod
@@ -58,6 +59,7 @@ class Einsum(Primitive):
     The Tensor layer expands ellipses and implicit outputs, so every letter here is explicit.
     """
 
+    holomorphic = True
     uses = ()
 
     @staticmethod

@@ -19,6 +19,7 @@ def spread(g, x_shape, axes, keepdims):
 
 
 class Sum(Primitive):
+    holomorphic = True
     uses = ()
 
     @staticmethod
@@ -68,6 +69,7 @@ class Min(Max):
 
 
 class Prod(Primitive):
+    holomorphic = True
     uses = ()
 
     @staticmethod

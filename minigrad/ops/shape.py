@@ -8,6 +8,7 @@ from .indexing import GetItem
 
 
 class Reshape(Primitive):
+    holomorphic = True
     uses = ()
 
     @staticmethod
@@ -24,6 +25,7 @@ class Reshape(Primitive):
 
 
 class Transpose(Primitive):
+    holomorphic = True
     uses = ()
 
     @staticmethod
@@ -40,6 +42,7 @@ class Transpose(Primitive):
 
 
 class BroadcastTo(Primitive):
+    holomorphic = True
     uses = ()
 
     @staticmethod
@@ -64,6 +67,7 @@ class BroadcastTo(Primitive):
 
 
 class Concatenate(Primitive):
+    holomorphic = True
     uses = ()
 
     @staticmethod
