@@ -130,8 +130,16 @@ def check_grads(
     return _finish(GradcheckReport(checks, atol, rtol, title="check_grads"), raise_exception)
 
 
-def check_hvp(f, *inputs, directions: int = 3, eps: float | None = None, atol: float = 1e-5,
-              rtol: float = 1e-3, raise_exception: bool = False, seed: int = 0) -> GradcheckReport:  # fmt: skip
+def check_hvp(
+    f,
+    *inputs,
+    directions: int = 3,
+    eps: float | None = None,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = False,
+    seed: int = 0,
+) -> GradcheckReport:
     """Check Hessian-vector products (``mg.hvp``, forward-over-reverse) of the scalar ``f``
     along ``directions`` random vectors against central differences of its gradient."""
     problem = _Problem(f, inputs, directions, seed)

@@ -286,8 +286,16 @@ def _compare(name, analytic, numeric_, atol, rtol, max_failures=5, left=None,
     )
 
 
-def gradgradcheck(f, *inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3,
-                  raise_exception: bool = False, seed: int = 0, **options) -> GradcheckReport:  # fmt: skip
+def gradgradcheck(
+    f,
+    *inputs,
+    eps: float | None = None,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = False,
+    seed: int = 0,
+    **options,
+) -> GradcheckReport:
     """Check second derivatives: ``gradcheck`` of ``<v, grad(sum(u * f))>`` (a fixed random
     ``v``), where the inner gradient is computed with ``create_graph=True``."""
     scalar = _projected(f, seed)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import OpError
+
 METHODS = ("central", "forward", "richardson", "complex")
 MACHINE_EPS = float(np.finfo(np.float64).eps)
 _STEP_POWER = {"central": 1 / 3, "forward": 1 / 2, "richardson": 1 / 5}
@@ -53,7 +55,7 @@ def differentiate(value, arrays: list, wrt: list[int], method: str = "central",
                   eps: float | None = None) -> list[Differences]:  # fmt: skip
     """Finite-difference derivatives of the scalar ``value(arrays)`` for each array in ``wrt``."""
     if method not in METHODS:
-        raise ValueError(f"gradcheck: method {method!r} is not one of {METHODS}")
+        raise OpError(f"gradcheck: method {method!r} is not one of {METHODS}")
     arrays = [np.array(a, dtype=complex if method == "complex" and i in wrt else None)
               for i, a in enumerate(arrays)]  # fmt: skip
     f0 = value(arrays) if method in ("central", "forward", "richardson") else None
@@ -63,14 +65,10 @@ def differentiate(value, arrays: list, wrt: list[int], method: str = "central",
         steps = step_sizes(x.real, method, eps)
         numeric, left, right = (np.zeros(x.shape) for _ in range(3))
         for j in np.ndindex(x.shape):
-            saved, h = x[j], steps[j]
+            h = steps[j]
 
-            def at(delta, saved=saved, j=j):
-                x[j] = saved + delta
-                try:
-                    return value(arrays)
-                finally:
-                    x[j] = saved
+            def at(delta, j=j):
+                return _value_moved(value, arrays, x, j, delta)
 
             if method == "complex":
                 numeric[j] = np.imag(at(1j * h)) / h
@@ -87,6 +85,16 @@ def differentiate(value, arrays: list, wrt: list[int], method: str = "central",
         results.append(Differences(numeric, left if two_sided else None,
                                    right if two_sided else None))  # fmt: skip
     return results
+
+
+def _value_moved(value, arrays, x, j, delta):
+    """``value(arrays)`` with element ``j`` of ``x`` (one of ``arrays``) moved by ``delta``."""
+    saved = x[j]
+    x[j] = saved + delta
+    try:
+        return value(arrays)
+    finally:
+        x[j] = saved
 
 
 def directional(value, arrays: list, wrt: list[int], directions: list, eps: float | None = None):
