@@ -67,7 +67,7 @@ def differentiate(value, arrays: list, wrt: list[int], method: str = "central",
         for j in np.ndindex(x.shape):
             h = steps[j]
 
-            def at(delta, j=j):
+            def at(delta, x=x, j=j):
                 return _value_moved(value, arrays, x, j, delta)
 
             if method == "complex":
