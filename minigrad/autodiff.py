@@ -24,6 +24,10 @@ from .errors import BackwardError, DTypeError, IndexingError, MinigradError, OpE
 class _State(threading.local):
     grad_enabled = True
     forward_level = 0  # > 0 while forward-mode tangents are being pushed (see ``forward_mode``)
+    detect_anomaly = False  # see ``detect_anomaly``
+    # Whether some mode that inspects every result is on (forward mode, anomaly detection):
+    # the one flag the hot path reads for both.
+    watching = False
 
 
 state = _State()
@@ -79,10 +83,29 @@ def forward_mode():
             "level; compute the inner derivative first, or use forward-over-reverse (mg.hvp)"
         )
     state.forward_level = 1
+    state.watching = True
     try:
         yield
     finally:
         state.forward_level = 0
+        state.watching = state.detect_anomaly
+
+
+@contextmanager
+def detect_anomaly():
+    """Raise at the first operation whose result holds NaN or Inf, forward or backward.
+
+    The error names the operation, its inputs' shapes and statistics, and the line of your code
+    that created it (for a backward operation: the line of the forward operation it belongs to).
+    Every result is inspected, so this is slower: use it to find the source of a NaN.
+    """
+    saved = state.detect_anomaly
+    state.detect_anomaly = state.watching = True
+    try:
+        yield
+    finally:
+        state.detect_anomaly = saved
+        state.watching = saved or bool(state.forward_level)
 
 
 # ----- primitives --------------------------------------------------------------------------------
@@ -171,11 +194,23 @@ def apply(prim, *xs, **params):
                 out.requires_grad = True
                 out._node = Node(prim, xs, params)
                 break
+    if state.watching:
+        _inspect(prim, xs, out, params)
+    return out
+
+
+def _inspect(prim, xs, out, params):
+    """What the watching modes do with each result: push tangents, look for NaN and Inf."""
     if state.forward_level:
         ts = [x.tangent for x in xs]
         if any(t is not None for t in ts):
             out.tangent = prim.jvp(ts, out.data, *[x.data for x in xs], **params)
-    return out
+    if state.detect_anomaly:
+        origin = anomaly.user_line()
+        if out._node is not None:
+            out._node.origin = origin
+        if not anomaly.finite(out.data):
+            raise anomaly.AnomalyError(anomaly.describe(prim.__name__, xs, out.data, origin))
 
 
 def constant(data) -> Tensor:
@@ -210,13 +245,14 @@ class Node:
     backward has freed it (retain_graph=False). ``seq`` (creation time) orders nodes
     topologically: a parent is always made before its children."""
 
-    __slots__ = ("prim", "parents", "params", "seq")
+    __slots__ = ("prim", "parents", "params", "seq", "origin")
 
     def __init__(self, prim, parents, params):
         self.prim = prim
         self.parents = parents
         self.params = params
         self.seq = next(_clock)
+        self.origin = None  # the user's line that made it, under detect_anomaly
 
 
 # ----- the reverse pass --------------------------------------------------------------------------
@@ -269,9 +305,12 @@ def backward(root, grad=None, retain_graph=None, create_graph=False):
 def grad(output, inputs, grad_output=None, retain_graph=None, create_graph=False):
     """The gradients of ``output`` with respect to each of ``inputs``, returned, not accumulated.
 
-    Like ``torch.autograd.grad``: ``.grad`` attributes are left alone. An input that ``output``
-    does not depend on gets zeros. With ``create_graph=True`` the results can be differentiated.
+    Like ``torch.autograd.grad``: ``.grad`` attributes are left alone, and a tuple comes back
+    (``inputs`` may be one Tensor or a sequence). An input that ``output`` does not depend on
+    gets zeros. With ``create_graph=True`` the results can be differentiated.
     """
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
     grad_output = _initial_cotangent("grad", output, grad_output)
     order = toposort(output)
     captured = {id(x): None for x in inputs}
@@ -313,6 +352,7 @@ def _run_backward(order, root, grad, retain_graph, captured):
     accumulating into ``.grad``. This loop is backward's hot path: keep it short."""
     grads = {id(root): grad}
     pop, get = grads.pop, grads.get
+    checking = state.detect_anomaly
     for t in reversed(order):
         g = pop(id(t), None)
         node = t._node
@@ -333,6 +373,8 @@ def _run_backward(order, root, grad, retain_graph, captured):
             parent_grads = node.prim.vjp(g, t, *parents, **node.params)
         else:
             parent_grads = node.prim.vjp(g, t, *parents)
+        if checking:
+            anomaly.check_cotangents(node, parents, parent_grads)
         for p, gp in zip(parents, parent_grads):
             if gp is not None and p.requires_grad:
                 if gp.data.shape != p.data.shape:
@@ -381,4 +423,5 @@ def _check_versions(node, out):
             )
 
 
+from . import anomaly  # noqa: E402
 from .tensor import Tensor  # noqa: E402  (tensor.py builds on this module; one import back)

@@ -523,3 +523,9 @@ def test_a_vjp_returning_the_wrong_shape_is_caught():
     x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     with pytest.raises(mg.BackwardError, match=r"Broken.vjp returned .* shape \(\) .* \(3,\)"):
         Broken.apply(x).backward()
+
+
+def test_autograd_grad_accepts_a_single_tensor():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (g,) = mg.autograd.grad((x**3).sum(), x)
+    np.testing.assert_allclose(g.data, 3 * np.array([1.0, 4.0, 9.0]))
