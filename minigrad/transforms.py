@@ -110,6 +110,9 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
             grads = autodiff.grad(out, leaves, create_graph=nested)
         else:  # f does not depend on its arguments
             grads = [Tensor(np.zeros_like(x.data)) for x in leaves]
+        if not nested:  # its graph is gone: hand back a plain value (with its tangent, if any)
+            out, tangent = Tensor(out.data), out.tangent
+            out.tangent = tangent
         return out, _single(argnums, grads)
 
     return value_and_grad_f
@@ -276,22 +279,29 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     are few."""
 
     def jacrev_f(*args):
+        from .shaping import stack
+
         args, leaves, nested = _with_leaves("jacrev", args, argnums)
         with autodiff.enable_grad():
             out = f(*args)
         if not isinstance(out, Tensor):
             raise ShapeError(f"jacrev: the function must return a Tensor, not {type(out)}")
-        rows = [np.zeros((out.size, *x.shape), x.dtype) for x in leaves]
-        if out.requires_grad:
-            for k in range(out.size):
-                u = np.zeros(out.size, out.dtype)
-                u[k] = 1
-                grads = autodiff.grad(out, leaves, grad_output=u.reshape(out.shape),
-                                      retain_graph=True)  # fmt: skip
-                for r, g in zip(rows, grads):
-                    r[k] = g.data
+        if not out.requires_grad:
+            return _single(
+                argnums, [Tensor(np.zeros(out.shape + x.shape, x.dtype)) for x in leaves]
+            )
+        rows = [[] for _ in leaves]
+        for k in range(out.size):
+            u = np.zeros(out.size, out.dtype)
+            u[k] = 1
+            # NOTE: rows stay Tensors (recorded when nested, carrying tangents in forward mode)
+            # so that jacrev composes with the other transforms.
+            grads = autodiff.grad(out, leaves, grad_output=u.reshape(out.shape),
+                                  retain_graph=True, create_graph=nested)  # fmt: skip
+            for r, g in zip(rows, grads):
+                r.append(g)
         return _single(
-            argnums, [Tensor(r.reshape(out.shape + x.shape)) for r, x in zip(rows, leaves)]
+            argnums, [stack(r).reshape(out.shape + x.shape) for r, x in zip(rows, leaves)]
         )
 
     return jacrev_f

@@ -1,0 +1,18 @@
+"""``minigrad.nn.functional``: the operations layers are made of, as functions.
+
+Composites of minigrad's primitives, so every one has exact reverse, forward and higher
+derivatives without rules of its own.
+"""
+
+from __future__ import annotations
+
+from ..functions import relu, sigmoid, tanh
+from ..tensor import Tensor
+
+__all__ = ["linear", "relu", "sigmoid", "tanh"]
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias``, weight of shape (out_features, in_features) as PyTorch's."""
+    out = x @ weight.T
+    return out if bias is None else out + bias

@@ -1,0 +1,67 @@
+"""Layers: Linear, Flatten, and the activation modules."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..tensor import Tensor
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+def check_input(layer: Module, x: Tensor, axis: int, size: int, what: str) -> None:
+    """Raise a ShapeError naming the layer when ``x.shape[axis]`` is not ``size``."""
+    if x.ndim < (axis + 1 if axis >= 0 else -axis) or x.shape[axis] != size:
+        raise ShapeError(
+            f"{type(layer).__name__}({layer.extra_repr()}): got input of shape {x.shape}; "
+            f"{what} must have size {size}"
+        )
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias``; weight (out_features, in_features), PyTorch's init."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype=np.float32, generator=None):  # fmt: skip
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
+        # PyTorch's default: kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(in_features) if in_features else 0.0
+            init.uniform_(self.bias, -bound, bound, generator)
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_input(self, x, -1, self.in_features, "the last axis")
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")  # fmt: skip
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim..end_dim`` (by default all but the batch axis)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Identity(Module):
+    """Returns its input."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x

@@ -1,0 +1,279 @@
+"""``Module`` and ``Parameter``: a plain class whose attributes are its parameters and children.
+
+``named_parameters()`` walks the attributes in insertion order, through Parameters, Modules,
+lists, tuples and dicts, giving PyTorch's dotted names (``layers.0.weight``). Buffers (state
+that is saved but not trained, like BatchNorm's running mean) are Tensors registered with
+``register_buffer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..autodiff import no_grad
+from ..errors import DTypeError, ShapeError
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module trains: it requires grad, and ``named_parameters`` finds it."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True, dtype=None, name: str | None = None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class StateDictError(ShapeError, KeyError):
+    """A state dict that does not fit the module: missing or unexpected keys, wrong shapes."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def _walk(value, prefix: str):
+    """(dotted name, value) for every Parameter, Module and Tensor inside ``value``'s
+    containers (lists, tuples, dicts), in order."""
+    if isinstance(value, (Module, Tensor)):
+        yield prefix, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{prefix}.{i}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, f"{prefix}.{key}")
+
+
+class Module:
+    """Base class of layers and models: subclass it, assign parameters and sub-modules as
+    attributes in ``__init__``, and write ``forward``. Calling the module calls ``forward``."""
+
+    def __init__(self):
+        self.training = True
+        self._buffers: list[str] = []
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ----- walking the tree ----------------------------------------------------------------------
+
+    def _members(self):
+        """(name, value) of each Parameter, Module or buffer directly in this module."""
+        for attr, value in vars(self).items():
+            if attr.startswith("_") or attr == "training":
+                continue
+            for name, member in _walk(value, attr):
+                if isinstance(member, Parameter | Module) or attr in self._buffers:
+                    yield name, member
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen = set()
+        for name, member in self._members():
+            if isinstance(member, Module) and id(member) not in seen:
+                seen.add(id(member))
+                yield name, member
+
+    def children(self) -> Iterator[Module]:
+        return (child for _, child in self.named_children())
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every module inside it, each once, depth first."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, c) for n, c in module.named_children()]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        return (module for _, module in self.named_modules())
+
+    def _named_tensors(self, kind):
+        seen = set()
+        for prefix, module in self.named_modules():
+            for name, member in module._members():
+                if isinstance(member, kind) and id(member) not in seen:
+                    is_buffer = name.split(".")[0] in module._buffers
+                    if (kind is Parameter) != is_buffer:
+                        seen.add(id(member))
+                        yield (f"{prefix}.{name}" if prefix else name), member
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs in attribute order; a shared parameter comes once."""
+        return self._named_tensors(Parameter)
+
+    def parameters(self) -> Iterator[Parameter]:
+        return (p for _, p in self.named_parameters())
+
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        return self._named_tensors(Tensor)
+
+    def register_buffer(self, name: str, value: Tensor) -> None:
+        """Keep ``value`` as state that is saved and loaded but not trained."""
+        if name not in self._buffers:
+            self._buffers.append(name)
+        setattr(self, name, value)
+
+    def num_parameters(self) -> int:
+        """How many numbers the parameters hold."""
+        return sum(p.size for p in self.parameters())
+
+    # ----- modes and gradients -------------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (Dropout drops, BatchNorm uses batch statistics) for every module."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the parameters' gradients."""
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor(np.zeros_like(p.data))
+
+    # ----- state ---------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers by dotted name, as copies of their arrays."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update({name: b.data.copy() for name, b in self.named_buffers()})
+        return state
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy ``state`` into the parameters and buffers, in place.
+
+        Everything is checked before anything is copied: with ``strict``, missing and unexpected
+        keys are errors; a shape that differs is always an error. On error nothing changes.
+        """
+        own = dict(self.named_parameters())
+        own.update(self.named_buffers())
+        if not isinstance(state, dict):
+            raise StateDictError(
+                f"load_state_dict: expected a dict of arrays, got {type(state).__name__}"
+            )
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        arrays = {}
+        for key in own.keys() & state.keys():
+            value = state[key]
+            array = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if array.dtype.kind not in "biufc":
+                problems.append(f"{key}: dtype {array.dtype} is not numeric")
+            elif array.shape != own[key].shape:
+                problems.append(
+                    f"{key}: shape {array.shape} in the state dict, {own[key].shape} in the model"
+                )
+            else:
+                arrays[key] = array
+        if problems:
+            raise StateDictError(
+                f"load_state_dict into {type(self).__name__}: " + "; ".join(problems) + ". "
+                "Nothing was loaded. (strict=False ignores missing and unexpected keys.)"
+            )
+        with no_grad():
+            for key, array in arrays.items():
+                try:
+                    own[key].copy_(array.astype(own[key].dtype, casting="same_kind"))
+                except TypeError as e:
+                    raise DTypeError(f"load_state_dict: {key}: {e}") from None
+
+    # ----- printing ------------------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        """The arguments shown in this module's repr line (override in layers)."""
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not children:
+            return head + ")"
+        lines = [head]
+        for name, child in children:
+            text = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {text}")
+        return "\n".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied one after the other; ``model[0]``, ``len(model)``, iteration."""
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        self.layers = list(modules)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, i):
+        return Sequential(*self.layers[i]) if isinstance(i, slice) else self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def append(self, module: Module) -> Sequential:
+        self.layers.append(module)
+        return self
+
+    def _members(self):
+        # NOTE: numbered like PyTorch's (``0.weight``), not ``layers.0.weight``.
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters the parent finds (``blocks.0.weight``)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        self.items = list(modules)
+
+    def __getitem__(self, i):
+        return ModuleList(self.items[i]) if isinstance(i, slice) else self.items[i]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def append(self, module: Module) -> ModuleList:
+        self.items.append(module)
+        return self
+
+    def extend(self, modules) -> ModuleList:
+        self.items.extend(modules)
+        return self
+
+    def _members(self):
+        for i, item in enumerate(self.items):
+            yield str(i), item
