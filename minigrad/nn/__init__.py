@@ -2,4 +2,5 @@
 
 from . import functional, init
 from .layers import Flatten, Identity, Linear
+from .checking import GradientMonitor, check_module
 from .module import Module, ModuleList, Parameter, Sequential, StateDictError
