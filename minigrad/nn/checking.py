@@ -179,10 +179,12 @@ class GradientMonitor:
     def __str__(self) -> str:
         checks, flags = self.checks, self.flags
         failed = [s for s, report in checks if not report]
+        outcome = f"{len(checks) - len(failed)} passed"
+        if failed:
+            outcome += f", failed at steps {failed}"
         lines = [
-            f"GradientMonitor: {self.steps} steps, {len(checks)} gradient checks "
-            f"({len(checks) - len(failed)} passed{', failed at steps ' + str(failed) if failed else ''})"
-            f", {len(flags)} flags"
+            f"GradientMonitor: {self.steps} steps, {len(checks)} gradient checks ({outcome}), "
+            f"{len(flags)} flags"
         ]
         if self.history:
             last = self.history[-1]["norms"]
