@@ -245,7 +245,7 @@ class Node:
     backward has freed it (retain_graph=False). ``seq`` (creation time) orders nodes
     topologically: a parent is always made before its children."""
 
-    __slots__ = ("prim", "parents", "params", "seq", "origin")
+    __slots__ = ("prim", "parents", "params", "seq", "origin", "scope")
 
     def __init__(self, prim, parents, params):
         self.prim = prim
@@ -253,6 +253,28 @@ class Node:
         self.params = params
         self.seq = next(_clock)
         self.origin = None  # the user's line that made it, under detect_anomaly
+        self.scope = None  # the innermost Module whose forward made it (see ``mark_scope``)
+
+
+def now() -> int:
+    """A time on the clock that orders nodes: every node made later has a larger ``seq``."""
+    return next(_clock)
+
+
+def mark_scope(outputs, module, since: int) -> None:
+    """Label the nodes made after ``since`` behind ``outputs`` with ``module``, unless an inner
+    module already did (so the innermost module wins). Only nodes made since are visited."""
+    stack = [t for t in (outputs if isinstance(outputs, tuple | list) else (outputs,))
+             if isinstance(t, Tensor)]  # fmt: skip
+    seen = set()
+    while stack:
+        node = stack.pop()._node
+        if node is None or node.seq <= since or id(node) in seen or node.parents is None:
+            continue
+        seen.add(id(node))
+        if node.scope is None:
+            node.scope = module
+        stack.extend(node.parents)
 
 
 # ----- the reverse pass --------------------------------------------------------------------------

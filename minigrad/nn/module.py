@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..autodiff import no_grad
+from ..autodiff import mark_scope, no_grad, now
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 
@@ -61,7 +61,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        start = now()
+        out = self.forward(*args, **kwargs)
+        mark_scope(out, self, start)  # so drawings can group the operations by module
+        return out
 
     # ----- walking the tree ----------------------------------------------------------------------
 
