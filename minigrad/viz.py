@@ -168,14 +168,20 @@ def draw(
     outputs = {id(t) for t in snap.roots}
 
     # Keep the nodes nearest the outputs, breadth first, up to max_nodes.
-    keep, order, frontier = set(), [], [id(t) for t in snap.roots]
-    while frontier and len(keep) < max_nodes:
+    if isinstance(collapse, str):
+        collapse = (collapse,)
+    # Keep the tensors nearest the outputs, breadth first, while the drawn nodes (a tensor, and
+    # its operation if it has one) fit in max_nodes.
+    keep, order, frontier, drawn = set(), [], [id(t) for t in snap.roots], 0
+    while frontier and drawn < max_nodes:
         nxt = []
         for tid in frontier:
-            if tid in keep or len(keep) >= max_nodes:
+            cost = 2 if tid in snap.ops else 1
+            if tid in keep or drawn + cost > max_nodes:
                 continue
             keep.add(tid)
             order.append(tid)
+            drawn += cost
             if tid in snap.ops:
                 nxt.extend(id(p) for p in snap.ops[tid][1])
         frontier = nxt
@@ -209,8 +215,12 @@ def draw(
         path = _path(snap.ops[tid][2], paths) if tid in snap.ops else None
         group = _collapsed(path, collapse)
         if group and tid not in outputs and kind != "bad":
+            # Inside a collapsed module: drawn as the module's node, which takes its inputs.
             collapsed_nodes[group] = collapsed_nodes.get(group, 0) + 1
-            continue  # inside a collapsed module: drawn as the module's node
+            for p in snap.ops[tid][1]:
+                if id(p) in keep:
+                    _edge_from(graph, snap, p, paths, collapse, f"c{group}", tensor_node, once=True)
+            continue
         label = _tensor_label(t, names.get(tid) or t.name, show_data, show_grad)
         attrs = {"label": label, "shape": "box", "fillcolor": COLORS.get(kind or "", "white")}
         place(path if kind not in ("param", "input") else None, tensor_node(tid), **attrs)
@@ -237,14 +247,17 @@ def draw(
     return graph
 
 
-def _edge_from(graph, snap, p, paths, collapse, target, tensor_node):
-    """Edge from tensor ``p`` (or the collapsed module that made it) into ``target``."""
+def _edge_from(graph, snap, p, paths, collapse, target, tensor_node, once=False):
+    """Edge from tensor ``p`` (or the collapsed module that made it) into ``target``; with
+    ``once``, not if that edge is drawn already (many tensors inside one collapsed module)."""
     source = tensor_node(id(p))
     if id(p) in snap.ops:
         group = _collapsed(_path(snap.ops[id(p)][2], paths), collapse)
         if group and id(p) not in {id(r) for r in snap.roots} and not _bad(p.data):
             source = f"c{group}"
-    if source != target:
+    drawn = graph.__dict__.setdefault("_minigrad_edges", set())
+    if source != target and not (once and (source, target) in drawn):
+        drawn.add((source, target))
         graph.edge(source, target)
 
 

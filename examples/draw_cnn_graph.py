@@ -1,0 +1,136 @@
+"""Draw the computation graph of one training step of a small CNN with ``mg.viz``.
+
+1. A small model built from modules: two blocks in a ``ModuleList`` (convolution, ReLU and
+   max-pooling when ``mg.nn.Conv2d`` exists; otherwise Linear blocks with a residual
+   connection) and a ``Sequential`` head.
+2. One training step: forward, cross-entropy loss, ``mg.viz.snapshot(loss)`` (backward frees
+   the graph, the snapshot keeps what drawing needs), backward, an SGD update.
+3. Two drawings of that step, with the gradients in the labels: every operation, grouped in
+   one cluster per module (``blocks.0``, ``blocks.0.conv``, ``head.1``, ...), and a collapsed
+   one where each block is a single node saying how many operations it holds.
+
+Run it with ``python examples/draw_cnn_graph.py [--out FOLDER]`` (default: ``graph-output`` in
+the current directory). Rendering needs Graphviz's ``dot``; without it the DOT sources are
+still written, and the script says how to install ``dot``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn
+
+Conv2d = getattr(nn, "Conv2d", None)
+MaxPool2d = getattr(nn, "MaxPool2d", None)
+DTYPE = np.float64
+IMAGE = 8  # images are 1 x 8 x 8
+CLASSES = 3
+
+
+class ReLU(nn.Module):
+    """max(x, 0) as a module, so that a Sequential can hold it."""
+
+    def forward(self, x):
+        return x.relu()
+
+
+class ConvBlock(nn.Module):
+    """3x3 convolution (padding 1), ReLU, then 2x2 max-pooling when MaxPool2d exists."""
+
+    def __init__(self, in_channels: int, out_channels: int, generator):
+        super().__init__()
+        self.conv = Conv2d(in_channels, out_channels, 3, padding=1, dtype=DTYPE,
+                           generator=generator)  # fmt: skip
+        self.pool = MaxPool2d(2) if MaxPool2d is not None else None
+
+    def forward(self, x):
+        x = self.conv(x).relu()
+        return self.pool(x) if self.pool is not None else x
+
+
+class DenseBlock(nn.Module):
+    """relu(fc(x)) + x: what a block is when there is no Conv2d yet."""
+
+    def __init__(self, features: int, generator):
+        super().__init__()
+        self.fc = nn.Linear(features, features, dtype=DTYPE, generator=generator)
+
+    def forward(self, x):
+        return self.fc(x).relu() + x
+
+
+class SmallCNN(nn.Module):
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        generator = mg.Generator(seed)
+        if Conv2d is not None:
+            self.blocks = nn.ModuleList([ConvBlock(1, 4, generator), ConvBlock(4, 8, generator)])
+            side = IMAGE // 4 if MaxPool2d is not None else IMAGE
+            features = 8 * side * side
+        else:
+            features = IMAGE * IMAGE
+            self.blocks = nn.ModuleList([DenseBlock(features, generator) for _ in range(2)])
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(features, 16, dtype=DTYPE, generator=generator),
+            ReLU(),
+            nn.Linear(16, CLASSES, dtype=DTYPE, generator=generator),
+        )
+
+    def forward(self, images):
+        x = images if Conv2d is not None else images.reshape(images.shape[0], -1)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+
+def cross_entropy(logits, labels: np.ndarray):
+    """Mean of -log softmax(logits)[label]."""
+    log_probs = logits - mg.logsumexp(logits, axis=1, keepdims=True)
+    return -log_probs[np.arange(len(labels)), labels].mean()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="graph-output", help="folder for the drawings")
+    args = parser.parse_args(argv)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    rng = np.random.default_rng(0)
+    images = mg.tensor(rng.normal(size=(4, 1, IMAGE, IMAGE)), name="images")
+    labels = rng.integers(0, CLASSES, size=4)
+    model = SmallCNN()
+    print(f"model ({'Conv2d' if Conv2d is not None else 'Linear'} blocks):\n{model}")
+
+    # One training step. backward() frees the graph: snapshot it first to draw it afterwards.
+    loss = cross_entropy(model(images), labels)
+    graph = mg.viz.snapshot(loss)
+    loss.backward()
+    with mg.no_grad():
+        for p in model.parameters():
+            p.data -= 0.1 * p.grad.data
+    after = cross_entropy(model(images), labels)
+    print(f"\nloss {loss.item():.4f} -> {after.item():.4f} after one SGD step (lr 0.1)")
+    print(f"the step's graph: {len(graph.ops)} operations, {len(graph.tensors)} tensors")
+
+    drawings = {
+        "train_step.svg": {},  # every operation, one cluster per module
+        "train_step_collapsed.svg": {"collapse": ("blocks",)},  # one node per block
+    }
+    print()
+    for filename, options in drawings.items():
+        path = out / filename
+        try:
+            mg.viz.render(graph, str(path), model=model, **options)
+            print(f"wrote {path} (DOT source: {path.with_suffix('.dot')})")
+        except mg.viz.GraphError as error:  # no Graphviz `dot`: the DOT source is still there
+            print(f"could not render {path}: {error}")
+
+
+if __name__ == "__main__":
+    main()
