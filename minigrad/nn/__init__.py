@@ -2,5 +2,8 @@
 
 from . import functional, init
 from .checking import GradientMonitor, check_module
+from .dropout import Dropout
+from .embedding import Embedding
 from .layers import Flatten, Identity, Linear
 from .module import Module, ModuleList, Parameter, Sequential, StateDictError
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm

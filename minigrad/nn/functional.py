@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from ..functions import relu, sigmoid, tanh
 from ..tensor import Tensor
+from .dropout import dropout
+from .embedding import embedding
+from .normalization import batch_norm, layer_norm
 
-__all__ = ["linear", "relu", "sigmoid", "tanh"]
+__all__ = [
+    "batch_norm", "dropout", "embedding", "layer_norm", "linear", "relu", "sigmoid", "tanh",
+]  # fmt: skip
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -1,0 +1,243 @@
+"""Normalisation: ``batch_norm``/``layer_norm`` and ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``.
+
+Composites of minigrad's ops (mean, sqrt, broadcasting), so reverse, forward and higher
+derivatives come without rules of their own. Semantics are PyTorch's: batch norm normalises
+with the biased batch variance and keeps the unbiased one in ``running_var``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autodiff import no_grad
+from ..errors import OpError, ShapeError
+from ..functions import as_tensor, sqrt
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+# ----- functional --------------------------------------------------------------------------------
+
+
+def _check_batch(x: Tensor, who: str, training: bool) -> None:
+    """Batch statistics need more than one value per channel (else the variance is 0/0)."""
+    if training and x.ndim >= 2 and x.size <= x.shape[1]:
+        raise ShapeError(
+            f"{who}: got input of shape {x.shape}; training needs more than 1 value per channel "
+            f"(a batch of at least 2, or call eval() to use the running statistics)"
+        )
+
+
+def _per_channel(value, name: str, channels: int, view: tuple[int, ...]):
+    """``value`` of shape (C,) reshaped to (1, C, 1, ...) to broadcast over the channel axis."""
+    if value is None:
+        return None
+    if value.shape != (channels,):
+        raise ShapeError(
+            f"batch_norm: {name} has shape {tuple(value.shape)}, expected ({channels},) "
+            f"(one value per channel, axis 1 of the input)"
+        )
+    return value.reshape(view)
+
+
+def _update(buffer, batch_value: np.ndarray, factor: float) -> None:
+    """``buffer = (1 - factor) * buffer + factor * batch_value``, in place."""
+    buffer = buffer if isinstance(buffer, Tensor) else Tensor(buffer)  # shares an ndarray's memory
+    with no_grad():
+        buffer.mul_(1 - factor).add_(batch_value, alpha=factor)
+
+
+def batch_norm(
+    x: Tensor, running_mean, running_var, weight=None, bias=None, training: bool = False,
+    momentum: float = 0.1, eps: float = 1e-5,
+) -> Tensor:  # fmt: skip
+    """Normalise each channel (axis 1) of ``x`` of shape (N, C, *) as PyTorch's batch norm.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel. With ``training``, mean
+    and var are the batch's (biased variance, over every axis but 1) and the running statistics
+    (if given, Tensors or arrays of shape (C,)) are updated in place:
+    ``running = (1 - momentum) * running + momentum * batch`` with the *unbiased* batch variance.
+    Otherwise ``running_mean`` and ``running_var`` are used, and only ``x`` (and the affine
+    parameters) get gradients.
+    """
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: expected input of shape (N, C, *), got shape {x.shape}")
+    if (running_mean is None) != (running_var is None):
+        raise ShapeError("batch_norm: give both running_mean and running_var, or neither")
+    channels = x.shape[1]
+    view = (1, channels) + (1,) * (x.ndim - 2)
+    mean_c = _per_channel(running_mean, "running_mean", channels, view)
+    var_c = _per_channel(running_var, "running_var", channels, view)
+    weight_c = _per_channel(weight, "weight", channels, view)
+    bias_c = _per_channel(bias, "bias", channels, view)
+    if training:
+        _check_batch(x, "batch_norm", training)
+        axes = (0,) + tuple(range(2, x.ndim))
+        mean = x.mean(axes, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(axes, keepdims=True)
+        y = centred / sqrt(var + eps)
+        if running_mean is not None:
+            if momentum is None:
+                raise OpError(
+                    "batch_norm: momentum=None (a cumulative average) needs the number of batches "
+                    "seen; pass momentum=1/k for the k-th batch, or use BatchNorm1d/BatchNorm2d"
+                )
+            count = x.size // channels
+            _update(running_mean, mean.data.ravel(), momentum)
+            _update(running_var, var.data.ravel() * (count / (count - 1)), momentum)
+    else:
+        if running_mean is None:
+            raise ShapeError(
+                "batch_norm: training=False normalises with running_mean and running_var; "
+                "give them (or training=True to use the batch statistics)"
+            )
+        mean_c = np.asarray(mean_c.data if isinstance(mean_c, Tensor) else mean_c)
+        var_c = np.asarray(var_c.data if isinstance(var_c, Tensor) else var_c)
+        y = (x - mean_c) * (1 / np.sqrt(var_c + eps))
+    if weight_c is not None:
+        y = y * weight_c
+    if bias_c is not None:
+        y = y + bias_c
+    return y
+
+
+def _normalized_shape(normalized_shape) -> tuple[int, ...]:
+    if isinstance(normalized_shape, (int, np.integer)):
+        return (int(normalized_shape),)
+    shape = tuple(int(d) for d in normalized_shape)
+    if not shape:
+        raise ShapeError("layer_norm: normalized_shape must name at least one axis")
+    return shape
+
+
+def _check_layer(x: Tensor, shape: tuple[int, ...], who: str) -> None:
+    if x.shape[x.ndim - len(shape) :] != shape or x.ndim < len(shape):
+        expected = "(*, " + ", ".join(map(str, shape)) + ")"
+        raise ShapeError(f"{who}: got input of shape {x.shape}; expected {expected}")
+
+
+def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` axes of ``x``, as PyTorch's layer norm.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the mean and biased variance of
+    each sample over those axes; ``weight`` and ``bias`` have shape ``normalized_shape``.
+    """
+    x = as_tensor(x)
+    shape = _normalized_shape(normalized_shape)
+    _check_layer(x, shape, f"layer_norm(normalized_shape={shape})")
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and tuple(value.shape) != shape:
+            raise ShapeError(
+                f"layer_norm: {name} has shape {tuple(value.shape)}, expected normalized_shape "
+                f"{shape}"
+            )
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    centred = x - x.mean(axes, keepdims=True)
+    y = centred / sqrt((centred * centred).mean(axes, keepdims=True) + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+# ----- modules -----------------------------------------------------------------------------------
+
+
+class _BatchNorm(Module):
+    """Batch normalisation over axis 1 with learnable ``weight``/``bias`` (ones/zeros) and the
+    buffers ``running_mean``, ``running_var`` and ``num_batches_tracked`` (PyTorch's names)."""
+
+    expected = ""  # the accepted input shapes, for error messages
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 dtype=np.float32):  # fmt: skip
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(np.ones(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dtype=dtype)) if affine else None
+        tracked = track_running_stats
+        for name, value in (
+            ("running_mean", np.zeros(num_features, dtype)),
+            ("running_var", np.ones(num_features, dtype)),
+            ("num_batches_tracked", np.array(0, dtype=np.int64)),
+        ):
+            self.register_buffer(name, Tensor(value) if tracked else None)
+
+    def _check_ndim(self, x: Tensor) -> bool:
+        raise NotImplementedError
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen."""
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
+
+    def forward(self, x: Tensor) -> Tensor:
+        who = f"{type(self).__name__}({self.num_features})"
+        if not self._check_ndim(x) or x.shape[1] != self.num_features:
+            expected = self.expected.replace("C", str(self.num_features))
+            raise ShapeError(f"{who}: got input of shape {x.shape}; expected {expected}")
+        use_batch_stats = self.training or not self.track_running_stats
+        _check_batch(x, who, use_batch_stats)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / int(self.num_batches_tracked.item())
+        return batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias,
+            training=use_batch_stats, momentum=factor, eps=self.eps,
+        )  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm of inputs (N, C) or (N, C, L), per channel C (statistics over N and L)."""
+
+    expected = "(N, C) or (N, C, L)"
+
+    def _check_ndim(self, x: Tensor) -> bool:
+        return x.ndim in (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm of images (N, C, H, W), per channel C (statistics over N, H and W)."""
+
+    expected = "(N, C, H, W)"
+
+    def _check_ndim(self, x: Tensor) -> bool:
+        return x.ndim == 4
+
+
+class LayerNorm(Module):
+    """Layer norm over the last axes (``normalized_shape``), with elementwise ``weight``/``bias``
+    of that shape (ones/zeros), as PyTorch's."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype=np.float32):  # fmt: skip
+        super().__init__()
+        self.normalized_shape = _normalized_shape(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        shape = self.normalized_shape
+        self.weight = Parameter(np.ones(shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_layer(x, self.normalized_shape, f"{type(self).__name__}({self.normalized_shape})")
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")  # fmt: skip
