@@ -195,7 +195,7 @@ def gradcheck(
       ``|analytic - numeric| > atol + rtol * |numeric|`` and is not at a kink with a valid
       subgradient. The report lists the ``max_failures`` worst elements of each input.
     - ``mode="fast"``: 3 seeded random directions ``v``, comparing ``<J^T u, v>`` with finite
-      differences of ``<u, f(x + h v)>`` (3 backward and 6 forward evaluations however many
+      differences of ``<u, f(x + h v)>`` (1 backward and 6 forward evaluations however many
       elements there are); if one fails it escalates to the full check, to find the elements.
     - ``method``: "central" (default), "forward", "richardson" or "complex" (complex step:
       exact to rounding, needs every operation in ``f`` to be holomorphic; an error names the
