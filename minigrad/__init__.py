@@ -33,7 +33,7 @@ from .creation import (
 )
 from .errors import BackwardError, DTypeError, IndexingError, MinigradError, OpError, ShapeError
 from .functions import (
-    abs, add, all, any, argmax, argmin, astype, clip, cos, div, dot, einsum, exp, expm1, log,
+    abs, add, all, any, argmax, argmin, astype, clip, cos, div, dot, einsum, erf, exp, expm1, log,
     log1p, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, outer, pow, prod, relu,
     sigmoid, sign, sin, sqrt, std, sub, sum, tan, tanh, var, where,
 )  # fmt: skip

@@ -209,8 +209,9 @@ def _inspect(prim, xs, out, params):
         origin = anomaly.user_line()
         if out._node is not None:
             out._node.origin = origin
-        if not anomaly.finite(out.data):
-            raise anomaly.AnomalyError(anomaly.describe(prim.__name__, xs, out.data, origin))
+        for what in (out.data, out.tangent):
+            if what is not None and not anomaly.finite(what):
+                raise anomaly.AnomalyError(anomaly.describe(prim.__name__, xs, what, origin))
 
 
 def constant(data) -> Tensor:

@@ -171,6 +171,7 @@ tan = unary(ops.Tan, "tan", "Tangent.")
 tanh = unary(ops.Tanh, "tanh", "Hyperbolic tangent.")
 sigmoid = unary(ops.Sigmoid, "sigmoid", "1 / (1 + exp(-x)), without overflow.")
 relu = unary(ops.Relu, "relu", "max(x, 0); the gradient at 0 is 0.")
+erf = unary(ops.Erf, "erf", "The error function 2/sqrt(pi) * integral_0^x exp(-t^2) dt.")
 
 
 def sign(x) -> Tensor:

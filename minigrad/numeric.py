@@ -17,6 +17,7 @@ the element's magnitude: h = eps_mach^p * max(1, |x_j|), rounded so that x + h -
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -42,28 +43,38 @@ class Differences:
     """Estimates of the derivative for every element of one input.
 
     ``left``/``right`` are the one-sided differences (f(x) - f(x - h)) / h and
-    (f(x + h) - f(x)) / h when the method evaluates both sides (central and richardson); where
-    they disagree the function has a kink there.
+    (f(x + h) - f(x)) / h when the method evaluates both sides (central and richardson).
+    ``kink`` marks elements where ``f`` is not differentiable: their one-sided differences
+    disagree, and keep disagreeing as much at half the step (curvature would halve the gap).
     """
 
     numeric: np.ndarray
     left: np.ndarray | None = None
     right: np.ndarray | None = None
+    kink: np.ndarray | None = None
 
 
 def differentiate(value, arrays: list, wrt: list[int], method: str = "central",
-                  eps: float | None = None) -> list[Differences]:  # fmt: skip
-    """Finite-difference derivatives of the scalar ``value(arrays)`` for each array in ``wrt``."""
+                  eps: float | None = None, doubtful=None) -> list[Differences]:  # fmt: skip
+    """Finite-difference derivatives of the scalar ``value(arrays)`` for each array in ``wrt``.
+
+    ``doubtful(i, j, estimate, left, right) -> (uneven, disputed)`` (two-sided methods) picks
+    elements to look at again (see ``two_sided``): whether they are kinks, and, when the
+    estimate is disputed, a better one from smaller steps, so that a step too large is not
+    reported as a wrong gradient.
+    """
     if method not in METHODS:
         raise OpError(f"gradcheck: method {method!r} is not one of {METHODS}")
     arrays = [np.array(a, dtype=complex if method == "complex" and i in wrt else None)
               for i, a in enumerate(arrays)]  # fmt: skip
     f0 = value(arrays) if method in ("central", "forward", "richardson") else None
+    both_sides = method in ("central", "richardson")
     results = []
     for i in wrt:
         x = arrays[i]
         steps = step_sizes(x.real, method, eps)
         numeric, left, right = (np.zeros(x.shape) for _ in range(3))
+        kink = np.zeros(x.shape, dtype=bool)
         for j in np.ndindex(x.shape):
             h = steps[j]
 
@@ -75,16 +86,53 @@ def differentiate(value, arrays: list, wrt: list[int], method: str = "central",
             elif method == "forward":
                 numeric[j] = right[j] = (at(h) - f0) / h
             else:
-                plus, minus = at(h), at(-h)
-                left[j], right[j] = (f0 - minus) / h, (plus - f0) / h
-                numeric[j] = (plus - minus) / (2 * h)
-                if method == "richardson":
-                    half = (at(h / 2) - at(-h / 2)) / h
-                    numeric[j] = (4 * half - numeric[j]) / 3
-        two_sided = method in ("central", "richardson")
-        results.append(Differences(numeric, left if two_sided else None,
-                                   right if two_sided else None))  # fmt: skip
+                numeric[j], left[j], right[j], kink[j] = two_sided(
+                    at, f0, h, richardson=method == "richardson", refine=eps is None,
+                    doubtful=None if doubtful is None else partial(doubtful, i, j),
+                )  # fmt: skip
+        results.append(Differences(numeric, left if both_sides else None,
+                                   right if both_sides else None, kink))  # fmt: skip
     return results
+
+
+def two_sided(at, f0, h, richardson=False, doubtful=None, refine=True):
+    """(estimate, left, right, kink) for one element, from ``at(delta) = f(x + delta)``.
+
+    Central difference (Richardson-extrapolated if asked) and the one-sided differences.
+    ``doubtful(estimate, left, right) -> (uneven, disputed)`` asks for a second look: if the
+    one-sided differences are uneven, is it a kink (``is_kink``)? If the estimate is disputed
+    (it disagrees with the analytic value) and this is not a kink, smaller steps may give a
+    better one (``refined``), when ``refine``.
+    """
+    plus, minus = at(h), at(-h)
+    left, right = (f0 - minus) / h, (plus - f0) / h
+    estimate = (plus - minus) / (2 * h)
+    if richardson:
+        estimate = (4 * (at(h / 2) - at(-h / 2)) / h - estimate) / 3
+    uneven, disputed = doubtful(estimate, left, right) if doubtful else (False, False)
+    kink = (uneven or disputed) and is_kink(at, f0, h, left, right)
+    if disputed and not kink and refine:
+        better = refined(at, h)
+        if not doubtful(better, left, right)[1]:  # else keep the first, more accurate, estimate
+            estimate = better
+    return estimate, left, right, kink
+
+
+def is_kink(at, f0, h, left, right) -> bool:
+    """Whether the gap between the one-sided differences is a kink: it keeps its size at half
+    the step, where curvature's gap would halve."""
+    half = h / 2
+    gap_half = abs((at(half) - f0) / half - (f0 - at(-half)) / half)
+    return abs(right - left) > 0 and gap_half > 0.75 * abs(right - left)
+
+
+def refined(at, h) -> float:
+    """Central differences at h/10, h/100, ...: the estimate where two successive ones agree
+    best. A step too large for a fast-changing function gives a wrong estimate that smaller
+    steps correct; rounding error limits how small they usefully go."""
+    estimates = [(at(step) - at(-step)) / (2 * step) for step in h / 10.0 ** np.arange(1, 5)]
+    gaps = [abs(a - b) for a, b in zip(estimates, estimates[1:])]
+    return estimates[int(np.argmin(gaps)) + 1]
 
 
 def _value_moved(value, arrays, x, j, delta):

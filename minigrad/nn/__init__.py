@@ -1,9 +1,11 @@
 """``minigrad.nn``: modules, layers, losses and initialisation, with PyTorch's names."""
 
 from . import functional, init
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .checking import GradientMonitor, check_module
 from .dropout import Dropout
 from .embedding import Embedding
 from .layers import Flatten, Identity, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm

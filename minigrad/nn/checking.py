@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+from functools import partial
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from .. import numeric
 from ..autodiff import enable_grad, no_grad
 from ..creation import default_generator
 from ..errors import MinigradError
-from ..gradcheck import GradcheckReport, _compare
+from ..gradcheck import GradcheckReport, _compare, disagreements
 from ..tensor import Tensor
 from .module import Module
 
@@ -89,23 +90,31 @@ def check_module(
             flat = p.data.reshape(-1)  # a view: moving it moves the parameter
             steps = numeric.step_sizes(flat[picks], "central", eps)
             base = loss_value()
-            left, right, central = (np.zeros(len(picks)) for _ in range(3))
+            central, left, right = (np.zeros(len(picks)) for _ in range(3))
+            kink = np.zeros(len(picks), dtype=bool)
             for k, (j, h) in enumerate(zip(picks, steps)):
-                saved = flat[j]
-                flat[j] = saved + h
-                plus = loss_value()
-                flat[j] = saved - h
-                minus = loss_value()
-                flat[j] = saved
-                left[k], right[k] = (base - minus) / h, (plus - base) / h
-                central[k] = (plus - minus) / (2 * h)
+                central[k], left[k], right[k], kink[k] = numeric.two_sided(
+                    partial(_loss_moved, loss_value, flat, j), base, h,
+                    doubtful=partial(disagreements, analytic.reshape(-1)[j], atol=atol, rtol=rtol),
+                    refine=eps is None,
+                )  # fmt: skip
             check = _compare(f'"{name}"', analytic.reshape(-1)[picks], central, atol, rtol,
-                             max_failures, left, right)  # fmt: skip
+                             max_failures, left, right, kink)  # fmt: skip
             checks.append(_in_parameter_indices(check, picks, p.shape))
     finally:
         default_generator.rng.bit_generator.state = saved_rng
     notes = [f"{n_coords} sampled coordinates per parameter, float64 copy of the model"]
     return GradcheckReport(checks, atol, rtol, notes, title="check_module")
+
+
+def _loss_moved(loss_value, flat, j, delta):
+    """The loss with coordinate ``j`` of a parameter (``flat``, a view of it) moved."""
+    saved = flat[j]
+    flat[j] = saved + delta
+    try:
+        return loss_value()
+    finally:
+        flat[j] = saved
 
 
 def _in_parameter_indices(check, picks, shape):

@@ -6,14 +6,35 @@ derivatives without rules of its own.
 
 from __future__ import annotations
 
-from ..functions import relu, sigmoid, tanh
 from ..tensor import Tensor
+from .activation import (
+    elu,
+    erf,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    tanh,
+)  # fmt: skip
 from .dropout import dropout
 from .embedding import embedding
+from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)  # fmt: skip
 from .normalization import batch_norm, layer_norm
 
 __all__ = [
-    "batch_norm", "dropout", "embedding", "layer_norm", "linear", "relu", "sigmoid", "tanh",
+    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "dropout", "elu", "embedding", "erf", "gelu", "l1_loss", "layer_norm", "leaky_relu", "linear",
+    "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "softplus", "tanh",
 ]  # fmt: skip
 
 

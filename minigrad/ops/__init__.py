@@ -25,6 +25,7 @@ from .indexing import GetItem, ScatterAdd
 from .linalg import Einsum, MatMul
 from .reduce import Max, Min, Prod, Sum
 from .shape import BroadcastTo, Concatenate, Reshape, Transpose
+from .special import Erf
 
 __all__ = [
     "Primitive", "registry", "Abs", "Add", "BroadcastTo", "Cast", "Concatenate", "Cos", "Div",
