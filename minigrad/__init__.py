@@ -46,6 +46,6 @@ from .transforms import grad, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from .hessians import HessianTooLarge, hessian, hvp
 from .checkgrads import check_grads, check_hvp
 from .serialization import CheckpointError, load, save
-from . import nn, viz  # noqa: E402  (build on everything above)
+from . import nn, optim, viz  # noqa: E402  (build on everything above)
 
 __version__ = "0.1.0"

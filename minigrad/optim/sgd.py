@@ -1,0 +1,62 @@
+"""Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, check
+
+
+class SGD(Optimizer):
+    """PyTorch's SGD. With ``g`` the gradient (plus ``weight_decay * p``; negated if
+    ``maximize``) and momentum ``mu``:
+
+        b = g (first step), else b = mu * b + (1 - dampening) * g
+        d = g + mu * b if nesterov else b          (d = g when mu = 0)
+        p = p - lr * d
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+    ):
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def validate(self, group: dict) -> None:
+        super().validate(group)
+        check(group["momentum"] >= 0, f"Invalid momentum value: {group['momentum']}")
+        check(group["weight_decay"] >= 0, f"Invalid weight_decay value: {group['weight_decay']}")
+        check(
+            not group["nesterov"] or (group["momentum"] > 0 and group["dampening"] == 0),
+            "Nesterov momentum requires a momentum and zero dampening",
+        )
+
+    def update(self, p, grad, state, group) -> None:
+        d = -grad if group["maximize"] else grad
+        if group["weight_decay"]:
+            d = d + group["weight_decay"] * p.data
+        mu = group["momentum"]
+        if mu:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = np.array(d, copy=True)
+            else:
+                buf = state["momentum_buffer"]
+                buf *= mu
+                buf += (1 - group["dampening"]) * d
+            buf = state["momentum_buffer"]
+            d = d + mu * buf if group["nesterov"] else buf
+        p.add_(d, alpha=-group["lr"])
