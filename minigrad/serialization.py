@@ -69,6 +69,9 @@ def save(obj, path) -> None:
     try:
         with os.fdopen(handle, "wb") as f:
             np.savez(f, **arrays, **{_STRUCTURE: np.array(structure)})
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; give it the usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -105,6 +108,7 @@ def load(path):
     """Read a checkpoint written by ``save``. Never runs code from the file (no pickle); a file
     that is corrupted, truncated, or not a minigrad checkpoint raises ``CheckpointError``."""
     try:
+        _check_entries(path)
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise CheckpointError(f"load: {path} is a single array, not a minigrad checkpoint")
@@ -112,7 +116,8 @@ def load(path):
             arrays = {key: npz[key] for key in npz.files}
     except (FileNotFoundError, CheckpointError):
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError,
+            NotImplementedError, MemoryError) as e:  # fmt: skip
         raise CheckpointError(
             f"load: {path} is not a readable checkpoint ({type(e).__name__}: {e}); it may be "
             f"truncated or corrupted, or hold pickled objects, which minigrad never loads"
@@ -121,8 +126,38 @@ def load(path):
         raise CheckpointError(f"load: {path} is an npz file but not a minigrad checkpoint")
     try:
         document = json.loads(str(arrays.pop(_STRUCTURE)))
+        if not isinstance(document, dict) or document.get("format") != _FORMAT:
+            raise CheckpointError(f"load: {path} is not in the {_FORMAT} format")
+        return _decode(document.get("object"), arrays, path)
+    except RecursionError:
+        raise CheckpointError(f"load: {path} nests its structure too deeply") from None
     except (ValueError, TypeError) as e:
+        if isinstance(e, CheckpointError):
+            raise
         raise CheckpointError(f"load: {path} has an unreadable structure entry ({e})") from None
-    if not isinstance(document, dict) or document.get("format") != _FORMAT:
-        raise CheckpointError(f"load: {path} is not in the {_FORMAT} format")
-    return _decode(document.get("object"), arrays, path)
+
+
+def _check_entries(path) -> None:
+    """Before numpy allocates anything: every entry is an .npy array whose header declares no
+    more data than the entry holds, and no object dtype (which would need pickle)."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise CheckpointError(f"load: {path} holds {info.filename!r}, not an array")
+            with archive.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read = {(1, 0): np.lib.format.read_array_header_1_0,
+                        (2, 0): np.lib.format.read_array_header_2_0}.get(version)  # fmt: skip
+                if read is None:
+                    raise CheckpointError(f"load: {path}: unknown .npy version {version}")
+                shape, _, dtype = read(f)
+            if dtype.hasobject:
+                raise CheckpointError(
+                    f"load: {path} holds an object array ({info.filename}), which only pickle "
+                    f"could read; minigrad never unpickles"
+                )
+            if int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
+                raise CheckpointError(
+                    f"load: {path}: {info.filename} declares shape {shape} but holds only "
+                    f"{info.file_size} bytes (corrupted or hostile)"
+                )

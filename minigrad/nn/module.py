@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..autodiff import mark_scope, no_grad, now
-from ..errors import DTypeError, ShapeError
+from ..errors import ShapeError
 from ..tensor import Tensor
 
 
@@ -87,13 +87,14 @@ class Module:
     def children(self) -> Iterator[Module]:
         return (child for _, child in self.named_children())
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """This module and every module inside it, each once, depth first."""
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True):
+        """This module and every module inside it, depth first; a shared module comes once
+        unless ``remove_duplicate=False``."""
         seen = set()
         stack = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
+            if id(module) in seen and remove_duplicate:
                 continue
             seen.add(id(module))
             yield name, module
@@ -103,25 +104,27 @@ class Module:
     def modules(self) -> Iterator[Module]:
         return (module for _, module in self.named_modules())
 
-    def _named_tensors(self, kind):
+    def _named_tensors(self, kind, remove_duplicate: bool = True):
         seen = set()
-        for prefix, module in self.named_modules():
+        for prefix, module in self.named_modules(remove_duplicate=remove_duplicate):
             for name, member in module._members():
-                if isinstance(member, kind) and id(member) not in seen:
+                if isinstance(member, kind) and (id(member) not in seen or not remove_duplicate):
                     is_buffer = name.split(".")[0] in module._buffers
                     if (kind is Parameter) != is_buffer:
                         seen.add(id(member))
                         yield (f"{prefix}.{name}" if prefix else name), member
 
-    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) pairs in attribute order; a shared parameter comes once."""
-        return self._named_tensors(Parameter)
+    def named_parameters(self, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs in PyTorch's order: a module's own parameters in
+        attribute order, then each child's, depth first. A shared parameter comes once (under
+        its first name) unless ``remove_duplicate=False``."""
+        return self._named_tensors(Parameter, remove_duplicate)
 
     def parameters(self) -> Iterator[Parameter]:
         return (p for _, p in self.named_parameters())
 
-    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
-        return self._named_tensors(Tensor)
+    def named_buffers(self, remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_tensors(Tensor, remove_duplicate)
 
     def register_buffer(self, name: str, value: Tensor) -> None:
         """Keep ``value`` as state that is saved and loaded but not trained."""
@@ -156,9 +159,10 @@ class Module:
     # ----- state ---------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameters and buffers by dotted name, as copies of their arrays."""
-        state = {name: p.data.copy() for name, p in self.named_parameters()}
-        state.update({name: b.data.copy() for name, b in self.named_buffers()})
+        """Parameters and buffers by dotted name, as copies of their arrays (a shared
+        parameter under each of its names, as PyTorch's)."""
+        state = {name: p.data.copy() for name, p in self.named_parameters(remove_duplicate=False)}
+        state.update({n: b.data.copy() for n, b in self.named_buffers(remove_duplicate=False)})
         return state
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
@@ -167,8 +171,8 @@ class Module:
         Everything is checked before anything is copied: with ``strict``, missing and unexpected
         keys are errors; a shape that differs is always an error. On error nothing changes.
         """
-        own = dict(self.named_parameters())
-        own.update(self.named_buffers())
+        own = dict(self.named_parameters(remove_duplicate=False))
+        own.update(self.named_buffers(remove_duplicate=False))
         if not isinstance(state, dict):
             raise StateDictError(
                 f"load_state_dict: expected a dict of arrays, got {type(state).__name__}"
@@ -181,11 +185,13 @@ class Module:
         if strict and unexpected:
             problems.append(f"unexpected keys {unexpected}")
         arrays = {}
-        for key in own.keys() & state.keys():
+        for key in [k for k in own if k in state]:
             value = state[key]
             array = np.asarray(value.data if isinstance(value, Tensor) else value)
             if array.dtype.kind not in "biufc":
                 problems.append(f"{key}: dtype {array.dtype} is not numeric")
+            elif not np.can_cast(array.dtype, own[key].dtype, casting="same_kind"):
+                problems.append(f"{key}: dtype {array.dtype} cannot become {own[key].dtype}")
             elif array.shape != own[key].shape:
                 problems.append(
                     f"{key}: shape {array.shape} in the state dict, {own[key].shape} in the model"
@@ -199,10 +205,7 @@ class Module:
             )
         with no_grad():
             for key, array in arrays.items():
-                try:
-                    own[key].copy_(array.astype(own[key].dtype, casting="same_kind"))
-                except TypeError as e:
-                    raise DTypeError(f"load_state_dict: {key}: {e}") from None
+                own[key].copy_(array.astype(own[key].dtype, casting="same_kind"))
 
     # ----- printing ------------------------------------------------------------------------------
 
@@ -212,10 +215,10 @@ class Module:
 
     def __repr__(self) -> str:
         children = list(self.named_children())
-        head = f"{type(self).__name__}({self.extra_repr()}"
+        extra = self.extra_repr()
         if not children:
-            return head + ")"
-        lines = [head]
+            return f"{type(self).__name__}({extra})"
+        lines = [f"{type(self).__name__}("] + [f"  {line}" for line in extra.splitlines()]
         for name, child in children:
             text = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {text}")

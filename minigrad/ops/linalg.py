@@ -16,8 +16,15 @@ class MatMul(Primitive):
 
     @staticmethod
     def vjp(g, y, a, b):
-        ga = g @ b.swapaxes(-1, -2) if a.requires_grad else None
-        gb = a.swapaxes(-1, -2) @ g if b.requires_grad else None
+        ga = gb = None
+        if a.requires_grad:
+            ga = g @ b.swapaxes(-1, -2)
+            if _transposed(a):
+                ga = (b @ g.swapaxes(-1, -2)).swapaxes(-1, -2)
+        if b.requires_grad:
+            gb = a.swapaxes(-1, -2) @ g
+            if _transposed(b):
+                gb = (g.swapaxes(-1, -2) @ a).swapaxes(-1, -2)
         return ga, gb
 
     @staticmethod
@@ -27,6 +34,16 @@ class MatMul(Primitive):
             None if ta is None else _tangents_times(ta, b),
             None if tb is None else _times_tangents(a, tb),
         )
+
+
+def _transposed(x) -> bool:
+    """Whether ``x`` is a transposed view (like ``W.T`` in a linear layer).
+
+    NOTE: its cotangent is then computed transposed too, so that after the transpose's own
+    backward the parameter's gradient is contiguous: updates and reductions on it stay fast.
+    """
+    data = x.data
+    return data.ndim == 2 and data.flags.f_contiguous and not data.flags.c_contiguous
 
 
 # NOTE: numpy's matmul runs a batch of products one matrix at a time, so a batch of B tangent

@@ -1,0 +1,569 @@
+"""mg.save / mg.load: pickle-free npz checkpoints.
+
+Round trips preserve every value and type exactly; hostile and broken files are refused with
+``mg.CheckpointError`` and a clear message, without ever unpickling and without touching the
+model; saving is atomic.
+"""
+
+import io
+import json
+import math
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+
+STRUCTURE = "__minigrad_structure__"  # the npz entry holding the JSON document (the format)
+FORMAT = "minigrad-checkpoint-1"
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def no_pickle(monkeypatch):
+    """Make any unpickling during the test an immediate failure."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("mg.load must never unpickle")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+
+
+def make_model():
+    return nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 3))
+
+
+def snapshot(model):
+    return {name: p.data.copy() for name, p in model.named_parameters()}
+
+
+def assert_unchanged(model, before):
+    after = snapshot(model)
+    assert after.keys() == before.keys()
+    for name in before:
+        np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+
+
+def npy_bytes(array, allow_pickle=False) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def savez(path, allow_pickle=False, **arrays) -> None:
+    """np.savez to exactly ``path`` (given a file name, np.savez would append ".npz")."""
+    with open(path, "wb") as file:
+        np.savez(file, allow_pickle=allow_pickle, **arrays)
+
+
+def write_checkpoint(path, arrays: dict, document) -> None:
+    """An npz laid out like a checkpoint: the arrays plus a structure entry holding ``document``
+    (a JSON-able object, or a raw string written as is)."""
+    text = document if isinstance(document, str) else json.dumps(document)
+    savez(path, **arrays, **{STRUCTURE: np.array(text)})
+
+
+# ----- round trips -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("as_path", [str, lambda p: p], ids=["str", "Path"])
+def test_model_state_dict_round_trip(tmp_path, rng, no_pickle, as_path):
+    source, target = make_model(), make_model()
+    path = tmp_path / "model.pt"  # any name: nothing is appended
+    mg.save(source.state_dict(), as_path(path))
+    assert path.exists() and not (tmp_path / "model.pt.npz").exists()
+    state = mg.load(as_path(path))
+    assert list(state) == list(source.state_dict())
+    for key, value in source.state_dict().items():
+        assert type(state[key]) is np.ndarray and state[key].dtype == np.float32
+        np.testing.assert_array_equal(state[key], value)
+    target.load_state_dict(state)
+    x = mg.tensor(rng.standard_normal((5, 4)).astype(np.float32))
+    np.testing.assert_array_equal(target(x).data, source(x).data)
+
+
+def test_pathlib_path(tmp_path):
+    mg.save({"w": np.arange(3.0)}, tmp_path / "ck")
+    np.testing.assert_array_equal(mg.load(tmp_path / "ck")["w"], [0.0, 1.0, 2.0])
+
+
+def test_optimizer_state_dict_round_trip_exactly(tmp_path, rng, no_pickle):
+    exp_avg = rng.standard_normal((3, 2))
+    obj = {
+        "state": {0: {"step": 3, "exp_avg": exp_avg}, 1: {"step": 0, "momentum_buffer": None}},
+        "param_groups": [
+            {
+                "lr": 0.1,
+                "betas": (0.9, 0.999),
+                "eps": 1e-8,
+                "weight_decay": 0.0,
+                "amsgrad": False,
+                "nesterov": True,
+                "name": "default",
+                "params": [0, 1],
+                "max_grad": math.inf,
+                "min_loss": -math.inf,
+                "last": math.nan,
+            }
+        ],
+    }
+    path = tmp_path / "optim.ckpt"
+    mg.save(obj, path)
+    back = mg.load(path)
+
+    assert list(back) == ["state", "param_groups"]
+    assert list(back["state"]) == [0, 1]  # int keys stay ints
+    assert all(type(k) is int for k in back["state"])
+    state0 = back["state"][0]
+    assert state0["step"] == 3 and type(state0["step"]) is int
+    assert type(state0["exp_avg"]) is np.ndarray and state0["exp_avg"].dtype == np.float64
+    np.testing.assert_array_equal(state0["exp_avg"], exp_avg)
+    assert back["state"][1] == {"step": 0, "momentum_buffer": None}
+
+    group = back["param_groups"][0]
+    assert isinstance(back["param_groups"], list)
+    assert group["betas"] == (0.9, 0.999) and type(group["betas"]) is tuple
+    assert group["params"] == [0, 1] and type(group["params"]) is list
+    assert group["lr"] == 0.1 and group["eps"] == 1e-8 and type(group["weight_decay"]) is float
+    assert group["amsgrad"] is False and group["nesterov"] is True
+    assert group["name"] == "default"
+    assert group["max_grad"] == math.inf and group["min_loss"] == -math.inf
+    assert type(group["last"]) is float and math.isnan(group["last"])
+
+
+def test_scalars_are_preserved_exactly(tmp_path):
+    values = [0.1, 1 / 3, -0.0, 5e-324, 1.7976931348623157e308, 2**70, -7, "", "ünïcode ✓", "nan"]
+    mg.save(values, tmp_path / "s")
+    back = mg.load(tmp_path / "s")
+    assert back == values
+    assert [type(v) for v in back] == [type(v) for v in values]
+    assert math.copysign(1.0, back[2]) == -1.0  # -0.0 keeps its sign
+    assert back[-1] == "nan"  # a string that spells nan stays a string
+
+
+def test_string_and_int_keys_are_distinct(tmp_path):
+    obj = {0: "int", "0": "str", "tensor": "a plain string", "dict": [1, 2]}
+    mg.save(obj, tmp_path / "k")
+    assert mg.load(tmp_path / "k") == obj
+
+
+def test_tensors_come_back_as_tensors_and_arrays_as_arrays(tmp_path, rng):
+    t = mg.tensor(rng.standard_normal((2, 3)).astype(np.float32), requires_grad=True)
+    a = rng.integers(0, 10, (4,))
+    mg.save({"t": t, "a": a, "both": [t, a]}, tmp_path / "ta")
+    back = mg.load(tmp_path / "ta")
+    assert isinstance(back["t"], mg.Tensor) and back["t"].dtype == np.float32
+    np.testing.assert_array_equal(back["t"].data, t.data)
+    assert type(back["a"]) is np.ndarray and back["a"].dtype == a.dtype
+    np.testing.assert_array_equal(back["a"], a)
+    assert isinstance(back["both"][0], mg.Tensor) and type(back["both"][1]) is np.ndarray
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.array(2.5),
+        np.zeros((0, 3)),
+        np.arange(6, dtype=np.int8).reshape(2, 3),
+        np.array([True, False]),
+        np.array([1 + 2j, -1j], dtype=np.complex64),
+        np.array([np.nan, np.inf, -np.inf, -0.0]),
+        np.arange(12.0).reshape(3, 4).T,  # not C-contiguous
+        np.array([1.5, 2.5], dtype=np.float16),
+    ],
+    ids=lambda a: f"{a.dtype}{a.shape}",
+)
+def test_array_dtypes_shapes_and_values(tmp_path, array):
+    mg.save({"x": array}, tmp_path / "a")
+    back = mg.load(tmp_path / "a")["x"]
+    assert back.dtype == array.dtype and back.shape == array.shape
+    np.testing.assert_array_equal(back, array)
+
+
+def test_top_level_array_and_empty_containers(tmp_path):
+    mg.save(np.ones(2), tmp_path / "one")
+    np.testing.assert_array_equal(mg.load(tmp_path / "one"), np.ones(2))
+    mg.save({"d": {}, "l": [], "t": ()}, tmp_path / "empty")
+    assert mg.load(tmp_path / "empty") == {"d": {}, "l": [], "t": ()}
+
+
+def test_numpy_scalars_become_python_numbers(tmp_path):
+    mg.save({"f": np.float32(0.5), "i": np.int64(3), "b": np.bool_(True)}, tmp_path / "n")
+    back = mg.load(tmp_path / "n")
+    assert back == {"f": 0.5, "i": 3, "b": True}
+    assert [type(v) for v in back.values()] == [float, int, bool]
+
+
+def test_saved_arrays_are_copies(tmp_path):
+    model = make_model()
+    state = model.state_dict()
+    mg.save(state, tmp_path / "c")
+    with mg.no_grad():
+        model[0].weight.add_(1.0)
+    np.testing.assert_array_equal(mg.load(tmp_path / "c")["0.weight"], state["0.weight"])
+
+
+def test_file_is_a_plain_npz_without_pickles(tmp_path):
+    """Other tools can read a checkpoint with numpy alone, allow_pickle=False."""
+    mg.save({"w": np.arange(3.0), "n": 1}, tmp_path / "plain")
+    with np.load(tmp_path / "plain", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    assert STRUCTURE in arrays
+    assert all(a.dtype.kind != "O" for a in arrays.values())
+
+
+# ----- unsaveable objects and atomic writes ------------------------------------------------------
+
+UNSAVEABLE = {
+    "lambda": lambda: {"fn": lambda x: x},
+    "object array": lambda: {"a": np.array([{"x": 1}, None], dtype=object)},
+    "string array": lambda: {"a": np.array(["a", "b"])},
+    "set": lambda: {"s": {1, 2}},
+    "a module": lambda: {"m": nn.Linear(2, 2)},
+    "tuple key": lambda: {(1, 2): 3},
+    "float key": lambda: {0.5: 1},
+}
+
+
+@pytest.mark.parametrize("name", list(UNSAVEABLE))
+def test_unsaveable_objects_raise_and_leave_old_file_intact(tmp_path, name):
+    path = tmp_path / "model.ckpt"
+    mg.save(make_model().state_dict(), path)
+    old = path.read_bytes()
+    with pytest.raises(mg.CheckpointError):
+        mg.save(UNSAVEABLE[name](), path)
+    assert path.read_bytes() == old
+    assert os.listdir(tmp_path) == ["model.ckpt"]  # no temporary files left behind
+
+
+def test_failure_while_writing_leaves_old_file_intact(tmp_path, monkeypatch):
+    """The write dies half way (disk full): the old checkpoint survives, no temp file remains."""
+    path = tmp_path / "model.ckpt"
+    mg.save(make_model().state_dict(), path)
+    old = path.read_bytes()
+
+    def dies_half_way(file, *args, **kwargs):
+        file.write(b"PK\x03\x04 partial bytes")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", dies_half_way)
+    with pytest.raises(OSError):
+        mg.save(make_model().state_dict(), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == old
+    assert os.listdir(tmp_path) == ["model.ckpt"]
+    assert mg.load(path).keys() == make_model().state_dict().keys()
+
+
+def test_interrupted_write_leaves_old_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "model.ckpt"
+    mg.save({"x": np.zeros(2)}, path)
+    old = path.read_bytes()
+
+    def interrupted(file, *args, **kwargs):
+        file.write(b"PK")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        mg.save({"x": np.ones(2)}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == old and os.listdir(tmp_path) == ["model.ckpt"]
+
+
+def test_overwriting_replaces_the_checkpoint(tmp_path):
+    path = tmp_path / "ck"
+    mg.save({"x": np.zeros(2)}, path)
+    mg.save({"x": np.ones(3)}, path)
+    np.testing.assert_array_equal(mg.load(path)["x"], np.ones(3))
+    assert os.listdir(tmp_path) == ["ck"]
+
+
+def test_saved_file_has_the_usual_permissions(tmp_path):
+    """A checkpoint is readable like any file the user writes (umask), not private like a
+    temporary file."""
+    reference = tmp_path / "reference"
+    reference.write_bytes(b"")
+    mg.save({"x": np.zeros(2)}, tmp_path / "ck")
+    assert (tmp_path / "ck").stat().st_mode & 0o777 == reference.stat().st_mode & 0o777
+
+
+# ----- hostile and broken files ------------------------------------------------------------------
+
+
+def good_bytes() -> bytes:
+    buffer = io.BytesIO()
+    state = make_model().state_dict()
+    document = {"format": FORMAT, "object": {"dict": [[k, {"array": f"a{i}"}] for i, k in
+                                                      enumerate(state)]}}  # fmt: skip
+    np.savez(buffer, **{f"a{i}": v for i, v in enumerate(state.values())},
+             **{STRUCTURE: np.array(json.dumps(document))})  # fmt: skip
+    return buffer.getvalue()
+
+
+def pickled_object_array(path):
+    """A checkpoint-shaped npz whose array entry is a pickled object array."""
+    evil = np.array([{"payload": "os.system"}, None], dtype=object)
+    document = json.dumps({"format": FORMAT, "object": {"array": "a0"}})
+    savez(path, allow_pickle=True, a0=evil, **{STRUCTURE: np.array(document)})
+
+
+def pickled_structure(path):
+    """The structure entry itself is a pickled object."""
+    document = np.array([{"format": FORMAT, "object": None}], dtype=object)
+    savez(path, allow_pickle=True, **{STRUCTURE: document})
+
+
+def plain_pickle(path):
+    path.write_bytes(pickle.dumps({"weight": np.zeros(3)}))
+
+
+def truncated(path):
+    data = good_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def truncated_by_one_byte(path):
+    path.write_bytes(good_bytes()[:-1])
+
+
+def random_bytes(path):
+    path.write_bytes(np.random.default_rng(0).bytes(2000))
+
+
+def random_bytes_after_zip_magic(path):
+    path.write_bytes(b"PK\x03\x04" + np.random.default_rng(1).bytes(2000))
+
+
+def empty(path):
+    path.write_bytes(b"")
+
+
+def plain_npy(path):
+    np.save(path, np.zeros(3))
+    os.replace(f"{path}.npy", path)
+
+
+def npz_without_structure(path):
+    savez(path, **{"0.weight": np.zeros((8, 4))})
+
+
+def malformed_json(path):
+    write_checkpoint(path, {"a0": np.zeros(3)}, '{"format": "minigrad-checkpoint-1", "object": {')
+
+
+def structure_not_a_string(path):
+    savez(path, **{STRUCTURE: np.arange(3.0)})
+
+
+def wrong_format_tag(path):
+    write_checkpoint(path, {}, {"format": "something-else-7", "object": None})
+
+
+def document_not_a_dict(path):
+    write_checkpoint(path, {}, [FORMAT, None])
+
+
+def missing_array(path):
+    write_checkpoint(path, {"a0": np.zeros(3)}, {"format": FORMAT, "object": {"array": "a1"}})
+
+
+def structure_refers_to_itself(path):
+    write_checkpoint(path, {}, {"format": FORMAT, "object": {"tensor": STRUCTURE}})
+
+
+def unknown_node(path):
+    write_checkpoint(path, {}, {"format": FORMAT, "object": {"pickle": "gASV..."}})
+
+
+def malformed_dict_entry(path):
+    write_checkpoint(path, {}, {"format": FORMAT, "object": {"dict": [["a", 1, 2]]}})
+
+
+def dict_key_not_hashable(path):
+    write_checkpoint(path, {}, {"format": FORMAT, "object": {"dict": [[["a"], 1]]}})
+
+
+def bad_float(path):
+    write_checkpoint(path, {}, {"format": FORMAT, "object": {"float": "__import__('os')"}})
+
+
+def deeply_nested(path):
+    """A small file whose structure nests 100,000 levels deep: must not crash the loader."""
+    depth = 100_000
+    text = '{"format": "minigrad-checkpoint-1", "object": ' + '{"list": [' * depth
+    write_checkpoint(path, {}, text + "]}" * depth + "}")
+
+
+def huge_declared_shape(path):
+    """An array header claiming 10^13 float64s (80 TB) over 24 bytes of data: must be refused,
+    not allocated."""
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**13,)}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    document = json.dumps({"format": FORMAT, "object": {"array": "a0"}})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a0.npy", buffer.getvalue() + np.zeros(3).tobytes())
+        archive.writestr(f"{STRUCTURE}.npy", npy_bytes(np.array(document)))
+
+
+def unsupported_compression(path):
+    """A zip entry whose compression method is not one zipfile knows."""
+    data = bytearray(good_bytes())
+    for signature, offset in ((b"PK\x01\x02", 10), (b"PK\x03\x04", 8)):  # central, local
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            data[start + offset : start + offset + 2] = (99).to_bytes(2, "little")
+            start += 4
+    path.write_bytes(bytes(data))
+
+
+def encrypted_entry(path):
+    """Zip entries flagged as encrypted (general-purpose flag bit 0)."""
+    data = bytearray(good_bytes())
+    for signature, offset in ((b"PK\x01\x02", 8), (b"PK\x03\x04", 6)):  # central, local
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            data[start + offset] |= 1
+            start += 4
+    path.write_bytes(bytes(data))
+
+
+def directory(path):
+    path.mkdir()
+
+
+BROKEN = [
+    pickled_object_array,
+    pickled_structure,
+    plain_pickle,
+    truncated,
+    truncated_by_one_byte,
+    random_bytes,
+    random_bytes_after_zip_magic,
+    empty,
+    plain_npy,
+    npz_without_structure,
+    malformed_json,
+    structure_not_a_string,
+    wrong_format_tag,
+    document_not_a_dict,
+    missing_array,
+    structure_refers_to_itself,
+    unknown_node,
+    malformed_dict_entry,
+    dict_key_not_hashable,
+    bad_float,
+    deeply_nested,
+    huge_declared_shape,
+    unsupported_compression,
+    encrypted_entry,
+    directory,
+]
+
+
+@pytest.mark.parametrize("make", BROKEN, ids=lambda f: f.__name__)
+def test_broken_files_are_refused_and_the_model_is_unchanged(tmp_path, no_pickle, make):
+    model = make_model()
+    before = snapshot(model)
+    path = tmp_path / "bad.ckpt"
+    make(path)
+    with pytest.raises(mg.CheckpointError) as info:
+        model.load_state_dict(mg.load(path))
+    message = str(info.value)
+    assert message.startswith("load: ") and str(path) in message
+    assert_unchanged(model, before)
+
+
+def test_pickled_object_array_message_says_why(tmp_path, no_pickle):
+    pickled_object_array(tmp_path / "evil")
+    with pytest.raises(mg.CheckpointError, match="pickle"):
+        mg.load(tmp_path / "evil")
+
+
+def test_missing_array_message_names_it(tmp_path, no_pickle):
+    missing_array(tmp_path / "m")
+    with pytest.raises(mg.CheckpointError, match="'a1'"):
+        mg.load(tmp_path / "m")
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        mg.load(tmp_path / "nothing-here")
+
+
+def test_every_truncation_is_refused(tmp_path, no_pickle):
+    data = good_bytes()
+    path = tmp_path / "cut"
+    for length in range(0, len(data), 7):
+        path.write_bytes(data[:length])
+        with pytest.raises(mg.CheckpointError):
+            mg.load(path)
+
+
+def test_every_single_byte_corruption_is_refused_or_harmless(tmp_path, no_pickle):
+    """Flip each byte in turn: the load either raises CheckpointError or (the byte was a
+    timestamp or padding) returns exactly the original state dict."""
+    data = good_bytes()
+    path = tmp_path / "flipped"
+    path.write_bytes(data)
+    original = mg.load(path)
+    escaped = []
+    for i in range(len(data)):
+        corrupted = bytearray(data)
+        corrupted[i] ^= 0xFF
+        path.write_bytes(bytes(corrupted))
+        try:
+            back = mg.load(path)
+        except mg.CheckpointError:
+            continue
+        except Exception as e:  # noqa: BLE001 - collected and reported below
+            escaped.append((i, repr(e)[:80]))
+            continue
+        assert back.keys() == original.keys(), i
+        for key in original:
+            np.testing.assert_array_equal(back[key], original[key], err_msg=f"byte {i}")
+    assert escaped == [], f"{len(escaped)} corruptions raised something else, e.g. {escaped[:3]}"
+
+
+# ----- state dicts that load but do not fit ------------------------------------------------------
+
+
+def test_checkpoint_with_wrong_shapes_raises_state_dict_error(tmp_path, no_pickle):
+    mg.save(nn.Sequential(nn.Linear(4, 9), nn.Linear(9, 3)).state_dict(), tmp_path / "other")
+    model = make_model()
+    before = snapshot(model)
+    state = mg.load(tmp_path / "other")
+    with pytest.raises(nn.StateDictError, match="0.weight"):
+        model.load_state_dict(state)
+    assert_unchanged(model, before)
+
+
+def test_checkpoint_with_missing_keys_raises_state_dict_error(tmp_path, no_pickle):
+    state = make_model().state_dict()
+    del state["1.bias"]
+    mg.save(state, tmp_path / "partial")
+    model = make_model()
+    before = snapshot(model)
+    with pytest.raises(nn.StateDictError, match="1.bias"):
+        model.load_state_dict(mg.load(tmp_path / "partial"))
+    assert_unchanged(model, before)
+
+
+def test_checkpoint_of_tensors_loads_into_a_model(tmp_path, no_pickle):
+    source = make_model()
+    mg.save({name: p for name, p in source.named_parameters()}, tmp_path / "tensors")
+    target = make_model()
+    target.load_state_dict(mg.load(tmp_path / "tensors"))
+    for name, value in snapshot(source).items():
+        np.testing.assert_array_equal(snapshot(target)[name], value)
