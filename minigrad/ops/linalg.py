@@ -18,13 +18,15 @@ class MatMul(Primitive):
     def vjp(g, y, a, b):
         ga = gb = None
         if a.requires_grad:
-            ga = g @ b.swapaxes(-1, -2)
             if _transposed(a):
                 ga = (b @ g.swapaxes(-1, -2)).swapaxes(-1, -2)
+            else:
+                ga = g @ b.swapaxes(-1, -2)
         if b.requires_grad:
-            gb = a.swapaxes(-1, -2) @ g
             if _transposed(b):
                 gb = (g.swapaxes(-1, -2) @ a).swapaxes(-1, -2)
+            else:
+                gb = a.swapaxes(-1, -2) @ g
         return ga, gb
 
     @staticmethod
