@@ -3,6 +3,7 @@
 from . import functional, init
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .checking import GradientMonitor, check_module
+from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .layers import Flatten, Identity, Linear

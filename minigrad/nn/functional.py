@@ -18,7 +18,8 @@ from .activation import (
     softmax,
     softplus,
     tanh,
-)  # fmt: skip
+)
+from .conv import avg_pool2d, conv2d, max_pool2d
 from .dropout import dropout
 from .embedding import embedding
 from .loss import (
@@ -28,14 +29,35 @@ from .loss import (
     l1_loss,
     mse_loss,
     nll_loss,
-)  # fmt: skip
+)
 from .normalization import batch_norm, layer_norm
 
 __all__ = [
-    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "dropout", "elu", "embedding", "erf", "gelu", "l1_loss", "layer_norm", "leaky_relu", "linear",
-    "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "softplus", "tanh",
-]  # fmt: skip
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "embedding",
+    "erf",
+    "gelu",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "tanh",
+]
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -26,6 +26,7 @@ from .linalg import Einsum, MatMul
 from .reduce import Max, Min, Prod, Sum
 from .shape import BroadcastTo, Concatenate, Reshape, Transpose
 from .special import Erf
+from .window import Fold, Unfold
 
 __all__ = [
     "Primitive", "registry", "Abs", "Add", "BroadcastTo", "Cast", "Concatenate", "Cos", "Div",

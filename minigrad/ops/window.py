@@ -1,0 +1,105 @@
+"""Sliding windows: ``Unfold`` gathers every window of an image into rows, ``Fold`` adds the rows
+back (its transpose), so the pair is closed under VJP. Convolution and pooling are built on them.
+
+Shapes: an image batch ``x`` is (N, C, H, W), already padded; its patches are
+(N, OH, OW, C, kh, kw), contiguous, so ``patches.reshape(N * OH * OW, C * kh * kw)`` is one
+matrix for one product with a PyTorch-layout weight ``(O, C, kh, kw).reshape(O, -1)``. ``kernel``,
+``stride`` and ``dilation`` are (height, width) pairs, and
+
+    OH = (H - dilation_h * (kh - 1) - 1) // stride_h + 1        (OW likewise)
+"""
+
+import numpy as np
+
+from ..autodiff import Primitive
+
+
+def output_size(size, kernel, stride, dilation) -> tuple[int, int]:
+    """(OH, OW) for an input of spatial size (H, W); below 1 when the kernel does not fit."""
+    pairs = zip(size, kernel, stride, dilation)
+    return tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in pairs)
+
+
+def _offsets(kernel, stride, dilation, out_size):
+    """For each kernel offset (i, j): the strided slices of the input that it touches."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+        for j in range(kw):
+            yield i, j, rows, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+
+
+def unfold(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
+    """Patches (N, OH, OW, C, kh, kw) of ``x`` (N, C, H, W)."""
+    N, C = x.shape[:2]
+    out_size = output_size(x.shape[2:], kernel, stride, dilation)
+    if min(out_size) < 1:
+        raise ValueError(
+            f"a kernel of {kernel} with dilation {dilation} does not fit in an input of spatial "
+            f"size {x.shape[2:]}"
+        )
+    patches = np.empty((N, *out_size, C, *kernel), x.dtype)
+    x_nhwc = x.transpose(0, 2, 3, 1)
+    # NOTE: one strided copy per kernel offset. Copying the whole window view at once
+    # (sliding_window_view(...).transpose(...) then ascontiguousarray) was ~3x slower: numpy's
+    # copy loop then runs over the tiny kernel axes innermost.
+    for i, j, rows, cols in _offsets(kernel, stride, dilation, out_size):
+        patches[..., i, j] = x_nhwc[:, rows, cols]
+    return patches
+
+
+def fold(patches: np.ndarray, size, kernel, stride, dilation) -> np.ndarray:
+    """Add patches (N, OH, OW, C, kh, kw) back into an image (N, C, *size): unfold's transpose."""
+    N, OH, OW, C = patches.shape[:4]
+    if output_size(size, kernel, stride, dilation) != (OH, OW):
+        raise ValueError(
+            f"patches of {OH}x{OW} windows do not come from an image of spatial size "
+            f"{tuple(size)} with kernel {kernel}, stride {stride} and dilation {dilation}"
+        )
+    # NOTE: accumulating channels-last (and returning a transposed view) reads each patch slice
+    # with the channels innermost: measured up to 1.8x faster than an (N, C, H, W) accumulator.
+    x_nhwc = np.zeros((N, *size, C), patches.dtype)
+    for i, j, rows, cols in _offsets(kernel, stride, dilation, (OH, OW)):
+        x_nhwc[:, rows, cols] += patches[..., i, j]
+    return x_nhwc.transpose(0, 3, 1, 2)
+
+
+class Unfold(Primitive):
+    """Every (dilated, strided) window of ``x`` (N, C, H, W) as patches (N, OH, OW, C, kh, kw)."""
+
+    holomorphic = True
+    uses = ()
+
+    forward = staticmethod(unfold)
+
+    @staticmethod
+    def vjp(g, y, x, kernel, stride, dilation):
+        size = x.shape[2:]
+        return (Fold.apply(g, size=size, kernel=kernel, stride=stride, dilation=dilation),)
+
+    @staticmethod
+    def jvp(ts, y, x, kernel, stride, dilation):
+        # Linear: unfold the tangents, with the tangent batch folded into N.
+        t = ts[0]
+        patches = unfold(t.reshape((-1,) + x.shape[1:]), kernel, stride, dilation)
+        return patches.reshape((t.shape[0],) + y.shape)
+
+
+class Fold(Primitive):
+    """Patches (N, OH, OW, C, kh, kw) summed back into an image (N, C, *size); the transpose of
+    ``Unfold`` (overlapping windows add up)."""
+
+    holomorphic = True
+    uses = ()
+
+    forward = staticmethod(fold)
+
+    @staticmethod
+    def vjp(g, y, patches, size, kernel, stride, dilation):
+        return (Unfold.apply(g, kernel=kernel, stride=stride, dilation=dilation),)
+
+    @staticmethod
+    def jvp(ts, y, patches, size, kernel, stride, dilation):
+        t = ts[0]
+        image = fold(t.reshape((-1,) + patches.shape[1:]), size, kernel, stride, dilation)
+        return image.reshape((t.shape[0],) + y.shape)
