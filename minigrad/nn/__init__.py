@@ -1,6 +1,6 @@
 """``minigrad.nn``: modules, layers, losses and initialisation, with PyTorch's names."""
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .checking import GradientMonitor, check_module
 from .conv import AvgPool2d, Conv2d, MaxPool2d
@@ -8,5 +8,5 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .layers import Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .module import Module, ModuleList, Parameter, Sequential, StateDictError
+from .module import Module, ModuleList, Parameter, Sequential, StateDictError, functional_call
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm

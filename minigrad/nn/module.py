@@ -283,3 +283,56 @@ class ModuleList(Module):
     def _members(self):
         for i, item in enumerate(self.items):
             yield str(i), item
+
+
+def functional_call(module: Module, tensors, *args, **kwargs):
+    """Run ``module(*args, **kwargs)`` with its parameters replaced by ``tensors`` (a dict by
+    dotted name, or a sequence in ``named_parameters()`` order), then put them back.
+
+    As ``torch.func.functional_call``: it turns a model into a function of its parameters, which
+    is what ``mg.grad``, ``mg.hvp``, ``mg.hessian`` and the curvature tools differentiate.
+    """
+    names = [name for name, _ in module.named_parameters()]
+    if not isinstance(tensors, dict):
+        tensors = list(tensors)
+        if len(tensors) != len(names):
+            raise StateDictError(
+                f"functional_call: {len(tensors)} tensors for the {len(names)} parameters of "
+                f"{type(module).__name__}"
+            )
+        tensors = dict(zip(names, tensors))
+    unknown = set(tensors) - set(names)
+    if unknown:
+        raise StateDictError(f"functional_call: {type(module).__name__} has no parameters "
+                             f"{sorted(unknown)}")  # fmt: skip
+    swapped = []
+    try:
+        for name, value in tensors.items():
+            swapped.append((name, _swap(module, name, value)))
+        return module(*args, **kwargs)
+    finally:
+        for name, original in reversed(swapped):
+            _swap(module, name, original)
+
+
+def _swap(module: Module, name: str, value):
+    """Put ``value`` where the parameter called ``name`` is; return what was there."""
+    *path, last = name.split(".")
+    owner = module
+    for part in path:  # through sub-modules and containers
+        if isinstance(owner, Module):
+            owner = dict(owner._members()).get(part, getattr(owner, part, None))
+            if owner is None:
+                raise StateDictError(f"functional_call: no parameter {name!r}")
+        else:
+            owner = owner[int(part)] if isinstance(owner, list | tuple) else owner[part]
+    if isinstance(owner, Module) and not isinstance(owner, Sequential | ModuleList):
+        original = getattr(owner, last)
+        object.__setattr__(owner, last, value)
+        return original
+    container = owner.layers if isinstance(owner, Sequential) else (
+        owner.items if isinstance(owner, ModuleList) else owner)  # fmt: skip
+    key = int(last) if isinstance(container, list) else last
+    original = container[key]
+    container[key] = value
+    return original

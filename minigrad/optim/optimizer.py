@@ -27,6 +27,17 @@ def check(condition: bool, message: str) -> None:
         raise OptimizerError(message)
 
 
+def coupled_gradient(p, grad: np.ndarray, group: dict) -> np.ndarray:
+    """``g = ±grad + weight_decay * p``: the direction PyTorch's coupled-decay rules use.
+
+    Returns a new array when it changes anything, never writes into ``grad`` (it is ``p.grad``).
+    """
+    g = -grad if group["maximize"] else grad
+    if group["weight_decay"]:
+        g = g + group["weight_decay"] * p.data
+    return g
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (dicts of hyperparameters with a ``params`` list) and
     ``state`` (per parameter, created on its first update)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check
+from .optimizer import Optimizer, check, coupled_gradient
 
 
 class SGD(Optimizer):
@@ -46,9 +46,7 @@ class SGD(Optimizer):
         )
 
     def update(self, p, grad, state, group) -> None:
-        d = -grad if group["maximize"] else grad
-        if group["weight_decay"]:
-            d = d + group["weight_decay"] * p.data
+        d = coupled_gradient(p, grad, group)
         mu = group["momentum"]
         if mu:
             if "momentum_buffer" not in state:

@@ -1,0 +1,104 @@
+"""Adam and AdamW, as PyTorch implements them (its default for-loop rule)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer, check, coupled_gradient
+
+
+class Adam(Optimizer):
+    """PyTorch's Adam (Kingma & Ba, 2015). With ``g`` the gradient (negated if ``maximize``,
+    plus ``weight_decay * p``: coupled L2 decay) and ``t`` the parameter's step count:
+
+        m = beta1 * m + (1 - beta1) * g                     (exp_avg)
+        v = beta2 * v + (1 - beta2) * g^2                   (exp_avg_sq)
+        amsgrad: v_max = max(v_max, v), used for v below    (max_exp_avg_sq)
+        p = p - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
+
+    State: ``step``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` with amsgrad).
+    """
+
+    #: AdamW decays the parameter itself (``p *= 1 - lr * weight_decay``) instead of the gradient.
+    decoupled_weight_decay = False
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ):
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def validate(self, group: dict) -> None:
+        super().validate(group)
+        check(group["eps"] >= 0, f"Invalid epsilon value: {group['eps']}")
+        betas = group["betas"]
+        check(len(betas) == 2, f"Invalid betas: expected two values, got {betas}")
+        for i, beta in enumerate(betas):
+            check(0 <= beta < 1, f"Invalid beta parameter at index {i}: {beta}")
+        check(group["weight_decay"] >= 0, f"Invalid weight_decay value: {group['weight_decay']}")
+
+    def update(self, p, grad, state, group) -> None:
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        step = state["step"]
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        if self.decoupled_weight_decay:
+            g = -grad if group["maximize"] else grad
+            p.mul_(1 - lr * group["weight_decay"])
+        else:
+            g = coupled_gradient(p, grad, group)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg *= beta1
+        exp_avg += (1 - beta1) * g
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * g * g
+        if group["amsgrad"]:
+            # NOTE: setdefault, as a group may turn `amsgrad` on after the state was made.
+            max_sq = state.setdefault("max_exp_avg_sq", np.zeros_like(p.data))
+            np.maximum(max_sq, exp_avg_sq, out=max_sq)
+            second_moment = max_sq
+        else:
+            second_moment = exp_avg_sq
+        step_size = lr / (1 - beta1**step)
+        denom = np.sqrt(second_moment) / math.sqrt(1 - beta2**step) + group["eps"]
+        p.add_(exp_avg / denom, alpha=-step_size)
+
+
+class AdamW(Adam):
+    """PyTorch's AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay. Before
+    the Adam step, ``p = p * (1 - lr * weight_decay)``; the gradient itself is not decayed."""
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
