@@ -1,5 +1,6 @@
 """``minigrad.optim``: optimizers with PyTorch's names, update rules and state dicts."""
 
+from . import curvature, lr_scheduler
 from .adam import Adam, AdamW
 from .adaptive import Adadelta, Adagrad, RMSprop
 from .optimizer import Optimizer, OptimizerError

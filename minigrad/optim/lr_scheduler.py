@@ -1,0 +1,326 @@
+"""Learning-rate schedules with PyTorch's names and semantics (``torch.optim.lr_scheduler``).
+
+A scheduler is built on an optimizer and owns the ``lr`` of its parameter groups. At
+construction it records each group's ``initial_lr`` (the ``base_lrs``) and takes step 0; every
+``scheduler.step()`` (once per epoch, or per batch for ``OneCycleLR``, after
+``optimizer.step()``) advances ``last_epoch`` by one and writes the new rates into the groups.
+
+As in PyTorch, ``step()`` uses each schedule's *chainable* form: the new rate is computed from
+the group's current ``lr`` (``StepLR`` multiplies by ``gamma`` every ``step_size`` steps), so two
+schedulers on one optimizer compose multiplicatively. The *closed* forms in the docstrings give
+the same values for a scheduler used alone, ``t = last_epoch`` and ``base_lr`` the group's
+``initial_lr``.
+
+>>> import minigrad as mg
+>>> w = mg.tensor([1.0], requires_grad=True)
+>>> opt = mg.optim.SGD([w], lr=0.1)
+>>> sched = StepLR(opt, step_size=2, gamma=0.5)
+>>> rates = []
+>>> for epoch in range(5):
+...     opt.step()
+...     sched.step()
+...     rates.append(sched.get_last_lr()[0])
+>>> rates
+[0.1, 0.05, 0.05, 0.025, 0.025]
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Sequence
+
+from .optimizer import Optimizer, check
+
+__all__ = [
+    "LRScheduler",
+    "LambdaLR",
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "LinearLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+]
+
+
+def _per_group(name: str, optimizer: Optimizer, value) -> list:
+    """One value per parameter group: a list/tuple of that length, or one value for all."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, list | tuple):
+        check(len(value) == n, f"expected {n} values for {name}, got {len(value)}")
+        return list(value)
+    return [value] * n
+
+
+class LRScheduler:
+    """Base class: subclasses implement ``get_lr()`` (the chainable rule, one rate per group).
+
+    ``last_epoch=-1`` starts a new schedule: every group gets ``initial_lr = lr`` (unless it
+    already has one). Another value resumes one: the groups must already hold ``initial_lr``.
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+        check(
+            isinstance(optimizer, Optimizer),
+            f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer",
+        )
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                check(
+                    "initial_lr" in group,
+                    f"{type(self).__name__}: param 'initial_lr' is not specified in "
+                    f"param_groups[{i}] when resuming a schedule (last_epoch={last_epoch}); "
+                    f"load the optimizer's state dict first, or use last_epoch=-1",
+                )
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self.step()
+
+    def get_lr(self) -> list[float]:
+        """The rates for the current ``last_epoch`` (chainable form); used by ``step``."""
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Advance the schedule by one step and write the new rates into the groups."""
+        self._step_count += 1
+        self.last_epoch += 1
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = float(lr)
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        """The rates the last ``step`` set, one per parameter group."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        """Every attribute except the optimizer (PyTorch's layout); saves with ``mg.save``."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the attributes a ``state_dict()`` saved (the optimizer is not touched)."""
+        check(
+            isinstance(state_dict, dict),
+            f"{type(self).__name__}.load_state_dict: expected a dict",
+        )
+        self.__dict__.update(state_dict)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
+
+
+class LambdaLR(LRScheduler):
+    """``lr = base_lr * lr_lambda(t)``: one function of the step, or a list (one per group).
+
+    ``state_dict`` cannot save plain functions (it stores ``None`` for them, PyTorch's rule);
+    a callable object's attributes (``__dict__``) are saved and restored.
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, list | tuple):
+            check(len(lr_lambda) == n, f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        for fn in self.lr_lambdas:
+            check(callable(fn), f"LambdaLR: lr_lambda must be callable, got {type(fn).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambdas)]
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+            for fn in self.lr_lambdas
+        ]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
+        super().load_state_dict(state)
+        for fn, attributes in zip(self.lr_lambdas, saved):
+            if attributes is not None:
+                fn.__dict__.update(attributes)
+
+
+class StepLR(LRScheduler):
+    """Decay by ``gamma`` every ``step_size`` steps:
+
+    lr = base_lr * gamma ** (t // step_size)
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ):
+        check(
+            isinstance(step_size, int) and step_size >= 1,
+            f"StepLR: step_size must be a positive integer, got {step_size}",
+        )
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return lrs
+        return [lr * self.gamma for lr in lrs]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Decay by ``gamma`` at each milestone: ``lr = base_lr * gamma ** bisect_right(milestones,
+    t)`` (a milestone listed twice decays twice)."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Sequence[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ):
+        self.milestones = Counter(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        times = self.milestones.get(self.last_epoch, 0)
+        return [lr * self.gamma**times for lr in lrs]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        milestones = sorted(self.milestones.elements())
+        return [
+            base * self.gamma ** bisect_right(milestones, self.last_epoch) for base in self.base_lrs
+        ]
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        # NOTE: a checkpoint holds a plain dict; keys may come back as any int-like.
+        self.milestones = Counter({int(k): int(v) for k, v in dict(self.milestones).items()})
+
+
+class ExponentialLR(LRScheduler):
+    """Decay by ``gamma`` every step: ``lr = base_lr * gamma ** t``."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        if self.last_epoch == 0:
+            return lrs
+        return [lr * self.gamma for lr in lrs]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from ``base_lr`` to ``eta_min`` over ``T_max`` steps (SGDR without
+    restarts):
+
+        lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
+
+    Past ``T_max`` the cosine goes on (back up to ``base_lr`` at ``2 * T_max``), as PyTorch's.
+    ``step`` uses the recursive form, which also follows changes made to ``lr`` from outside.
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ):
+        check(T_max > 0, f"CosineAnnealingLR: T_max must be positive, got {T_max}")
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        t, T, eta_min = self.last_epoch, self.T_max, self.eta_min
+        groups = self.optimizer.param_groups
+        if t == 0:
+            return [group["lr"] for group in groups]
+        if self._step_count == 1 and t > 0:  # resumed: no previous rate to chain from
+            return [
+                eta_min + (base - eta_min) * (1 + math.cos(t * math.pi / T)) / 2
+                for base in self.base_lrs
+            ]
+        if (t - 1 - T) % (2 * T) == 0:  # leaving the minimum, where the ratio below is 0/0
+            return [
+                group["lr"] + (base - eta_min) * (1 - math.cos(math.pi / T)) / 2
+                for base, group in zip(self.base_lrs, groups)
+            ]
+        ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+        return [ratio * (group["lr"] - eta_min) + eta_min for group in groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        t, T, eta_min = self.last_epoch, self.T_max, self.eta_min
+        return [
+            eta_min + (base - eta_min) * (1 + math.cos(math.pi * t / T)) / 2
+            for base in self.base_lrs
+        ]
+
+
+class LinearLR(LRScheduler):
+    """Linear warm-up (or decay) of the factor from ``start_factor`` to ``end_factor`` over
+    ``total_iters`` steps, then constant:
+
+        lr = base_lr * (a + (b - a) * min(t, total_iters) / total_iters)
+
+    with ``a = start_factor`` and ``b = end_factor``.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
+        check(
+            0 < start_factor <= 1,
+            "Starting multiplicative factor expected to be greater than 0 and less or equal "
+            f"to 1, got {start_factor}",
+        )
+        check(
+            0 <= end_factor <= 1,
+            f"Ending multiplicative factor expected to be between 0 and 1, got {end_factor}",
+        )
+        check(
+            isinstance(total_iters, int) and total_iters >= 1,
+            f"LinearLR: total_iters must be a positive integer, got {total_iters}",
+        )
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        t, a, b, n = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
+        if t == 0:
+            return [lr * a for lr in lrs]
+        if t > n:
+            return lrs
+        # factor(t) / factor(t - 1), with factor(t) = a + (b - a) * t / n
+        ratio = 1.0 + (b - a) / (n * a + (t - 1) * (b - a))
+        return [lr * ratio for lr in lrs]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        t, a, b, n = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
+        return [base * (a + (b - a) * min(n, t) / n) for base in self.base_lrs]
+
+
+# NOTE: the schedules that follow the run live in lr_cycles.py (they build on LRScheduler).
+from .lr_cycles import OneCycleLR, ReduceLROnPlateau  # noqa: E402
