@@ -3,5 +3,8 @@
 from . import curvature, lr_scheduler
 from .adam import Adam, AdamW
 from .adaptive import Adadelta, Adagrad, RMSprop
+from .lbfgs import LBFGS
+from .line_search import backtracking_armijo, strong_wolfe
+from .newton import Newton, NewtonCG
 from .optimizer import Optimizer, OptimizerError
 from .sgd import SGD

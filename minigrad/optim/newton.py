@@ -1,0 +1,409 @@
+"""Second-order optimizers on the flattened parameters: ``Newton`` (the full Hessian, with
+Levenberg-Marquardt damping) and ``NewtonCG`` (Hessian-free: conjugate gradient on
+Hessian-vector products).
+
+How the curvature is computed (exactly, not by differences). ``mg.hessian`` and ``mg.hvp`` take
+a function of their inputs that builds the loss from those inputs; a PyTorch-style closure
+builds it from the parameter objects the model holds and calls ``backward`` itself. So
+``closure_hvp`` does what they do, forward-over-reverse, with the parameters themselves as the
+inputs: each parameter gets a tangent (a batch of ``B`` directions ``V``, its slice of each),
+and the closure runs in forward mode. The loss's forward pass pushes the tangents; so does its
+``backward``, because every VJP is made of Tensor ops. The gradient that lands in ``p.grad`` then
+carries the tangent ``d/de grad f(x + e v) = H v`` for each direction: ``B`` Hessian-vector
+products from one pass, and with ``V`` the rows of the identity, rows of the Hessian. The
+tangents are removed afterwards; the parameters' values never change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ..autodiff import enable_grad, forward_mode, no_grad
+from ..hessians import DEFAULT_MAX_MEMORY, HessianTooLarge
+from ..tensor import Tensor
+from .line_search import FlatParams, backtracking_armijo
+from .optimizer import Optimizer, check
+
+
+def closure_hvp(closure: Callable, params, tangents) -> tuple:
+    """Loss, gradient and Hessian-vector products of a PyTorch-style closure.
+
+    ``params`` is a list of parameters (or a ``FlatParams``) with ``n`` elements in all and
+    ``tangents`` a ``(B, n)`` array of directions ``v_1 .. v_B`` over the flattened parameters.
+    Returns ``(loss, g, HV)``: the closure's loss (a Tensor), the flat gradient ``g`` (``(n,)``)
+    and ``HV`` (``(B, n)``) with rows ``H v_b``, where ``H`` is the Hessian of the loss in the
+    flattened parameters. One run of the closure, in forward mode (see the module docstring).
+    """
+    flat = params if isinstance(params, FlatParams) else FlatParams(params)
+    tangents = np.asarray(tangents, dtype=flat.dtype)
+    check(
+        tangents.ndim == 2 and tangents.shape[1] == flat.n,
+        f"closure_hvp: tangents must have shape (B, {flat.n}), got {tangents.shape}",
+    )
+    B = tangents.shape[0]
+    try:
+        for p, t in zip(flat.params, flat.split(tangents)):
+            p.tangent = t.astype(p.dtype, copy=False)
+        with forward_mode(), enable_grad():
+            loss = closure()
+        grads, products = [], []
+        for p in flat.params:
+            g = p.grad
+            grads.append(np.zeros(p.size, flat.dtype) if g is None else g.data.ravel())
+            if g is None or g.tangent is None:  # the gradient does not depend on p: H v = 0
+                products.append(np.zeros((B, p.size), flat.dtype))
+            else:
+                products.append(g.tangent.reshape(B, p.size))
+    finally:
+        for p in flat.params:
+            p.tangent = None
+            if p.grad is not None:
+                p.grad.tangent = None
+    if isinstance(loss, Tensor):
+        loss.tangent = None
+    return loss, np.concatenate(grads).astype(flat.dtype), np.concatenate(products, axis=1)
+
+
+class _FlatSecondOrder(Optimizer):
+    """What ``Newton`` and ``NewtonCG`` share: one parameter group, seen as one flat vector,
+    with the global state kept on the first parameter (as PyTorch's LBFGS)."""
+
+    def add_param_group(self, group: dict) -> None:
+        check(
+            not self.param_groups,
+            f"{type(self).__name__} doesn't support per-parameter options (parameter groups)",
+        )
+        super().add_param_group(group)
+
+    def validate(self, group: dict) -> None:
+        super().validate(group)
+        check(group["damping"] >= 0, f"Invalid damping value: {group['damping']}")
+        check(group["tolerance_grad"] >= 0, f"Invalid tolerance_grad: {group['tolerance_grad']}")
+
+    def _setup(self, closure, counters):
+        check(
+            closure is not None,
+            f"{type(self).__name__}.step needs a closure that zeroes the grads, computes the "
+            f"loss, calls backward() and returns the loss",
+        )
+        group = self.param_groups[0]
+        flat = FlatParams(group["params"])
+        state = self.state.setdefault(group["params"][0], {})
+        for key, value in counters.items():
+            state.setdefault(key, value)
+        return group, flat, state
+
+
+class Newton(_FlatSecondOrder):
+    """Damped Newton's method on the flattened parameters ``x``, with the exact Hessian.
+
+    Near a minimum, ``f(x + s) ~ f(x) + g . s + 1/2 s^T H s`` (``g`` the gradient, ``H`` the
+    Hessian); its minimiser is the Newton step ``s = -H^{-1} g``, exact in one step for a
+    quadratic. Levenberg-Marquardt damping adds ``lambda I``: solve
+
+        (H + lambda I) d = -g,        x <- x + lr * d.
+
+    Large ``lambda`` turns the step into gradient descent with step ``1 / lambda``; ``lambda = 0``
+    is pure Newton. With ``adaptive=True`` (Nielsen's rule), ``lambda`` adapts each step:
+
+    - if ``H + lambda I`` is not positive definite (Cholesky fails; ``H`` is indefinite away from
+      a minimum), the step would not be a descent direction: grow ``lambda`` and re-solve;
+    - otherwise try ``s = lr d``: if the loss goes down, accept it and shrink ``lambda`` by
+      ``max(1/3, 1 - (2 rho - 1)^3)``, where ``rho = (f(x) - f(x + s)) / (f(x) - m(s))`` is the
+      actual over the predicted decrease of the model ``m(s) = f + g . s + 1/2 s^T H s`` (so a
+      good model shrinks ``lambda`` by 3); if it does not, put ``x`` back, multiply ``lambda`` by
+      ``nu`` and double ``nu`` (``nu`` starts at 2, and is reset to 2 after an accepted step),
+      and re-try, up to ``max_retries`` times (then the step leaves ``x`` unchanged). Growing
+      from ``lambda = 0`` starts at ``1e-8 s``, and ``lambda`` stays below ``1e16 s``
+      (``s = max(1, max |H_ii|)``). When the predicted decrease ``f(x) - m(s)`` is below the
+      loss's floating-point resolution (``4 eps |f(x)|``) the step stops there: converged.
+
+    With ``adaptive=False`` the step is taken as it is (``np.linalg.solve``; least squares when
+    ``H + lambda I`` is singular) and the closure is called only for the Hessian.
+
+    The Hessian comes from ``closure_hvp`` (forward-over-reverse with the identity's rows as
+    tangents on the parameters themselves; see the module docstring), ``chunk_size`` rows per
+    run of the closure (default: all ``n`` in one run; each run holds ``chunk_size`` tangents
+    per intermediate value of the model, so lower it for models with large activations). It is
+    symmetrised, ``(H + H^T) / 2``, and solved in float64. An ``n x n`` Hessian is for small
+    models: more than ``max_size`` parameters, or a Hessian plus tangents of more than
+    ``max_memory`` bytes, raise ``mg.HessianTooLarge`` (at construction and at each step) with
+    the fix: ``NewtonCG`` or ``LBFGS``.
+
+    ``step(closure)`` returns the loss before the step. State (on the first parameter):
+    ``step``, ``func_evals``, ``damping`` (the current ``lambda``), ``nu``, ``rejected`` (trial
+    steps refused in the last step). A step with ``max |g| <= tolerance_grad`` does nothing.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        damping: float = 1e-4,
+        adaptive: bool = True,
+        max_size: int = 4096,
+        max_memory: int = DEFAULT_MAX_MEMORY,
+        chunk_size: int | None = None,
+        max_retries: int = 20,
+        tolerance_grad: float = 1e-10,
+    ):
+        defaults = dict(
+            lr=lr,
+            damping=damping,
+            adaptive=adaptive,
+            max_size=max_size,
+            max_memory=max_memory,
+            chunk_size=chunk_size,
+            max_retries=max_retries,
+            tolerance_grad=tolerance_grad,
+        )
+        super().__init__(params, defaults)
+        self._chunk(FlatParams(self.param_groups[0]["params"]), self.param_groups[0])
+
+    def validate(self, group: dict) -> None:
+        super().validate(group)
+        check(group["max_size"] >= 1, f"Invalid max_size: {group['max_size']}")
+        check(group["max_memory"] > 0, f"Invalid max_memory: {group['max_memory']}")
+        check(group["max_retries"] >= 0, f"Invalid max_retries: {group['max_retries']}")
+        chunk = group["chunk_size"]
+        check(chunk is None or chunk >= 1, f"Invalid chunk_size: {chunk}")
+
+    def _chunk(self, flat: FlatParams, group: dict) -> int:
+        """Rows of the Hessian per run of the closure, after checking that it fits."""
+        n, itemsize = flat.n, flat.dtype.itemsize
+        fix = "use NewtonCG (Hessian-vector products only) or LBFGS for a model this size"
+        if n > group["max_size"]:
+            raise HessianTooLarge(
+                f"Newton: the parameters have {n} elements, so the Hessian would be {n} x {n} "
+                f"({_size(8 * n * n)}), more than max_size={group['max_size']} parameters; "
+                f"{fix}, or raise max_size"
+            )
+        chunk = min(n, group["chunk_size"] or n)
+        needed = 8 * n * n + 2 * chunk * n * itemsize  # H, and tangents of parameters and grads
+        if needed > group["max_memory"]:
+            raise HessianTooLarge(
+                f"Newton: a {n} x {n} Hessian and the tangents of {chunk} rows per pass need "
+                f"{_size(needed)}, more than max_memory={_size(group['max_memory'])}; {fix}, "
+                f"lower chunk_size, or raise max_memory"
+            )
+        return chunk
+
+    def hessian(self, closure: Callable):
+        """``(loss, g, H)`` at the current parameters: the loss (a Tensor), the flat gradient
+        ``(n,)`` and the symmetrised Hessian ``(n, n)`` in float64."""
+        group = self.param_groups[0]
+        flat = FlatParams(group["params"])
+        chunk = self._chunk(flat, group)
+        n = flat.n
+        H = np.empty((n, n))
+        eye = np.eye(n, dtype=flat.dtype)
+        loss = g = None
+        for start in range(0, n, chunk):
+            value, grad, rows = closure_hvp(closure, flat, eye[start : start + chunk])
+            H[start : start + chunk] = rows
+            if loss is None:
+                loss, g = value, grad.astype(np.float64)
+        return loss, g, (H + H.T) / 2
+
+    def step(self, closure: Callable):
+        """One damped Newton step; returns the loss before it."""
+        group, flat, state = self._setup(
+            closure,
+            {"step": 0, "func_evals": 0, "damping": float(self.param_groups[0]["damping"]),
+             "nu": 2.0, "rejected": 0},
+        )  # fmt: skip
+        chunk = self._chunk(flat, group)
+        loss, g, H = self.hessian(closure)
+        state["func_evals"] += math.ceil(flat.n / chunk)
+        state["step"] += 1
+        state["rejected"] = 0
+        with no_grad():
+            if np.abs(g).max() <= group["tolerance_grad"]:
+                return loss
+            lr, lam, eye = group["lr"], state["damping"], np.eye(flat.n)
+            if not group["adaptive"]:
+                try:
+                    d = np.linalg.solve(H + lam * eye, -g)
+                except np.linalg.LinAlgError:
+                    d = np.linalg.lstsq(H + lam * eye, -g, rcond=None)[0]
+                flat.add(lr, d.astype(flat.dtype))
+                return loss
+            self._levenberg_marquardt(closure, flat, state, float(loss), g, H, lr)
+        return loss
+
+    def _levenberg_marquardt(self, closure, flat, state, f0, g, H, lr):
+        """Try damped steps until one lowers the loss (see the class docstring)."""
+        x = flat.get()
+        f = flat.function(closure)
+        lam, nu = state["damping"], state["nu"]
+        scale = max(1.0, float(np.abs(np.diag(H)).max()))
+        floor, ceiling = 1e-8 * scale, 1e16 * scale
+        eye = np.eye(flat.n)
+        for _ in range(self.param_groups[0]["max_retries"] + 1):
+            try:
+                np.linalg.cholesky(H + lam * eye)  # positive definite: d is a descent direction
+            except np.linalg.LinAlgError:
+                lam, nu = min(max(lam * nu, floor), ceiling), 2 * nu
+                state["rejected"] += 1
+                continue
+            s = lr * np.linalg.solve(H + lam * eye, -g)
+            predicted = -(g @ s + 0.5 * s @ H @ s)
+            if 0 <= predicted <= 4 * np.finfo(flat.dtype).eps * abs(f0):
+                flat.set(x)  # converged: no decrease the loss could show in floating point
+                break
+            f_new = f(x + s.astype(flat.dtype))
+            state["func_evals"] += 1
+            if math.isfinite(f_new) and f_new < f0:
+                rho = (f0 - f_new) / predicted if predicted > 0 else 1.0
+                lam *= max(1 / 3, 1 - (2 * rho - 1) ** 3)
+                nu = 2.0
+                break
+            lam, nu = min(max(lam * nu, floor), ceiling), 2 * nu
+            state["rejected"] += 1
+        else:
+            flat.set(x)  # no step lowered the loss: stay
+        state["damping"], state["nu"] = float(lam), float(nu)
+
+
+class NewtonCG(_FlatSecondOrder):
+    """Hessian-free (truncated) Newton: conjugate gradient on Hessian-vector products.
+
+    The Newton system ``(H + lambda I) d = -g`` (``lambda = damping``) is solved approximately
+    by conjugate gradient, which needs ``H`` only through products ``H p`` (each one run of the
+    closure by forward-over-reverse, ``closure_hvp``): memory ``O(n)``, never ``n x n``. From
+    ``d = 0``, ``r = -g``, ``p = r`` (Nocedal & Wright, Algorithm 7.1)::
+
+        repeat at most cg_iters times:
+            kappa = p . (H + lambda I) p
+            if kappa <= 0:   negative curvature: stop, keep d (d = -g if it is still 0)
+            alpha = (r . r) / kappa;   d += alpha p;   r -= alpha (H + lambda I) p
+            if ||r|| <= cg_tol ||g||:  stop
+            p = r + (r_new . r_new) / (r_old . r_old) p
+
+    On a positive definite ``H`` this converges in at most ``n`` iterations (exactly, in exact
+    arithmetic), and after ``k`` the error shrinks like ``((sqrt(K) - 1) / (sqrt(K) + 1))^k``
+    with ``K`` the condition number. Every iterate ``d`` is a descent direction (``g . d < 0``),
+    also when CG stops at negative curvature; the steepest-descent fallback ``-g`` is used when
+    the very first direction has non-positive curvature.
+
+    Then ``x <- x + lr d``, or with ``line_search_fn="armijo"`` ``x <- x + t d`` with ``t`` from
+    ``backtracking_armijo`` starting at ``t = lr`` (advisable away from a minimum, where the
+    quadratic model is poor).
+
+    ``step(closure)`` returns the loss before the step. State (on the first parameter):
+    ``step``, ``func_evals``, ``hvp_evals``, ``cg_iters`` and ``negative_curvature`` (of the last
+    step). A step with ``max |g| <= tolerance_grad`` does nothing.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        cg_iters: int = 50,
+        cg_tol: float = 1e-5,
+        damping: float = 0.0,
+        line_search_fn: str | None = None,
+        tolerance_grad: float = 1e-10,
+    ):
+        defaults = dict(
+            lr=lr,
+            cg_iters=cg_iters,
+            cg_tol=cg_tol,
+            damping=damping,
+            line_search_fn=line_search_fn,
+            tolerance_grad=tolerance_grad,
+        )
+        super().__init__(params, defaults)
+
+    def validate(self, group: dict) -> None:
+        super().validate(group)
+        check(group["cg_iters"] >= 1, f"Invalid cg_iters: {group['cg_iters']}")
+        check(group["cg_tol"] >= 0, f"Invalid cg_tol: {group['cg_tol']}")
+        check(
+            group["line_search_fn"] in (None, "armijo"),
+            f"Invalid line_search_fn: {group['line_search_fn']!r}; only 'armijo' (or None) is "
+            f"supported",
+        )
+
+    def step(self, closure: Callable):
+        """One truncated Newton step; returns the loss before it."""
+        group, flat, state = self._setup(
+            closure,
+            {"step": 0, "func_evals": 0, "hvp_evals": 0, "cg_iters": 0,
+             "negative_curvature": False},
+        )  # fmt: skip
+        with enable_grad():
+            orig_loss = closure()
+        state["func_evals"] += 1
+        state["step"] += 1
+        g = flat.grad().astype(np.float64)
+        if np.abs(g).max() <= group["tolerance_grad"]:
+            return orig_loss
+        lam = group["damping"]
+
+        def hvp(v):
+            state["hvp_evals"] += 1
+            state["func_evals"] += 1
+            return closure_hvp(closure, flat, v[None])[2][0].astype(np.float64) + lam * v
+
+        d, state["cg_iters"], state["negative_curvature"] = conjugate_gradient(
+            hvp, g, group["cg_iters"], group["cg_tol"]
+        )
+        with no_grad():
+            if group["line_search_fn"] == "armijo":
+                evals = _Counter(closure)
+                backtracking_armijo(
+                    evals, flat.params, d.astype(flat.dtype), grad=g, step=group["lr"],
+                    f0=float(orig_loss),
+                )  # fmt: skip
+                state["func_evals"] += evals.calls
+            else:
+                flat.add(group["lr"], d.astype(flat.dtype))
+        return orig_loss
+
+
+def conjugate_gradient(hvp: Callable, g: np.ndarray, max_iter: int, tol: float):
+    """Truncated CG for ``A d = -g`` with ``A`` given by products ``hvp(p) = A p``; stops at
+    ``||r|| <= tol ||g||``, after ``max_iter`` products, or at non-positive curvature
+    ``p . A p <= 0`` (then returns the last iterate, or ``-g`` if there is none).
+    Returns ``(d, iterations, negative_curvature)``."""
+    d = np.zeros_like(g)
+    r = -g
+    p = r.copy()
+    rr = float(r @ r)
+    g_norm = math.sqrt(rr)
+    for k in range(max_iter):
+        Ap = hvp(p)
+        kappa = float(p @ Ap)
+        if kappa <= 0:
+            return (-g if k == 0 else d), k + 1, True
+        alpha = rr / kappa
+        d = d + alpha * p
+        r = r - alpha * Ap
+        rr_new = float(r @ r)
+        if math.sqrt(rr_new) <= tol * g_norm:
+            return d, k + 1, False
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+    return d, max_iter, False
+
+
+class _Counter:
+    """A closure that counts its calls."""
+
+    def __init__(self, closure):
+        self.closure, self.calls = closure, 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.closure()
+
+
+def _size(nbytes: float) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{int(nbytes)} bytes"
