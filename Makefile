@@ -25,7 +25,7 @@ graphviz:
 	  fi; }
 
 demo: $(STAMP) graphviz
-	$(BIN)/python examples/scalar_walkthrough.py
+	$(BIN)/python -m minigrad.demo
 
 test: $(STAMP) graphviz
 	$(BIN)/ruff check .

@@ -1,0 +1,42 @@
+"""The demo (``python -m minigrad.demo``) runs end to end on a small budget and writes its files."""
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from minigrad import demo
+
+
+def test_demo_writes_report_curves_and_graphs(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert demo.main(["--epochs", "2", "--out", str(out)]) == 0
+    for name in ("report.txt", "curves.png", "graph-mlp.svg", "graph-cnn.svg", "graph-mlp.png"):
+        assert (out / name).stat().st_size > 0, name
+    report = (out / "report.txt").read_text()
+    assert "MLP: test accuracy" in report and "CNN: test accuracy" in report
+    assert "top Hessian eigenvalue" in report and "GradientMonitor" in report
+    assert (out / "curves.png").read_bytes().startswith(b"\x89PNG")
+    assert str(out) in capsys.readouterr().out
+
+
+def test_one_model_only(tmp_path):
+    assert demo.main(["--model", "mlp", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "graph-mlp.svg").exists() and not (tmp_path / "graph-cnn.svg").exists()
+
+
+def test_help_runs_as_a_module():
+    result = subprocess.run([sys.executable, "-m", "minigrad.demo", "--help"],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0
+    assert "--epochs" in result.stdout and "--model" in result.stdout and "--out" in result.stdout
+
+
+def test_a_missing_optional_dependency_is_named(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "tqdm" else real(name, *a)
+    )
+    with pytest.raises(SystemExit, match=r"needs tqdm.*pip install"):
+        demo.require_extras()
