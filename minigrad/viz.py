@@ -238,7 +238,8 @@ def draw(
                     _edge_from(graph, snap, p, paths, collapse, target, tensor_node)
 
     for group, count in collapsed_nodes.items():
-        graph.node(f"c{group}", label=f"{group}\\n({count} operations)", shape="box3d",
+        ops_text = f"{count} operation{'s' if count != 1 else ''}"
+        graph.node(f"c{group}", label=f"{group}\\n({ops_text})", shape="box3d",
                    fillcolor=COLORS["collapsed"])  # fmt: skip
     _emit_clusters(graph, clusters)
     if left_out > 0:

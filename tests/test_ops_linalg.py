@@ -55,6 +55,12 @@ CASES = [
     *(Case(f"matmul {name} {a}@{b}", mg.matmul, np.matmul, [randn(*a), randn(*b)])
       for name, a, b in MATMUL_SHAPES),
     Case("@ operator (2,3)@(3,)", lambda a, b: a @ b, lambda a, b: a @ b, [randn(2, 3), randn(3)]),
+    Case("linear (4,3) W(2,3) b(2,)", mg.nn.functional.linear, lambda x, w, b: x @ w.T + b,
+         [randn(4, 3), randn(2, 3), randn(2)]),
+    Case("linear without bias", mg.nn.functional.linear, lambda x, w: x @ w.T,
+         [randn(4, 3), randn(2, 3)]),
+    Case("linear (2,4,3) batched", mg.nn.functional.linear, lambda x, w, b: x @ w.T + b,
+         [randn(2, 4, 3), randn(5, 3), randn(5)]),
     *(Case(f"dot {name} {a}.{b}", mg.dot, np.dot, [randn(*a), randn(*b)])
       for name, a, b in DOT_SHAPES),
     Case("outer (3,)x(4,)", mg.outer, np.outer, [randn(3), randn(4)]),

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from .. import ops
+from ..autodiff import apply
 from ..errors import OpError
 from ..functions import (
     as_tensor,
@@ -18,7 +20,6 @@ from ..functions import (
     exp,
     expm1,
     log1p,
-    logsumexp,
     normalize_axes,
     relu,
     sigmoid,
@@ -125,7 +126,7 @@ def log_softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """
     x = as_tensor(x)
     axes = _axis("log_softmax", x, axis, dim)
-    return x - logsumexp(x, axes, keepdims=True)
+    return apply(ops.LogSoftmax, x, axis=axes)
 
 
 def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:

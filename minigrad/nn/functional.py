@@ -6,6 +6,10 @@ derivatives without rules of its own.
 
 from __future__ import annotations
 
+from .. import ops
+from ..autodiff import apply
+from ..errors import ShapeError
+from ..functions import as_tensor
 from ..tensor import Tensor
 from .activation import (
     elu,
@@ -61,6 +65,18 @@ __all__ = [
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``x @ weight.T + bias``, weight of shape (out_features, in_features) as PyTorch's."""
-    out = x @ weight.T
-    return out if bias is None else out + bias
+    """``x @ weight.T + bias``, weight of shape (out_features, in_features) as PyTorch's; x of
+    shape (..., in_features). One ``Affine`` operation."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(
+            f"linear: input of shape {x.shape} and weight of shape {weight.shape}: the weight "
+            f"must be (out_features, in_features) with in_features = the input's last axis"
+        )
+    if bias is not None and as_tensor(bias).shape != weight.shape[:1]:
+        raise ShapeError(f"linear: bias of shape {bias.shape}, expected ({weight.shape[0]},)")
+    lead = x.shape[:-1]
+    flat = x if x.ndim == 2 else x.reshape((-1, x.shape[-1]))
+    operands = (flat, weight) if bias is None else (flat, weight, as_tensor(bias))
+    out = apply(ops.Affine, *operands)
+    return out if x.ndim == 2 else out.reshape(lead + (weight.shape[0],))

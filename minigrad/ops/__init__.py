@@ -22,15 +22,9 @@ from .elementwise import (
     Tanh,
 )
 from .indexing import GetItem, ScatterAdd
-from .linalg import Einsum, MatMul
+from .linalg import Affine, Einsum, MatMul
 from .reduce import Max, Min, Prod, Sum
 from .shape import BroadcastTo, Concatenate, Reshape, Transpose
+from .softmax import LogSoftmax
 from .special import Erf
 from .window import Fold, Unfold
-
-__all__ = [
-    "Primitive", "registry", "Abs", "Add", "BroadcastTo", "Cast", "Concatenate", "Cos", "Div",
-    "Einsum", "Exp", "Expm1", "GetItem", "Log", "Log1p", "MatMul", "Max", "Maximum", "Min",
-    "Minimum", "Mul", "Neg", "Pow", "Prod", "Relu", "Reshape", "ScatterAdd", "Sigmoid", "Sin",
-    "Sqrt", "Sub", "Sum", "Tan", "Tanh", "Transpose", "Where",
-]  # fmt: skip

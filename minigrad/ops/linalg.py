@@ -127,3 +127,36 @@ class Einsum(Primitive):
                 operands = [t if j == k else x for j, x in enumerate(xs)]
                 terms.append(np.einsum(f"{','.join(subs)}->{b}{out}", *operands))
         return add_tangents(*terms)
+
+
+class Affine(Primitive):
+    """``x @ w.T + b``: a linear layer as one operation, for x (N, in), w (out, in), b (out,)
+    or no b. Three primitives' work (transpose, product, broadcast add) in one node, which
+    matters because a small network's cost is mostly per-operation overhead."""
+
+    holomorphic = True
+
+    @staticmethod
+    def forward(x, w, b=None):
+        y = x @ w.T
+        if b is not None:
+            y = y + b
+        return y
+
+    @staticmethod
+    def vjp(g, y, x, w, b=None):
+        gx = g @ w if x.requires_grad else None
+        gw = g.swapaxes(0, 1) @ x if w.requires_grad else None  # (out, in), contiguous
+        if b is None:
+            return gx, gw
+        return gx, gw, (g.sum(axis=0) if b.requires_grad else None)
+
+    @staticmethod
+    def jvp(ts, y, x, w, b=None):
+        tx, tw = ts[0], ts[1]
+        tb = ts[2] if len(ts) > 2 else None
+        return add_tangents(
+            None if tx is None else _tangents_times(tx, w.T),
+            None if tw is None else x @ tw.transpose(0, 2, 1),
+            None if tb is None else tb[:, None, :],
+        )

@@ -1,0 +1,32 @@
+"""``LogSoftmax``: log-probabilities along an axis, stable, as one primitive.
+
+As a composite (``x - logsumexp(x)``) it is half a dozen operations forward and more backward;
+a classifier evaluates it every step, so it earns a primitive of its own.
+"""
+
+import numpy as np
+
+from ..autodiff import Primitive
+
+
+class LogSoftmax(Primitive):
+    """``y = x - log(sum(exp(x), axis))``, computed after shifting by the max (no overflow)."""
+
+    uses = ("y",)
+    holomorphic = False  # the max shift compares values
+
+    @staticmethod
+    def forward(x, axis):
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+    @staticmethod
+    def vjp(g, y, x, axis):
+        # d y_i / d x_j = delta_ij - softmax_j, so the cotangent is g - softmax * sum(g).
+        return (g - y.exp() * g.sum(axis=axis, keepdims=True),)
+
+    @staticmethod
+    def jvp(ts, y, x, axis):
+        t = ts[0]
+        shifted_axis = tuple(a + 1 for a in axis)
+        return t - (np.exp(y) * t).sum(axis=shifted_axis, keepdims=True)

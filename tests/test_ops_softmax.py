@@ -1,0 +1,46 @@
+"""LogSoftmax: values against a numpy reference, derivatives by the harness."""
+
+import numpy as np
+import pytest
+from harness import Case, check_case
+
+import minigrad as mg
+from minigrad.nn.functional import log_softmax, softmax
+
+rng = np.random.default_rng(7)
+
+
+def reference(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+CASES = [
+    Case("log_softmax (5,)", log_softmax, lambda x: reference(x, -1), [rng.standard_normal(5)]),
+    Case("log_softmax (3,4) axis -1", log_softmax, lambda x: reference(x, -1),
+         [rng.standard_normal((3, 4))]),
+    Case("log_softmax (3,4) axis 0", lambda x: log_softmax(x, 0), lambda x: reference(x, 0),
+         [rng.standard_normal((3, 4))]),
+    Case("log_softmax (2,3,4) axis 1", lambda x: log_softmax(x, 1), lambda x: reference(x, 1),
+         [rng.standard_normal((2, 3, 4))]),
+    Case("softmax (3,4)", softmax, lambda x: np.exp(reference(x, -1)),
+         [rng.standard_normal((3, 4))]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_case(case):
+    check_case(case)
+
+
+def test_log_softmax_of_huge_logits_is_finite_and_exact():
+    out = log_softmax(mg.tensor([1000.0, 1000.0, -1000.0]))
+    np.testing.assert_allclose(out.data, [-np.log(2), -np.log(2), -2000 - np.log(2)])
+
+
+def test_log_softmax_gradient_is_identity_minus_softmax():
+    x = mg.tensor(rng.standard_normal(4), requires_grad=True)
+    g = rng.standard_normal(4)
+    log_softmax(x).backward(g)
+    p = np.exp(reference(x.data, -1))
+    np.testing.assert_allclose(x.grad.data, g - p * g.sum(), rtol=1e-12)
