@@ -22,7 +22,6 @@ from timing import interleaved
 
 import minigrad as mg
 from minigrad import nn
-from minigrad.nn.conv import Conv2d, MaxPool2d
 
 BATCH, SIZE, CHANNELS, CLASSES, LR = 256, 8, 16, 10, 0.1
 
@@ -90,32 +89,20 @@ def numpy_step(params, x, labels, lr, input_grad=False):
 # ----- minigrad ----------------------------------------------------------------------------------
 
 
-class ReLU(nn.Module):  # until nn.ReLU is exported
-    def forward(self, x):
-        return mg.relu(x)
-
-
 def make_model(seed: int = 0) -> nn.Sequential:
     generator = mg.Generator(seed)
     return nn.Sequential(
-        Conv2d(1, CHANNELS, 3, padding=1, generator=generator),
-        ReLU(),
-        MaxPool2d(2),
+        nn.Conv2d(1, CHANNELS, 3, padding=1, generator=generator),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
         nn.Linear(CHANNELS * (SIZE // 2) ** 2, CLASSES, generator=generator),
     )
 
 
-def cross_entropy(logits, labels):
-    """Mean softmax cross-entropy of integer labels."""
-    # TODO: nn.functional.cross_entropy(logits, labels) once it exists.
-    log_probs = logits - mg.logsumexp(logits, axis=1, keepdims=True)
-    return -log_probs[np.arange(logits.shape[0]), labels].mean()
-
-
 def minigrad_step(model, x, labels, lr):
     """Forward, backward and an SGD update in place; returns the loss."""
-    loss = cross_entropy(model(x), labels)
+    loss = nn.functional.cross_entropy(model(x), labels)
     loss.backward()
     with mg.no_grad():
         for p in model.parameters():
@@ -133,7 +120,7 @@ def check(model, x, labels):
     params = [p.data.copy() for p in model.parameters()]
     loss_np, grads_np = numpy_step(params, x, labels, 0.0, input_grad=True)
     x_t = mg.tensor(x, requires_grad=True)
-    loss = cross_entropy(model(x_t), labels)
+    loss = nn.functional.cross_entropy(model(x_t), labels)
     loss.backward()
     grads_mg = [p.grad.data for p in model.parameters()] + [x_t.grad.data]
     model.zero_grad()

@@ -68,18 +68,25 @@ class Module:
 
     # ----- walking the tree ----------------------------------------------------------------------
 
-    def _members(self):
-        """(name, value) of each Parameter, Module or buffer directly in this module."""
+    def _members(self) -> list:
+        """(name, value, is_buffer) of each Parameter, Module or buffer directly in this
+        module, in attribute order."""
+        found = []
+        buffers = self._buffers
         for attr, value in vars(self).items():
-            if attr.startswith("_") or attr == "training":
+            if attr[0] == "_" or attr == "training":
                 continue
-            for name, member in _walk(value, attr):
-                if isinstance(member, Parameter | Module) or attr in self._buffers:
-                    yield name, member
+            if isinstance(value, Parameter | Module):  # the common case, without the walk
+                found.append((attr, value, attr in buffers))
+            elif isinstance(value, Tensor | list | tuple | dict):
+                for name, member in _walk(value, attr):
+                    if isinstance(member, Parameter | Module) or attr in buffers:
+                        found.append((name, member, attr in buffers))
+        return found
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
-        for name, member in self._members():
+        for name, member, _ in self._members():
             if isinstance(member, Module) and id(member) not in seen:
                 seen.add(id(member))
                 yield name, member
@@ -106,13 +113,14 @@ class Module:
 
     def _named_tensors(self, kind, remove_duplicate: bool = True):
         seen = set()
+        want_buffers = kind is not Parameter
         for prefix, module in self.named_modules(remove_duplicate=remove_duplicate):
-            for name, member in module._members():
-                if isinstance(member, kind) and (id(member) not in seen or not remove_duplicate):
-                    is_buffer = name.split(".")[0] in module._buffers
-                    if (kind is Parameter) != is_buffer:
-                        seen.add(id(member))
-                        yield (f"{prefix}.{name}" if prefix else name), member
+            for name, member, is_buffer in module._members():
+                if is_buffer != want_buffers or not isinstance(member, kind):
+                    continue
+                if id(member) not in seen or not remove_duplicate:
+                    seen.add(id(member))
+                    yield (f"{prefix}.{name}" if prefix else name), member
 
     def named_parameters(self, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs in PyTorch's order: a module's own parameters in
@@ -250,10 +258,9 @@ class Sequential(Module):
         self.layers.append(module)
         return self
 
-    def _members(self):
+    def _members(self) -> list:
         # NOTE: numbered like PyTorch's (``0.weight``), not ``layers.0.weight``.
-        for i, layer in enumerate(self.layers):
-            yield str(i), layer
+        return [(str(i), layer, False) for i, layer in enumerate(self.layers)]
 
 
 class ModuleList(Module):
@@ -280,9 +287,8 @@ class ModuleList(Module):
         self.items.extend(modules)
         return self
 
-    def _members(self):
-        for i, item in enumerate(self.items):
-            yield str(i), item
+    def _members(self) -> list:
+        return [(str(i), item, False) for i, item in enumerate(self.items)]
 
 
 def functional_call(module: Module, tensors, *args, **kwargs):
@@ -321,7 +327,7 @@ def _swap(module: Module, name: str, value):
     owner = module
     for part in path:  # through sub-modules and containers
         if isinstance(owner, Module):
-            owner = dict(owner._members()).get(part, getattr(owner, part, None))
+            owner = {n: m for n, m, _ in owner._members()}.get(part, getattr(owner, part, None))
             if owner is None:
                 raise StateDictError(f"functional_call: no parameter {name!r}")
         else:

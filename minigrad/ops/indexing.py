@@ -17,6 +17,12 @@ def is_basic(index) -> bool:
 
 def flat_positions(shape, index) -> np.ndarray:
     """The flat position in an array of ``shape`` of each element that ``index`` selects."""
+    if len(index) == len(shape) and all(
+        type(i) is np.ndarray and i.dtype.kind in "iu" for i in index
+    ):
+        # One integer array per axis (a gather, like logp[rows, labels]): no index grid needed.
+        # NOTE: mode="wrap" maps negative indices; the forward pass already checked bounds.
+        return np.ravel_multi_index(np.broadcast_arrays(*index), shape, mode="wrap")
     return np.arange(int(np.prod(shape))).reshape(shape)[index]
 
 
