@@ -214,6 +214,13 @@ def _inspect(prim, xs, out, params):
                 raise anomaly.AnomalyError(anomaly.describe(prim.__name__, xs, what, origin))
 
 
+def plain_backward() -> bool:
+    """Whether the cotangents being computed need no derivatives of their own: no
+    ``create_graph`` and no forward mode. A VJP may then do its arithmetic in numpy directly
+    (the same expression, without a Tensor for each intermediate value)."""
+    return not (state.grad_enabled or state.forward_level)
+
+
 def constant(data) -> Tensor:
     """Wrap an ndarray (or numpy scalar) as a Tensor with no history: the fast constructor."""
     t = _new(Tensor)
@@ -376,19 +383,20 @@ def _run_backward(order, root, grad, retain_graph, captured):
     grads = {id(root): grad}
     pop, get = grads.pop, grads.get
     checking = state.detect_anomaly
+    delivered: set = set()
     for t in reversed(order):
         g = pop(id(t), None)
         node = t._node
         if node is None:  # a leaf
             if g is not None:
-                _deliver(t, g, captured)
+                _deliver(t, g, captured, delivered)
             continue
         if g is None:  # not on a path from root that needs a gradient
             if not retain_graph:
                 node.parents = node.params = None
             continue
         if captured or t._retain:
-            _deliver(t, g, captured)
+            _deliver(t, g, captured, delivered)
         if last_inplace > node.seq:
             _check_versions(node, t)
         parents = node.parents
@@ -416,13 +424,27 @@ def _wrong_cotangent(prim, x, g):
     )
 
 
-def _deliver(t, g, captured):
+def _deliver(t, g, captured, delivered):
     """Hand a finished cotangent to its tensor: captured (``grad()``) or into ``.grad``."""
     if captured is not None:
         if id(t) in captured:
-            captured[id(t)] = g
+            captured[id(t)] = _owned(g, delivered)
     else:
-        t.grad = g if t.grad is None else t.grad + g
+        t.grad = _owned(g, delivered) if t.grad is None else t.grad + g
+
+
+def _owned(g, delivered: set):
+    """``g``, or a copy if it is not safe to hand out: a gradient is the user's to change in
+    place (clipping does), so it must be a writable array of its own, not a read-only
+    broadcast view or a cotangent already handed to another tensor (``Add`` passes one
+    cotangent to both inputs)."""
+    data = g.data
+    if not g.requires_grad and (
+        id(g) in delivered or not data.flags.writeable or not data.flags.owndata
+    ):
+        g = constant(np.array(data))
+    delivered.add(id(g))
+    return g
 
 
 def _check_versions(node, out):

@@ -218,6 +218,26 @@ class Tensor:
     def zero_(self) -> Tensor:
         return self.fill_(0)
 
+    # ``x += y`` and friends: in place (as PyTorch's) when nothing is being recorded; while grad
+    # mode is on and a gradient is involved, out of place, so the tape stays right (the name is
+    # rebound to the new tensor; minigrad does not record in-place operations).
+    def __iadd__(self, other):
+        return self.add_(other) if self._update_in_place(other) else F.add(self, other)
+
+    def __isub__(self, other):
+        return self.sub_(other) if self._update_in_place(other) else F.sub(self, other)
+
+    def __imul__(self, other):
+        return self.mul_(other) if self._update_in_place(other) else F.mul(self, other)
+
+    def __itruediv__(self, other):
+        return self.div_(other) if self._update_in_place(other) else F.div(self, other)
+
+    def _update_in_place(self, other) -> bool:
+        if not autodiff.state.grad_enabled:
+            return True
+        return not (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+
     def __setitem__(self, index, value) -> None:
         index = S.normalize_index(self, index)
         self._inplace("__setitem__", lambda d: d.__setitem__(index, np.asarray(value)))

@@ -529,3 +529,15 @@ def test_autograd_grad_accepts_a_single_tensor():
     x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (g,) = mg.autograd.grad((x**3).sum(), x)
     np.testing.assert_allclose(g.data, 3 * np.array([1.0, 4.0, 9.0]))
+
+
+def test_leaf_gradients_are_writable_arrays_of_their_own():
+    """Clipping changes .grad in place: a read-only broadcast view, or one cotangent handed to
+    two leaves (Add's), would fail or change the other leaf too."""
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    assert a.grad.data.flags.writeable and b.grad.data.flags.writeable
+    a.grad.mul_(10.0)
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(a.grad.data, [10.0, 10.0])

@@ -418,3 +418,31 @@ def test_clone_of_a_constant_is_an_independent_copy():
 def test_clone_keeps_the_dtype(dtype):
     a = mg.tensor([1, 0], dtype=dtype)
     assert a.clone().dtype == dtype
+
+
+def test_augmented_assignment_updates_in_place_under_no_grad():
+    """As PyTorch: ``w -= lr * w.grad`` under no_grad changes w itself."""
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    same = w
+    with mg.no_grad():
+        w -= 0.5 * w.grad
+        w *= 2.0
+    assert w is same and w.requires_grad
+    np.testing.assert_allclose(w.data, [0.0, 0.0])
+
+
+def test_augmented_assignment_with_a_gradient_involved_stays_on_the_tape():
+    """acc += x with x requiring grad must not lose x's gradient (no silent wrong answer)."""
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    acc = mg.zeros(2)
+    acc += x * 3
+    acc.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+
+
+def test_augmented_assignment_of_plain_tensors_is_in_place():
+    a = mg.tensor([1.0, 2.0])
+    alias = a
+    a += 1
+    np.testing.assert_array_equal(alias.data, [2.0, 3.0])

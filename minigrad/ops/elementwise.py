@@ -6,7 +6,7 @@ derivative rules follow from them (see ``Elementwise``). The binary ones live in
 
 import numpy as np
 
-from ..autodiff import Primitive, constant, state
+from ..autodiff import Primitive, constant, plain_backward
 from ._tangents import add_tangents
 
 
@@ -31,7 +31,7 @@ class Elementwise(Primitive):
         if len(xs) == 2 and xs[0] is xs[1]:
             # The same input twice (x * x): one cotangent with the summed partials.
             return cls._same_input_vjp(g, y, xs[0]), None
-        if state.grad_enabled or state.forward_level:
+        if not plain_backward():
             # create_graph or forward-over-reverse: the partials must carry derivatives too.
             from .. import functions
 
@@ -53,7 +53,7 @@ class Elementwise(Primitive):
 
     @classmethod
     def _same_input_vjp(cls, g, y, x):
-        if state.grad_enabled or state.forward_level:
+        if not plain_backward():
             from .. import functions
 
             both = cls.partial(0, y, x, x, functions) + cls.partial(1, y, x, x, functions)

@@ -4,7 +4,7 @@ import string
 
 import numpy as np
 
-from ..autodiff import Primitive
+from ..autodiff import Primitive, constant, plain_backward
 from ._tangents import add_tangents
 
 
@@ -145,11 +145,17 @@ class Affine(Primitive):
 
     @staticmethod
     def vjp(g, y, x, w, b=None):
-        gx = g @ w if x.requires_grad else None
-        gw = g.swapaxes(0, 1) @ x if w.requires_grad else None  # (out, in), contiguous
-        if b is None:
-            return gx, gw
-        return gx, gw, (g.sum(axis=0) if b.requires_grad else None)
+        # NOTE: the same expressions work on Tensors and on ndarrays; in a plain backward pass
+        # they run on the arrays (see ``plain_backward``).
+        plain = plain_backward()
+        G, X, W = (g.data, x.data, w.data) if plain else (g, x, w)
+        out = [
+            G @ W if x.requires_grad else None,
+            G.swapaxes(0, 1) @ X if w.requires_grad else None,  # (out, in), contiguous
+        ]
+        if b is not None:
+            out.append(G.sum(axis=0) if b.requires_grad else None)
+        return tuple(constant(v) if plain and v is not None else v for v in out)
 
     @staticmethod
     def jvp(ts, y, x, w, b=None):
