@@ -6,7 +6,7 @@ derivative rules follow from them (see ``Elementwise``). The binary ones live in
 
 import numpy as np
 
-from ..autodiff import Primitive, constant, plain_backward
+from ..autodiff import Primitive, constant, plain_backward, state
 from ._tangents import add_tangents
 
 
@@ -31,7 +31,7 @@ class Elementwise(Primitive):
         if len(xs) == 2 and xs[0] is xs[1]:
             # The same input twice (x * x): one cotangent with the summed partials.
             return cls._same_input_vjp(g, y, xs[0]), None
-        if not plain_backward():
+        if state.grad_enabled or state.forward_level:  # not plain_backward(), inlined: hot
             # create_graph or forward-over-reverse: the partials must carry derivatives too.
             from .. import functions
 
