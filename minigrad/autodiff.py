@@ -442,7 +442,9 @@ def _owned(g, delivered: set):
     if not g.requires_grad and (
         id(g) in delivered or not data.flags.writeable or not data.flags.owndata
     ):
-        g = constant(np.array(data))
+        copy = constant(np.array(data))
+        copy.tangent = g.tangent  # forward-over-reverse: the tangent of the gradient is H v
+        g = copy
     delivered.add(id(g))
     return g
 

@@ -541,3 +541,10 @@ def test_input_requiring_grad_works_under_no_grad():
     np.testing.assert_allclose(H.data, rosenbrock_hessian(X_ROSEN), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(Hv.data, rosenbrock_hessian(X_ROSEN) @ v, rtol=1e-12, atol=1e-12)
     assert x.grad is None
+
+
+def test_hessian_through_a_gradient_that_arrives_as_a_view():
+    """Regression: a leaf's gradient copied to be writable must keep its tangent (H v)."""
+    A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    H = mg.hessian(lambda x: ((mg.tensor(A) @ x) ** 2).sum())(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(H.data, 2 * A.T @ A)
