@@ -35,6 +35,8 @@ test: $(STAMP) graphviz
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_overhead.py
 	$(BIN)/python benchmarks/bench_hessian.py
+	$(BIN)/python benchmarks/bench_mlp.py
+	$(BIN)/python benchmarks/bench_cnn.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,12 +4,20 @@
 2. Check every gradient against central finite differences with ``mg.gradcheck``.
 3. One neuron, ``o = tanh(w1*x1 + w2*x2 + b)``: its tape, its gradients, the closed form.
 
-Run it with ``make demo`` or ``python examples/scalar_walkthrough.py``.
+Both graphs are drawn with ``mg.viz.render``, like micrograd's ``draw_dot``: a box per value
+(its data and, after backward, its gradient), an ellipse per operation. They go to
+``OUT/scalar-expression.svg`` and ``OUT/scalar-neuron.svg`` (with their DOT sources).
+
+Run it with ``python examples/scalar_walkthrough.py [--out FOLDER]`` (default:
+``example-output``). Rendering needs Graphviz's ``dot``; without it the DOT sources are still
+written, and the script says how to install ``dot``.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
+import pathlib
 
 import minigrad as mg
 from minigrad import autodiff
@@ -39,6 +47,7 @@ def neuron(x1, x2, w1, w2, b) -> mg.Tensor:
     x1w1 = x1 * w1
     x2w2 = x2 * w2
     n = x1w1 + x2w2 + b
+    x1w1.name, x2w2.name, n.name = "x1*w1", "x2*w2", "n"  # labels for the drawing
     return mg.tanh(n)
 
 
@@ -46,13 +55,35 @@ def section(title: str) -> None:
     print(f"\n{title}\n{'-' * len(title)}")
 
 
-def walkthrough_expression() -> None:
+def record(output: mg.Tensor) -> mg.viz.Snapshot:
+    """The graph behind ``output``, kept for drawing after backward (which frees it), with
+    every intermediate value asked to keep its gradient, as micrograd's values all do."""
+    graph = mg.viz.snapshot(output)
+    for t in graph.tensors.values():
+        if t.requires_grad and not t.is_leaf:
+            t.retain_grad()
+    return graph
+
+
+def draw(graph: mg.viz.Snapshot, path: pathlib.Path) -> None:
+    """Render a graph recorded before backward (so the gradients show), or say why not."""
+    try:
+        mg.viz.render(graph, str(path))
+        print(f"drew the graph: {path} ({len(graph.ops)} operations, DOT source "
+              f"{path.with_suffix('.dot')})")  # fmt: skip
+    except mg.viz.GraphError as error:  # no Graphviz `dot`: the DOT source is still written
+        print(f"could not render {path}: {error}")
+
+
+def walkthrough_expression(out: pathlib.Path) -> None:
     section("1. An expression of scalars")
     a = mg.tensor(-4.0, requires_grad=True, name="a")
     b = mg.tensor(2.0, requires_grad=True, name="b")
     g = expression(a, b)
+    g.name = "g"
     print(f"g = {g.item():.4f}    (made by {g.grad_fn})")
 
+    graph = record(g)  # before backward, which frees the graph
     g.backward()
     print(f"dg/da = {a.grad.item():.4f}")
     print(f"dg/db = {b.grad.item():.4f}")
@@ -74,6 +105,8 @@ def walkthrough_expression() -> None:
     print(report)
     if not report:
         raise SystemExit("gradcheck failed: the gradients above are wrong")
+    print()
+    draw(graph, out / "scalar-expression.svg")
 
 
 def central_difference(fn, x: float, h: float) -> float:
@@ -82,7 +115,7 @@ def central_difference(fn, x: float, h: float) -> float:
         return (fn(mg.tensor(x + h)).item() - fn(mg.tensor(x - h)).item()) / (2 * h)
 
 
-def walkthrough_neuron() -> None:
+def walkthrough_neuron(out: pathlib.Path) -> None:
     section("3. A neuron: o = tanh(w1*x1 + w2*x2 + b)")
     x1 = mg.tensor(2.0, requires_grad=True, name="x1")
     x2 = mg.tensor(0.0, requires_grad=True, name="x2")
@@ -91,6 +124,7 @@ def walkthrough_neuron() -> None:
     b = mg.tensor(6.8813735870195432, requires_grad=True, name="b")  # makes o = 1/sqrt(2)
     inputs = [x1, x2, w1, w2, b]
     o = neuron(*inputs)
+    o.name = "o"
 
     # The tape, leaves first: what backward will walk in reverse.
     print("the tape (leaves first):")
@@ -98,6 +132,7 @@ def walkthrough_neuron() -> None:
         label = t.name or f"<{t.grad_fn}>"
         print(f"  {label:<8} = {t.item(): .4f}")
 
+    graph = record(o)
     o.backward()
     # d tanh(n)/dn = 1 - tanh(n)^2, then the chain rule through the sum and the products.
     do_dn = 1 - o.item() ** 2
@@ -122,11 +157,18 @@ def walkthrough_neuron() -> None:
     print(report)
     if not report:
         raise SystemExit("gradcheck failed for the neuron")
+    print()
+    draw(graph, out / "scalar-neuron.svg")
 
 
-def main() -> None:
-    walkthrough_expression()
-    walkthrough_neuron()
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="example-output", help="folder for the drawings")
+    args = parser.parse_args(argv)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    walkthrough_expression(out)
+    walkthrough_neuron(out)
 
 
 if __name__ == "__main__":
