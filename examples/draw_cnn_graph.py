@@ -1,8 +1,7 @@
 """Draw the computation graph of one training step of a small CNN with ``mg.viz``.
 
 1. A small model built from modules: two blocks in a ``ModuleList`` (convolution, ReLU and
-   max-pooling when ``mg.nn.Conv2d`` exists; otherwise Linear blocks with a residual
-   connection) and a ``Sequential`` head.
+   max-pooling) and a ``Sequential`` head.
 2. One training step: forward, cross-entropy loss, ``mg.viz.snapshot(loss)`` (backward frees
    the graph, the snapshot keeps what drawing needs), backward, an SGD update.
 3. Two drawings of that step, with the gradients in the labels: every operation, grouped in
@@ -24,74 +23,42 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn
 
-Conv2d = getattr(nn, "Conv2d", None)
-MaxPool2d = getattr(nn, "MaxPool2d", None)
 DTYPE = np.float64
 IMAGE = 8  # images are 1 x 8 x 8
 CLASSES = 3
 
 
-class ReLU(nn.Module):
-    """max(x, 0) as a module, so that a Sequential can hold it."""
-
-    def forward(self, x):
-        return x.relu()
-
-
 class ConvBlock(nn.Module):
-    """3x3 convolution (padding 1), ReLU, then 2x2 max-pooling when MaxPool2d exists."""
+    """3x3 convolution (padding 1), ReLU, then 2x2 max-pooling."""
 
     def __init__(self, in_channels: int, out_channels: int, generator):
         super().__init__()
-        self.conv = Conv2d(in_channels, out_channels, 3, padding=1, dtype=DTYPE,
-                           generator=generator)  # fmt: skip
-        self.pool = MaxPool2d(2) if MaxPool2d is not None else None
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, dtype=DTYPE,
+                              generator=generator)  # fmt: skip
+        self.pool = nn.MaxPool2d(2)
 
     def forward(self, x):
-        x = self.conv(x).relu()
-        return self.pool(x) if self.pool is not None else x
-
-
-class DenseBlock(nn.Module):
-    """relu(fc(x)) + x: what a block is when there is no Conv2d yet."""
-
-    def __init__(self, features: int, generator):
-        super().__init__()
-        self.fc = nn.Linear(features, features, dtype=DTYPE, generator=generator)
-
-    def forward(self, x):
-        return self.fc(x).relu() + x
+        return self.pool(self.conv(x).relu())
 
 
 class SmallCNN(nn.Module):
     def __init__(self, seed: int = 0):
         super().__init__()
         generator = mg.Generator(seed)
-        if Conv2d is not None:
-            self.blocks = nn.ModuleList([ConvBlock(1, 4, generator), ConvBlock(4, 8, generator)])
-            side = IMAGE // 4 if MaxPool2d is not None else IMAGE
-            features = 8 * side * side
-        else:
-            features = IMAGE * IMAGE
-            self.blocks = nn.ModuleList([DenseBlock(features, generator) for _ in range(2)])
+        self.blocks = nn.ModuleList([ConvBlock(1, 4, generator), ConvBlock(4, 8, generator)])
+        features = 8 * (IMAGE // 4) ** 2
         self.head = nn.Sequential(
             nn.Flatten(),
             nn.Linear(features, 16, dtype=DTYPE, generator=generator),
-            ReLU(),
+            nn.ReLU(),
             nn.Linear(16, CLASSES, dtype=DTYPE, generator=generator),
         )
 
     def forward(self, images):
-        x = images if Conv2d is not None else images.reshape(images.shape[0], -1)
+        x = images
         for block in self.blocks:
             x = block(x)
         return self.head(x)
-
-
-def cross_entropy(logits, labels: np.ndarray):
-    """Mean of -log softmax(logits)[label]."""
-    log_probs = logits - mg.logsumexp(logits, axis=1, keepdims=True)
-    return -log_probs[np.arange(len(labels)), labels].mean()
 
 
 def main(argv=None) -> None:
@@ -105,16 +72,16 @@ def main(argv=None) -> None:
     images = mg.tensor(rng.normal(size=(4, 1, IMAGE, IMAGE)), name="images")
     labels = rng.integers(0, CLASSES, size=4)
     model = SmallCNN()
-    print(f"model ({'Conv2d' if Conv2d is not None else 'Linear'} blocks):\n{model}")
+    print(f"model:\n{model}")
 
     # One training step. backward() frees the graph: snapshot it first to draw it afterwards.
-    loss = cross_entropy(model(images), labels)
+    loss = nn.functional.cross_entropy(model(images), labels)
     graph = mg.viz.snapshot(loss)
     loss.backward()
     with mg.no_grad():
         for p in model.parameters():
             p.data -= 0.1 * p.grad.data
-    after = cross_entropy(model(images), labels)
+    after = nn.functional.cross_entropy(model(images), labels)
     print(f"\nloss {loss.item():.4f} -> {after.item():.4f} after one SGD step (lr 0.1)")
     print(f"the step's graph: {len(graph.ops)} operations, {len(graph.tensors)} tensors")
 
