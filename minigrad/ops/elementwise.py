@@ -28,11 +28,10 @@ class Elementwise(Primitive):
 
     @classmethod
     def vjp(cls, g, y, *xs):
-        if len(xs) == 2 and xs[0] is xs[1]:
-            # The same input twice (x * x): one cotangent with the summed partials.
-            return cls._same_input_vjp(g, y, xs[0]), None
         if state.grad_enabled or state.forward_level:  # not plain_backward(), inlined: hot
             # create_graph or forward-over-reverse: the partials must carry derivatives too.
+            if len(xs) == 2 and xs[0] is xs[1]:
+                return cls._same_input_vjp(g, y, xs[0]), None
             from .. import functions
 
             return tuple(
@@ -41,10 +40,12 @@ class Elementwise(Primitive):
             )
         # NOTE: in a plain backward pass every value here is a constant, so numpy evaluates the
         # same expression directly, without a Tensor for each intermediate value.
-        gd, yd = g.data, y.data
         if len(xs) == 1:
-            return (constant(gd * cls.partial(0, yd, xs[0].data, np)),)
+            return (constant(g.data * cls.partial(0, y.data, xs[0].data, np)),)
         a, b = xs
+        if a is b:  # the same input twice (x * x): one cotangent with the summed partials
+            return cls._same_input_vjp(g, y, a), None
+        gd, yd = g.data, y.data
         ad, bd = a.data, b.data
         return (
             constant(gd * cls.partial(0, yd, ad, bd, np)) if a.requires_grad else None,
