@@ -254,7 +254,7 @@ class Node:
     backward has freed it (retain_graph=False). ``seq`` (creation time) orders nodes
     topologically: a parent is always made before its children."""
 
-    __slots__ = ("prim", "parents", "params", "seq", "origin", "scope")
+    __slots__ = ("prim", "parents", "params", "seq", "origin", "scope", "cotangent")
 
     def __init__(self, prim, parents, params):
         self.prim = prim
@@ -263,6 +263,7 @@ class Node:
         self.seq = next(_clock)
         self.origin = None  # the user's line that made it, under detect_anomaly
         self.scope = None  # the innermost Module whose forward made it (see ``mark_scope``)
+        self.cotangent = None  # accumulated during backward (a leaf's goes in a dict)
 
 
 def now() -> int:
@@ -378,45 +379,64 @@ def _initial_cotangent(op, root, grad):
 
 
 def _run_backward(order, root, grad, retain_graph, captured):
-    """Walk ``order`` backwards from ``root``, popping each cotangent when it is used. With
+    """Walk ``order`` backwards from ``root``, taking each cotangent when it is used. With
     ``captured`` (id -> None), store the cotangents of those tensors there instead of
-    accumulating into ``.grad``. This loop is backward's hot path: keep it short."""
-    grads = {id(root): grad}
-    pop, get = grads.pop, grads.get
+    accumulating into ``.grad``. This loop is backward's hot path: keep it short.
+
+    A pending cotangent waits on its tensor's node (``Node.cotangent``), a leaf's in a dict.
+    """
+    leaf_grads = {}
+    if root._node is None:
+        leaf_grads[id(root)] = grad
+    else:
+        root._node.cotangent = grad
     checking = state.detect_anomaly
     delivered: set = set()
-    for t in reversed(order):
-        g = pop(id(t), None)
-        node = t._node
-        if node is None:  # a leaf
-            if g is not None:
+    try:
+        for t in reversed(order):
+            node = t._node
+            if node is None:  # a leaf
+                g = leaf_grads.pop(id(t), None)
+                if g is not None:
+                    _deliver(t, g, captured, delivered)
+                continue
+            g = node.cotangent
+            node.cotangent = None
+            if g is None:  # not on a path from root that needs a gradient
+                if not retain_graph:
+                    node.parents = node.params = None
+                continue
+            if captured or t._retain:
                 _deliver(t, g, captured, delivered)
-            continue
-        if g is None:  # not on a path from root that needs a gradient
+            if last_inplace > node.seq:
+                _check_versions(node, t)
+            parents = node.parents
+            prim = node.prim
+            if node.params:
+                parent_grads = prim.vjp(g, t, *parents, **node.params)
+            else:
+                parent_grads = prim.vjp(g, t, *parents)
+            if checking:
+                anomaly.check_cotangents(node, parents, parent_grads)
+            check_shapes = not prim.builtin  # a user's rules are checked, ours are tested
+            for p, gp in zip(parents, parent_grads):
+                if gp is not None and p.requires_grad:
+                    if check_shapes and gp.data.shape != p.data.shape:
+                        _wrong_cotangent(prim, p, gp)
+                    pnode = p._node
+                    if pnode is None:
+                        prev = leaf_grads.get(id(p))
+                        leaf_grads[id(p)] = gp if prev is None else prev + gp
+                    else:
+                        prev = pnode.cotangent
+                        pnode.cotangent = gp if prev is None else prev + gp
             if not retain_graph:
                 node.parents = node.params = None
-            continue
-        if captured or t._retain:
-            _deliver(t, g, captured, delivered)
-        if last_inplace > node.seq:
-            _check_versions(node, t)
-        parents = node.parents
-        if node.params:
-            parent_grads = node.prim.vjp(g, t, *parents, **node.params)
-        else:
-            parent_grads = node.prim.vjp(g, t, *parents)
-        if checking:
-            anomaly.check_cotangents(node, parents, parent_grads)
-        check_shapes = not node.prim.builtin  # a user's rules are checked, ours are tested
-        for p, gp in zip(parents, parent_grads):
-            if gp is not None and p.requires_grad:
-                if check_shapes and gp.data.shape != p.data.shape:
-                    _wrong_cotangent(node.prim, p, gp)
-                key = id(p)
-                prev = get(key)
-                grads[key] = gp if prev is None else prev + gp
-        if not retain_graph:
-            node.parents = node.params = None
+    except BaseException:
+        for t in order:  # an error part-way: leave no pending cotangent behind
+            if t._node is not None:
+                t._node.cotangent = None
+        raise
 
 
 def _wrong_cotangent(prim, x, g):

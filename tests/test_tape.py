@@ -541,3 +541,25 @@ def test_leaf_gradients_are_writable_arrays_of_their_own():
     a.grad.mul_(10.0)
     np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
     np.testing.assert_array_equal(a.grad.data, [10.0, 10.0])
+
+
+def test_a_backward_that_fails_part_way_leaves_no_stale_cotangents():
+    """Cotangents wait on the nodes during backward; an error must not leave them there."""
+    calls = []
+
+    class FailsOnce(mg.Primitive):
+        forward = staticmethod(lambda x: 2 * x)
+
+        @staticmethod
+        def vjp(g, y, x):
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("first time")
+            return (g * 2,)
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (FailsOnce.apply(x * 3) * 5).sum()
+    with pytest.raises(RuntimeError, match="first time"):
+        loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, [30.0, 30.0])  # 5 * 2 * 3, counted once
