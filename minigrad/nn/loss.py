@@ -146,8 +146,11 @@ def _picked(logp: Tensor, labels: np.ndarray, weight: Tensor | None, ignore_inde
     ignored = not keep.all()
     safe = np.where(keep, labels, 0) if ignored else labels
     # One gather: (arange(N), labels, arange(d1), ...) broadcast to the labels' shape.
-    grids = np.ogrid[tuple(slice(n) for n in labels.shape)]
-    picked = logp[(*grids[:1], safe, *grids[1:])]
+    if labels.ndim == 1:  # the common (N, C) case, without ogrid's overhead
+        picked = logp[np.arange(labels.shape[0]), safe]
+    else:
+        grids = np.ogrid[tuple(slice(n) for n in labels.shape)]
+        picked = logp[(*grids[:1], safe, *grids[1:])]
     if ignored:
         picked = where(keep, picked, 0.0)
     if weight is None:

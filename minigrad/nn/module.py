@@ -112,15 +112,30 @@ class Module:
         return (module for _, module in self.named_modules())
 
     def _named_tensors(self, kind, remove_duplicate: bool = True):
-        seen = set()
+        """Parameters (or buffers) in PyTorch's order: a module's own, then each child's, depth
+        first; one pass over the tree (this runs every training step, in zero_grad and the
+        optimizer's loop)."""
         want_buffers = kind is not Parameter
-        for prefix, module in self.named_modules(remove_duplicate=remove_duplicate):
+        seen_modules, seen = set(), set()
+        stack = [("", self)]
+        while stack:
+            prefix, module = stack.pop()
+            if id(module) in seen_modules and remove_duplicate:
+                continue
+            seen_modules.add(id(module))
+            children = []
             for name, member, is_buffer in module._members():
-                if is_buffer != want_buffers or not isinstance(member, kind):
-                    continue
-                if id(member) not in seen or not remove_duplicate:
+                path = f"{prefix}.{name}" if prefix else name
+                if isinstance(member, Module):
+                    children.append((path, member))
+                elif (
+                    is_buffer == want_buffers
+                    and isinstance(member, kind)
+                    and (id(member) not in seen or not remove_duplicate)
+                ):
                     seen.add(id(member))
-                    yield (f"{prefix}.{name}" if prefix else name), member
+                    yield path, member
+            stack.extend(reversed(children))
 
     def named_parameters(self, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs in PyTorch's order: a module's own parameters in
