@@ -5,9 +5,10 @@ import pytest
 from harness import Case, check_case
 
 import minigrad as mg
-from minigrad.nn.functional import log_softmax, softmax
+from minigrad.nn.functional import cross_entropy, log_softmax, softmax
 
 rng = np.random.default_rng(7)
+LABELS = np.array([0, 2, 1, 2, 2])
 
 
 def reference(x, axis):
@@ -25,6 +26,8 @@ CASES = [
          [rng.standard_normal((2, 3, 4))]),
     Case("softmax (3,4)", softmax, lambda x: np.exp(reference(x, -1)),
          [rng.standard_normal((3, 4))]),
+    Case("cross_entropy (5,3) mean, fused", lambda x: cross_entropy(x, LABELS),
+         lambda x: -reference(x, -1)[np.arange(5), LABELS].mean(), [rng.standard_normal((5, 3))]),
 ]  # fmt: skip
 
 
@@ -44,3 +47,15 @@ def test_log_softmax_gradient_is_identity_minus_softmax():
     log_softmax(x).backward(g)
     p = np.exp(reference(x.data, -1))
     np.testing.assert_allclose(x.grad.data, g - p * g.sum(), rtol=1e-12)
+
+
+def test_fused_cross_entropy_equals_the_general_path():
+    """The fused NllMean gives what the weighted path gives with unit weights."""
+    x = mg.tensor(rng.standard_normal((6, 4)), requires_grad=True)
+    labels = np.array([3, 0, 1, 1, 2, 0])
+    fused = cross_entropy(x, labels)
+    general = cross_entropy(x, labels, weight=np.ones(4))
+    np.testing.assert_allclose(fused.data, general.data, rtol=1e-14)
+    (g1,) = mg.autograd.grad(fused, x)
+    (g2,) = mg.autograd.grad(general, x)
+    np.testing.assert_allclose(g1.data, g2.data, rtol=1e-13)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
+from ..autodiff import apply
 from ..errors import DTypeError, IndexingError, OpError, ShapeError
 from ..functions import as_tensor, exp, log, log1p, relu, where
 from ..tensor import Tensor
@@ -222,6 +224,10 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         return _cross_entropy_probs(input, logp, _constant_like(target, input), weight_b, reduction,
                                     label_smoothing, axis)  # fmt: skip
     labels = _labels("cross_entropy", input, target, ignore_index)
+    if (reduction == "mean" and weight is None and not label_smoothing and labels.ndim == 1
+            and input.ndim == 2 and len(labels) and (labels != ignore_index).all()):  # fmt: skip
+        # The common case of a classifier's loss: one fused operation (same value).
+        return apply(ops.NllMean, logp, labels=labels)
     losses, denominator = _picked(logp, labels, weight, ignore_index)
     if label_smoothing:
         smooth = -((logp if weight_b is None else logp * weight_b).sum(axis))

@@ -25,6 +25,6 @@ from .indexing import GetItem, ScatterAdd
 from .linalg import Affine, Einsum, MatMul
 from .reduce import Max, Min, Prod, Sum
 from .shape import BroadcastTo, Concatenate, Reshape, Transpose
-from .softmax import LogSoftmax
+from .softmax import LogSoftmax, NllMean
 from .special import Erf
 from .window import Fold, Unfold

@@ -32,3 +32,32 @@ class LogSoftmax(Primitive):
         t = ts[0]
         shifted_axis = tuple(a + 1 for a in axis)
         return t - (np.exp(y) * t).sum(axis=shifted_axis, keepdims=True)
+
+
+class NllMean(Primitive):
+    """``-mean(logp[i, labels[i]])``: the mean negative log-likelihood of integer labels,
+    the usual classifier loss after ``LogSoftmax``, as one operation (a gather, a sum, a
+    negation and a division would be four, forward and backward)."""
+
+    uses = ()
+    holomorphic = True
+
+    @staticmethod
+    def forward(logp, labels):
+        return -np.mean(logp[np.arange(len(labels)), labels])
+
+    @staticmethod
+    def vjp(g, y, logp, labels):
+        rows = np.arange(len(labels))
+        if plain_backward():  # the same on the arrays (see ``plain_backward``)
+            out = np.zeros(logp.shape, np.result_type(logp.dtype, g.dtype))
+            out[rows, labels] = -g.data / len(labels)
+            return (constant(out),)
+        from .indexing import ScatterAdd
+
+        picked = (g * (-1.0 / len(labels))).broadcast_to((len(labels),))
+        return (ScatterAdd.apply(picked, index=(rows, labels), shape=logp.shape),)
+
+    @staticmethod
+    def jvp(ts, y, logp, labels):
+        return -ts[0][:, np.arange(len(labels)), labels].mean(axis=1)
