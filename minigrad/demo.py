@@ -150,12 +150,16 @@ def curvature(model: nn.Module, name: str, data, seed: int):
 def save_graph(model: nn.Module, name: str, data, out: str) -> list[str]:
     """The computation graph of one training step, SVG and PNG (modules as clusters)."""
     x_train, _, y_train, _ = data
+    model.zero_grad()
     loss = nn.functional.cross_entropy(model(prepare(name, x_train[:4])), y_train[:4])
+    step = mg.viz.snapshot(loss)  # backward frees the graph; the snapshot keeps it to draw
+    loss.backward()  # so the drawing shows this step's gradients
+    model.zero_grad()
     paths = []
     for fmt in ("svg", "png"):
         path = os.path.join(out, f"graph-{name}.{fmt}")
         try:
-            paths.append(mg.viz.render(loss, path, model=model))
+            paths.append(mg.viz.render(mg.viz.draw(step, model=model), path))
         except mg.viz.GraphError as e:
             print(f"  (graph not rendered: {e})")
             break
