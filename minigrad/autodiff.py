@@ -12,6 +12,7 @@ import functools
 import itertools
 import operator
 import threading
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -242,11 +243,37 @@ _clock = itertools.count(1)
 last_inplace = 0
 
 
-def tick() -> int:
-    """Record an in-place change (called by every in-place Tensor method); return its time."""
+def tick(data: np.ndarray) -> int:
+    """Record an in-place change of ``data`` (called by every in-place Tensor method); return
+    its time. The time is also kept for the memory ``data`` belongs to, so that a change
+    through one view is seen by every other view of it (as PyTorch's shared version counter)."""
     global last_inplace
     last_inplace = next(_clock)
+    root = _root(data)
+    _memory_stamps[id(root)] = (weakref.ref(root), last_inplace)
+    if len(_memory_stamps) > 4096:  # forget arrays that are gone
+        for key in [k for k, (ref, _) in _memory_stamps.items() if ref() is None]:
+            del _memory_stamps[key]
     return last_inplace
+
+
+# id(array owning some memory) -> (weak reference to it, clock time of its last in-place change)
+_memory_stamps: dict = {}
+
+
+def _root(data: np.ndarray) -> np.ndarray:
+    """The array that owns ``data``'s memory (following views back to their base)."""
+    while isinstance(data.base, np.ndarray):
+        data = data.base
+    return data
+
+
+def changed_at(t) -> int:
+    """The clock time of the last in-place change to ``t`` or to any view of its memory."""
+    root = _root(t.data)
+    entry = _memory_stamps.get(id(root))
+    shared = entry[1] if entry is not None and entry[0]() is root else 0
+    return max(t._version, shared)
 
 
 class Node:
@@ -474,7 +501,7 @@ def _owned(g, delivered: set):
 def _check_versions(node, out):
     """Refuse to use a value that the node's rules read if it changed in place since."""
     uses = node.prim.uses
-    if "y" in uses and out._version > node.seq:
+    if "y" in uses and changed_at(out) > node.seq:
         raise BackwardError(
             f"backward through {node.prim.__name__}: its output (shape {out.shape}) was "
             f"modified in place after it was computed, and {node.prim.__name__}'s gradient "
@@ -483,7 +510,7 @@ def _check_versions(node, out):
     if "x" not in uses:
         return
     for p in node.parents:
-        if p._version > node.seq:
+        if changed_at(p) > node.seq:
             raise BackwardError(
                 f"backward through {node.prim.__name__}: one of its inputs (shape {p.shape}"
                 f"{', name ' + repr(p.name) if p.name else ''}) was modified in place after it "

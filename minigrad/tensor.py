@@ -194,7 +194,7 @@ class Tensor:
             raise IndexingError(f"{op}: {e} (tensor of shape {self.shape})") from None
         except (ValueError, TypeError) as e:
             raise OpError(f"{op}: {e} (tensor of shape {self.shape}, {self.dtype})") from None
-        self._version = autodiff.tick()
+        self._version = autodiff.tick(self.data)
         return self
 
     def add_(self, other, alpha=1) -> Tensor:

@@ -563,3 +563,25 @@ def test_a_backward_that_fails_part_way_leaves_no_stale_cotangents():
         loss.backward(retain_graph=True)
     loss.backward()
     np.testing.assert_allclose(x.grad.data, [30.0, 30.0])  # 5 * 2 * 3, counted once
+
+
+def test_an_in_place_change_through_one_view_is_seen_through_the_others():
+    """As PyTorch's shared version counter: z views x's memory, Exp saved z's output's input."""
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    base = x * 1.0  # a non-leaf we may change under no_grad
+    view = base[0:2]
+    y = (view * view).sum()  # Mul saves the view
+    with mg.no_grad():
+        base.add_(10.0)  # changes the view's values too
+    with pytest.raises(mg.BackwardError, match="Mul"):
+        y.backward()
+
+
+def test_changing_unrelated_memory_does_not_trip_the_check():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    other = mg.tensor([5.0, 6.0])
+    y = (x * x).sum()
+    with mg.no_grad():
+        other.add_(1.0)
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
