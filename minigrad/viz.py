@@ -115,9 +115,15 @@ def _scope_paths(model) -> dict:
 
 
 def _path(scope, paths: dict) -> str | None:
+    """The module's path in ``model`` (when given), else its class name numbered by order of
+    appearance (``Linear``, ``Linear#2``), so that two instances never share a cluster."""
     if scope is None:
         return None
-    return paths.get(id(scope)) or type(scope).__name__
+    if id(scope) not in paths:
+        name = type(scope).__name__
+        count = sum(1 for label in paths.values() if label.split("#")[0] == name)
+        paths[id(scope)] = name if count == 0 else f"{name}#{count + 1}"
+    return paths[id(scope)]
 
 
 def _collapsed(path: str | None, collapse) -> str | None:

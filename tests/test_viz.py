@@ -747,3 +747,14 @@ def test_the_digraph_displays_inline_in_jupyter():
     svg = bundle["image/svg+xml"]
     root = ET.fromstring(svg.encode() if isinstance(svg, str) else svg)
     assert root.tag.endswith("svg")
+
+
+def test_without_a_model_each_module_instance_gets_its_own_cluster():
+    first, second = nn.Linear(3, 3, dtype=np.float64), nn.Linear(3, 2, dtype=np.float64)
+    out = second(first(mg.tensor(np.ones((2, 3))))).sum()
+    dot = parse_graph(mg.viz.draw(out))
+    assert {"cluster_Linear", "cluster_Linear#2"} <= set(dot.clusters)
+    assert sorted(dot.cluster_of[n] for n in dot.ops("Affine")) == [
+        "cluster_Linear",
+        "cluster_Linear#2",
+    ]
