@@ -207,12 +207,6 @@ def draw(
     def tensor_node(tid) -> str:
         return f"t{tid}"
 
-    def op_target(tid) -> str:
-        """The node an op's output edges attach to (the op, or its collapsed cluster)."""
-        name, _, scope = snap.ops[tid]
-        group = _collapsed(_path(scope, paths), collapse)
-        return f"c{group}" if group else f"o{tid}"
-
     for tid in order:
         t = snap.tensors[tid]
         kind = ("bad" if _bad(t.data) else "output" if tid in outputs
