@@ -250,8 +250,9 @@ def tick(data: np.ndarray) -> int:
     root = _root(data)
     _memory_stamps[id(root)] = (weakref.ref(root), last_inplace)
     if len(_memory_stamps) > 4096:  # forget arrays that are gone
-        for key in [k for k, (ref, _) in _memory_stamps.items() if ref() is None]:
-            del _memory_stamps[key]
+        for key, (ref, _) in list(_memory_stamps.items()):  # a copy: other threads may tick
+            if ref() is None:
+                _memory_stamps.pop(key, None)
     return last_inplace
 
 

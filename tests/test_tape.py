@@ -585,3 +585,12 @@ def test_changing_unrelated_memory_does_not_trip_the_check():
         other.add_(1.0)
     y.backward()
     np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+
+
+def test_many_in_place_changes_keep_the_memory_stamps_bounded():
+    from minigrad import autodiff
+
+    with mg.no_grad():
+        for _ in range(5000):
+            mg.zeros(2).add_(1.0)  # each array dies right after its change
+    assert len(autodiff._memory_stamps) <= 4097
