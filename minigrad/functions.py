@@ -54,6 +54,14 @@ def _differentiated(t: Tensor) -> bool:
     return (t.requires_grad and state.grad_enabled) or t.tangent is not None
 
 
+def broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of ``shape`` broadcasts to exactly ``target`` (numpy's rule)."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
 def broadcast_operands(op: str, *xs: Tensor) -> list[Tensor]:
     """Broadcast the operands that carry derivatives to the common shape; constants keep theirs."""
     try:

@@ -7,7 +7,7 @@ import numpy as np
 from . import ops
 from .autodiff import apply
 from .errors import IndexingError, ShapeError
-from .functions import add, as_tensor, normalize_axes
+from .functions import add, as_tensor, broadcasts_to, normalize_axes
 from .tensor import Tensor
 
 
@@ -104,11 +104,7 @@ def broadcast_to(x, shape) -> Tensor:
     """Repeat ``x`` along new leading axes and size-1 axes to ``shape`` (numpy's rule)."""
     x = as_tensor(x)
     shape = _shape_arg((shape,)) if not isinstance(shape, (int, np.integer)) else (int(shape),)
-    try:
-        ok = np.broadcast_shapes(x.shape, shape) == shape
-    except ValueError:
-        ok = False
-    if not ok:
+    if not broadcasts_to(x.shape, shape):
         raise ShapeError(
             f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to {shape}; each "
             f"axis must match the target's trailing axes or be 1"

@@ -12,7 +12,7 @@ import numpy as np
 from .. import ops
 from ..autodiff import apply
 from ..errors import DTypeError, IndexingError, OpError, ShapeError
-from ..functions import as_tensor, exp, log, log1p, relu, where
+from ..functions import as_tensor, broadcasts_to, exp, log, log1p, relu, where
 from ..tensor import Tensor
 from .activation import log_softmax
 from .module import Module
@@ -42,11 +42,7 @@ def _check_same_shape(loss: str, input: Tensor, target: Tensor) -> None:
 
 
 def _check_broadcasts(loss: str, what: str, value: Tensor, shape: tuple) -> None:
-    try:
-        ok = np.broadcast_shapes(value.shape, shape) == shape
-    except ValueError:
-        ok = False
-    if not ok:
+    if not broadcasts_to(value.shape, shape):
         raise ShapeError(
             f"{loss}: {what} of shape {value.shape} does not broadcast to the input's shape {shape}"
         )
