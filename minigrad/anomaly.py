@@ -55,6 +55,8 @@ def describe(op: str, xs, result: np.ndarray, origin: str | None, backward: bool
 def check_cotangents(node, parents, cotangents) -> None:
     """Raise if a backward step produced a non-finite cotangent for one of its inputs."""
     for p, g in zip(parents, cotangents):
-        if g is not None and p.requires_grad and not finite(g.data):
-            message = describe(node.prim.__name__, parents, g.data, node.origin, backward=True)
-            raise AnomalyError(message)
+        if g is None or not p.requires_grad:
+            continue
+        data = g if isinstance(g, np.ndarray | np.generic) else g.data  # an array, or a Tensor
+        if not finite(data):
+            raise AnomalyError(describe(node.prim.__name__, parents, data, node.origin, True))

@@ -128,10 +128,17 @@ class Primitive:
     ``holomorphic = True`` declares that ``forward`` extends analytically to complex inputs, which
     gradient checking by complex step needs.
     Apply with ``MyOp.apply(x1, x2, ..., param=value)``.
+
+    ``array_cotangents = True`` (minigrad's own primitives) declares that ``vjp`` also takes
+    ``g`` as an ndarray or numpy scalar and then returns arrays. Backward passes arrays when the
+    cotangents need no derivatives of their own (no ``create_graph``, no forward mode), which
+    saves a Tensor per cotangent. A rule that only applies ``-``, ``*`` or ndarray methods to
+    ``g`` works on both as it is; others branch on ``isinstance(g, Tensor)``.
     """
 
     uses: tuple[str, ...] = ("x",)
     holomorphic: bool = False
+    array_cotangents: bool = False
     builtin: bool = False  # set for minigrad's own primitives (see __init_subclass__)
 
     def __init_subclass__(cls, **kwargs):
@@ -214,11 +221,13 @@ def _inspect(prim, xs, out, params):
                 raise anomaly.AnomalyError(anomaly.describe(prim.__name__, xs, what, origin))
 
 
-def plain_backward() -> bool:
-    """Whether the cotangents being computed need no derivatives of their own: no
-    ``create_graph`` and no forward mode. A VJP may then do its arithmetic in numpy directly
-    (the same expression, without a Tensor for each intermediate value)."""
-    return not (state.grad_enabled or state.forward_level)
+def on_cotangent(prim, *args, **params):
+    """``prim`` applied to a cotangent (and constants), as the VJP of a linear primitive
+    applies its transpose: recorded when the cotangent is a Tensor, straight through
+    ``forward`` when it is an array (see ``Primitive.array_cotangents``)."""
+    if any(isinstance(a, Tensor) for a in args):
+        return prim.apply(*args, **params)
+    return prim.forward(*args, **params)
 
 
 def constant(data) -> Tensor:

@@ -1,14 +1,15 @@
-"""The reverse pass: sort the tape, walk it backwards, deliver the gradients.
+"""The reverse pass: walk the tape backwards, deliver the gradients.
 
-``backward`` sorts the graph into a list (iteratively, no recursion: a node's creation stamp is a
-topological order), then walks it in reverse, handing each node's cotangent to its primitive's
-VJP and freeing nodes as it goes. ``grad`` is the same walk, returning gradients instead of
-accumulating them into ``.grad``.
+``backward`` walks the graph from the newest node to the oldest (a heap on each node's creation
+stamp, no recursion), handing each node's cotangent to its primitive's VJP and freeing nodes as
+it goes. ``grad`` is the same walk, returning gradients instead of accumulating them into
+``.grad``. ``toposort`` lists the graph in order, for the tools that inspect it.
 """
 
 from __future__ import annotations
 
 import operator
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -32,11 +33,7 @@ def toposort(root) -> list:
             leaves.append(t)
             continue
         if node.parents is None:
-            raise BackwardError(
-                f"backward through the graph a second time: the graph behind this tensor "
-                f"(made by {node.prim.__name__}) was freed by the first backward(); pass "
-                f"retain_graph=True to the first backward() to keep it"
-            )
+            _freed(node)
         inner.append(t)
         for p in node.parents:
             if p.requires_grad and id(p) not in seen:
@@ -56,10 +53,9 @@ def backward(root, grad=None, retain_graph=None, create_graph=False):
     differentiated again must be kept.
     """
     grad = _initial_cotangent("backward", root, grad)
-    order = toposort(root)
     retain = create_graph if retain_graph is None else retain_graph
     with _GradMode(create_graph):
-        _run_backward(order, root, grad, retain, None)
+        _run_backward(root, grad, retain, None)
 
 
 def grad(output, inputs, grad_output=None, retain_graph=None, create_graph=False):
@@ -72,11 +68,10 @@ def grad(output, inputs, grad_output=None, retain_graph=None, create_graph=False
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     grad_output = _initial_cotangent("grad", output, grad_output)
-    order = toposort(output)
     captured = {id(x): None for x in inputs}
     retain = create_graph if retain_graph is None else retain_graph
     with _GradMode(create_graph):
-        _run_backward(order, output, grad_output, retain, captured)
+        _run_backward(output, grad_output, retain, captured)
     return tuple(
         Tensor(np.zeros_like(x.data)) if captured[id(x)] is None else captured[id(x)]
         for x in inputs
@@ -106,70 +101,110 @@ def _initial_cotangent(op, root, grad):
     return grad
 
 
-def _run_backward(order, root, grad, retain_graph, captured):
-    """Walk ``order`` backwards from ``root``, taking each cotangent when it is used. With
+def _run_backward(root, grad, retain_graph, captured):
+    """Walk the graph behind ``root`` from the newest node to the oldest, handing each node's
+    cotangent to its primitive's VJP and adding the results to its parents' cotangents. With
     ``captured`` (id -> None), store the cotangents of those tensors there instead of
     accumulating into ``.grad``. This loop is backward's hot path: keep it short.
 
-    A pending cotangent waits on its tensor's node (``Node.cotangent``), a leaf's in a dict.
+    The order is a max-heap on ``Node.seq``. A tensor enters it when its first cotangent arrives
+    (the cotangent waits on its node, ``Node.cotangent``) and leaves it only after every node
+    made later, so after every tensor made from it: its cotangent is complete by then. There is
+    no separate sort, and nodes that no cotangent reaches are not visited. Leaves' cotangents
+    wait in a dict and are delivered at the end.
+
+    In a plain backward (no ``create_graph``, no forward mode) the cotangents are ndarrays (see
+    ``Primitive.array_cotangents``), wrapped as Tensors only when delivered.
     """
-    leaf_grads = {}
+    plain = not (state.grad_enabled or state.forward_level)
+    if plain:
+        grad = grad.data
+    checking = state.detect_anomaly
+    leaf_grads = {}  # id -> (leaf, cotangent)
+    heap = []
     if root._node is None:
-        leaf_grads[id(root)] = grad
+        leaf_grads[id(root)] = (root, grad)
     else:
         root._node.cotangent = grad
-    checking = state.detect_anomaly
+        heap.append((-root._node.seq, root))
     delivered: set = set()
     try:
-        for t in reversed(order):
+        while heap:
+            t = heappop(heap)[1]
             node = t._node
-            if node is None:  # a leaf
-                g = leaf_grads.pop(id(t), None)
-                if g is not None:
-                    _deliver(t, g, captured, delivered)
-                continue
             g = node.cotangent
             node.cotangent = None
-            if g is None:  # not on a path from root that needs a gradient
-                if not retain_graph:
-                    node.parents = node.params = None
-                continue
+            parents = node.parents
+            if parents is None:
+                _freed(node)
             if captured or t._retain:
                 _deliver(t, g, captured, delivered)
             if autodiff.last_inplace > node.seq:
                 _check_versions(node, t)
-            parents = node.parents
             prim = node.prim
-            if node.params:
+            if not prim.builtin or (plain and not prim.array_cotangents):
+                parent_grads = _tensor_vjp(prim, g, t, parents, node.params, plain)
+            elif node.params:
                 parent_grads = prim.vjp(g, t, *parents, **node.params)
             else:
                 parent_grads = prim.vjp(g, t, *parents)
             if checking:
                 anomaly.check_cotangents(node, parents, parent_grads)
-            check_shapes = not prim.builtin  # a user's rules are checked, ours are tested
             for p, gp in zip(parents, parent_grads):
                 if gp is not None and p.requires_grad:
-                    if check_shapes and gp.data.shape != p.data.shape:
-                        _wrong_cotangent(prim, p, gp)
                     pnode = p._node
                     if pnode is None:
                         prev = leaf_grads.get(id(p))
-                        leaf_grads[id(p)] = gp if prev is None else prev + gp
+                        leaf_grads[id(p)] = (p, gp) if prev is None else (p, prev[1] + gp)
+                    elif pnode.cotangent is None:
+                        pnode.cotangent = gp
+                        heappush(heap, (-pnode.seq, p))
                     else:
-                        prev = pnode.cotangent
-                        pnode.cotangent = gp if prev is None else prev + gp
+                        pnode.cotangent = pnode.cotangent + gp
             if not retain_graph:
                 node.parents = node.params = None
     except BaseException:
-        for t in order:  # an error part-way: leave no pending cotangent behind
-            if t._node is not None:
-                t._node.cotangent = None
+        for _, t in heap:  # an error part-way: leave no pending cotangent behind
+            t._node.cotangent = None
         raise
+    for leaf, g in leaf_grads.values():
+        _deliver(leaf, g, captured, delivered)
+
+
+def _freed(node):
+    raise BackwardError(
+        f"backward through the graph a second time: the graph behind this tensor (made by "
+        f"{node.prim.__name__}) was freed by the first backward(); pass retain_graph=True to "
+        f"the first backward() to keep it"
+    )
+
+
+def _tensor_vjp(prim, g, y, parents, params, plain):
+    """Call a VJP that takes Tensors (a user's rule, or one without ``array_cotangents``),
+    checking what a user's rule returns; in a plain backward, arrays in and arrays out."""
+    grads = prim.vjp(constant(g) if plain else g, y, *parents, **params)
+    if not prim.builtin:
+        if not isinstance(grads, tuple | list) or len(grads) != len(parents):
+            _wrong_count(prim, grads, parents)
+        for p, gp in zip(parents, grads):
+            if gp is not None and np.shape(gp) != p.data.shape:
+                _wrong_cotangent(prim, p, gp)
+    if plain:
+        return tuple(gp.data if isinstance(gp, Tensor) else gp for gp in grads)
+    return grads
+
+
+def _wrong_count(prim, grads, parents):
+    got = f"{len(grads)} values" if isinstance(grads, tuple | list) else type(grads).__name__
+    raise BackwardError(
+        f"{prim.__name__}.vjp returned {got} for {len(parents)} inputs; a vjp must return a "
+        f"tuple with one cotangent (or None) per input, e.g. ``return (g * 2,)`` for one input"
+    )
 
 
 def _wrong_cotangent(prim, x, g):
     raise BackwardError(
-        f"{prim.__name__}.vjp returned a cotangent of shape {g.shape} for an input of shape "
+        f"{prim.__name__}.vjp returned a cotangent of shape {np.shape(g)} for an input of shape "
         f"{x.shape}; a vjp must return one cotangent per input, each of that input's shape"
     )
 
@@ -183,20 +218,26 @@ def _deliver(t, g, captured, delivered):
         t.grad = _owned(g, delivered) if t.grad is None else t.grad + g
 
 
-def _owned(g, delivered: set):
-    """``g``, or a copy if it is not safe to hand out: a gradient is the user's to change in
-    place (clipping does), so it must be a writable array of its own, not a read-only
+def _owned(g, delivered: set) -> Tensor:
+    """``g`` as a Tensor, copied if it is not safe to hand out: a gradient is the user's to
+    change in place (clipping does), so it must be a writable array of its own, not a read-only
     broadcast view or a cotangent already handed to another tensor (``Add`` passes one
-    cotangent to both inputs)."""
-    data = g.data
-    if not g.requires_grad and (
-        id(g) in delivered or not data.flags.writeable or not data.flags.owndata
-    ):
-        copy = constant(np.array(data))
+    cotangent to both inputs). ``g`` is an array in a plain backward, else a Tensor."""
+    if not isinstance(g, Tensor):
+        if id(g) in delivered or not _own_writable(g):
+            g = np.array(g)
+        delivered.add(id(g))
+        return constant(g)
+    if not g.requires_grad and (id(g) in delivered or not _own_writable(g.data)):
+        copy = constant(np.array(g.data))
         copy.tangent = g.tangent  # forward-over-reverse: the tangent of the gradient is H v
         g = copy
     delivered.add(id(g))
     return g
+
+
+def _own_writable(data) -> bool:
+    return type(data) is np.ndarray and data.flags.writeable and data.flags.owndata
 
 
 def _check_versions(node, out):

@@ -5,7 +5,9 @@
   2. reverse mode (VJP) against central finite differences (``mg.gradcheck``);
   3. second derivatives through ``create_graph=True`` (``mg.gradgradcheck``) when ``smooth``;
   4. forward mode (JVP) with a batch of tangents (B = 1 and B = 3) against finite differences
-     of the function along each tangent.
+     of the function along each tangent;
+  5. the VJP on Tensors (``create_graph=True``) against the VJP on arrays (a plain backward,
+     see ``Primitive.array_cotangents``): step 2 checks only the plain one.
 ``primitives_used`` reads the forward tape, so the registry test knows which primitives a case
 covers (no case declares coverage by hand).
 """
@@ -98,9 +100,31 @@ def check_jvp(case: Case, batch: int, seed: int = 0):
         )  # fmt: skip
 
 
+def check_tensor_vjp(case: Case):
+    """The gradients a ``create_graph`` backward computes with Tensor cotangents, against the
+    plain backward's (array cotangents, checked against finite differences by ``check_vjp``)."""
+    shape = case.fn(*[mg.tensor(a) for a in case.inputs]).shape
+    cotangent = np.random.default_rng(1).standard_normal(shape)  # every output element counts
+
+    def gradients(create_graph):
+        xs = [mg.tensor(a, requires_grad=a.dtype.kind == "f") for a in case.inputs]
+        out = case.fn(*xs)
+        if out.requires_grad:
+            out.backward(cotangent, create_graph=create_graph)
+        return [x.grad for x in xs if x.requires_grad]
+
+    for plain, recorded in zip(gradients(False), gradients(True), strict=True):
+        assert (plain is None) == (recorded is None), f"{case}: a gradient is on one path only"
+        if plain is not None:
+            np.testing.assert_allclose(
+                recorded.data, plain.data, rtol=1e-12, atol=1e-12, err_msg=str(case)
+            )
+
+
 def check_case(case: Case):
     check_forward(case)
     check_vjp(case)
+    check_tensor_vjp(case)
     if case.smooth:
         check_second_order(case)
     check_jvp(case, batch=1)

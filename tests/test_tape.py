@@ -525,6 +525,41 @@ def test_a_vjp_returning_the_wrong_shape_is_caught():
         Broken.apply(x).backward()
 
 
+@pytest.mark.parametrize("returned", ["bare", "too many"])
+def test_a_vjp_returning_the_wrong_number_of_cotangents_is_caught(returned):
+    class Scale(mg.Primitive):
+        forward = staticmethod(lambda x: 2 * x)
+
+        @staticmethod
+        def vjp(g, y, x):
+            return 2 * g if returned == "bare" else (2 * g, None)
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    got = "Tensor" if returned == "bare" else "2 values"
+    with pytest.raises(mg.BackwardError, match=rf"Scale.vjp returned {got} for 1 inputs"):
+        Scale.apply(x).sum().backward()
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_custom_vjp_receives_tensors_in_every_backward(create_graph):
+    """A user's rule is written in Tensor ops; the array cotangents of a plain backward are
+    minigrad's own business (Primitive.array_cotangents), so the rule never sees them."""
+    seen = []
+
+    class Cube(mg.Primitive):
+        forward = staticmethod(lambda x: x**3)
+
+        @staticmethod
+        def vjp(g, y, x):
+            seen.append(type(g))
+            return (g * 3 * x * x,)
+
+    x = mg.tensor([1.0, -2.0], requires_grad=True)
+    mg.sin(Cube.apply(x)).sum().backward(create_graph=create_graph)
+    assert seen == [mg.Tensor]
+    np.testing.assert_allclose(x.grad.data, np.cos(x.data**3) * 3 * x.data**2, rtol=1e-12)
+
+
 def test_autograd_grad_accepts_a_single_tensor():
     x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (g,) = mg.autograd.grad((x**3).sum(), x)

@@ -7,7 +7,7 @@ has the shape of every input it is returned for, and a tangent the output's shap
 
 import numpy as np
 
-from ..autodiff import Primitive
+from ..autodiff import Primitive, on_cotangent
 from ._tangents import add_tangents
 from .elementwise import Elementwise
 
@@ -15,6 +15,7 @@ from .elementwise import Elementwise
 class Add(Primitive):
     holomorphic = True
     uses = ()
+    array_cotangents = True
     forward = staticmethod(np.add)
 
     @staticmethod
@@ -29,6 +30,7 @@ class Add(Primitive):
 class Sub(Primitive):
     holomorphic = True
     uses = ()
+    array_cotangents = True
     forward = staticmethod(np.subtract)
 
     @staticmethod
@@ -97,6 +99,7 @@ class Where(Primitive):
 
     holomorphic = True
     uses = ()
+    array_cotangents = True
 
     @staticmethod
     def forward(a, b, cond):
@@ -105,8 +108,8 @@ class Where(Primitive):
     @staticmethod
     def vjp(g, y, a, b, cond):
         zero = np.zeros((), g.dtype)
-        ga = Where.apply(g, zero, cond=cond) if a.requires_grad else None
-        gb = Where.apply(zero, g, cond=cond) if b.requires_grad else None
+        ga = on_cotangent(Where, g, zero, cond=cond) if a.requires_grad else None
+        gb = on_cotangent(Where, zero, g, cond=cond) if b.requires_grad else None
         return ga, gb
 
     @staticmethod

@@ -6,7 +6,8 @@ derivative rules follow from them (see ``Elementwise``). The binary ones live in
 
 import numpy as np
 
-from ..autodiff import Primitive, constant, plain_backward, state
+from ..autodiff import Primitive
+from ..tensor import Tensor
 from ._tangents import add_tangents
 
 
@@ -21,55 +22,49 @@ class Elementwise(Primitive):
     broadcasts them); inputs that carry derivatives have ``y``'s shape.
     """
 
+    array_cotangents = True
+
     @staticmethod
     def partial(i, y, *xs_then_xp):
         """dy/dx_i, from ``y``, the inputs and the array namespace ``xp`` (last argument)."""
         raise NotImplementedError
 
     @classmethod
+    def both_partials(cls, y, x, xp):
+        """dy/dx for ``y = forward(x, x)`` (``x * x``): the sum of the two partials."""
+        return cls.partial(0, y, x, x, xp) + cls.partial(1, y, x, x, xp)
+
+    @classmethod
     def vjp(cls, g, y, *xs):
-        if state.grad_enabled or state.forward_level:  # not plain_backward(), inlined: hot
+        if isinstance(g, Tensor):
             # create_graph or forward-over-reverse: the partials must carry derivatives too.
-            if len(xs) == 2 and xs[0] is xs[1]:
-                return cls._same_input_vjp(g, y, xs[0]), None
             from .. import functions
 
+            if len(xs) == 2 and xs[0] is xs[1]:
+                return g * cls.both_partials(y, xs[0], functions), None
             return tuple(
                 g * cls.partial(i, y, *xs, functions) if x.requires_grad else None
                 for i, x in enumerate(xs)
             )
-        # NOTE: in a plain backward pass every value here is a constant, so numpy evaluates the
-        # same expression directly, without a Tensor for each intermediate value.
+        # NOTE: a plain backward pass: the same expression on the arrays (see
+        # ``Primitive.array_cotangents``), without a Tensor for each intermediate value.
         if len(xs) == 1:
-            return (constant(g.data * cls.partial(0, y.data, xs[0].data, np)),)
+            return (g * cls.partial(0, y.data, xs[0].data, np),)
         a, b = xs
         if a is b:  # the same input twice (x * x): one cotangent with the summed partials
-            return cls._same_input_vjp(g, y, a), None
-        gd, yd = g.data, y.data
-        ad, bd = a.data, b.data
+            return g * cls.both_partials(y.data, a.data, np), None
+        yd, ad, bd = y.data, a.data, b.data
         return (
-            constant(gd * cls.partial(0, yd, ad, bd, np)) if a.requires_grad else None,
-            constant(gd * cls.partial(1, yd, ad, bd, np)) if b.requires_grad else None,
+            g * cls.partial(0, yd, ad, bd, np) if a.requires_grad else None,
+            g * cls.partial(1, yd, ad, bd, np) if b.requires_grad else None,
         )
-
-    @classmethod
-    def _same_input_vjp(cls, g, y, x):
-        if not plain_backward():
-            from .. import functions
-
-            both = cls.partial(0, y, x, x, functions) + cls.partial(1, y, x, x, functions)
-            return g * both
-        both = cls.partial(0, y.data, x.data, x.data, np) + cls.partial(
-            1, y.data, x.data, x.data, np
-        )
-        return constant(g.data * both)
 
     @classmethod
     def jvp(cls, ts, y, *xs):
         if len(ts) == 2 and ts[0] is ts[1]:
             # The same input twice (x * x): add the small partials, then scale the big tangent
             # batch once.
-            return ts[0] * (cls.partial(0, y, *xs, np) + cls.partial(1, y, *xs, np))
+            return ts[0] * cls.both_partials(y, xs[0], np)
         return add_tangents(
             *(None if t is None else t * cls.partial(i, y, *xs, np) for i, t in enumerate(ts))
         )
@@ -78,6 +73,7 @@ class Elementwise(Primitive):
 class Neg(Primitive):
     holomorphic = True
     uses = ()
+    array_cotangents = True
     forward = staticmethod(np.negative)
 
     @staticmethod
@@ -214,6 +210,7 @@ class Cast(Primitive):
     """Change dtype; the cotangent is cast back to the input's dtype."""
 
     uses = ()
+    array_cotangents = True
 
     @staticmethod
     def forward(x, dtype):

@@ -8,7 +8,7 @@ and repeated positions accumulate.
 
 import numpy as np
 
-from ..autodiff import Primitive
+from ..autodiff import Primitive, on_cotangent
 
 
 def is_basic(index) -> bool:
@@ -42,6 +42,7 @@ def scatter_add(values, positions, size, batch=None):
 class GetItem(Primitive):
     holomorphic = True
     uses = ()
+    array_cotangents = True
 
     @staticmethod
     def forward(x, index):
@@ -49,7 +50,7 @@ class GetItem(Primitive):
 
     @staticmethod
     def vjp(g, y, x, index):
-        return (ScatterAdd.apply(g, index=index, shape=x.shape),)
+        return (on_cotangent(ScatterAdd, g, index=index, shape=x.shape),)
 
     @staticmethod
     def jvp(ts, y, x, index):
@@ -65,6 +66,7 @@ class ScatterAdd(Primitive):
 
     holomorphic = True
     uses = ()
+    array_cotangents = True
 
     @staticmethod
     def forward(g, index, shape):
@@ -77,7 +79,7 @@ class ScatterAdd(Primitive):
 
     @staticmethod
     def vjp(g, y, x, index, shape):
-        return (GetItem.apply(g, index=index),)
+        return (on_cotangent(GetItem, g, index=index),)
 
     @staticmethod
     def jvp(ts, y, x, index, shape):

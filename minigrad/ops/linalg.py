@@ -4,7 +4,8 @@ import string
 
 import numpy as np
 
-from ..autodiff import Primitive, constant, plain_backward
+from ..autodiff import Primitive
+from ..tensor import Tensor
 from ._tangents import add_tangents
 
 
@@ -12,21 +13,23 @@ class MatMul(Primitive):
     """``a @ b`` for operands with at least 2 dimensions (the Tensor layer lifts 1-D ones)."""
 
     holomorphic = True
+    array_cotangents = True
     forward = staticmethod(np.matmul)
 
     @staticmethod
     def vjp(g, y, a, b):
         ga = gb = None
+        A, B = (a, b) if isinstance(g, Tensor) else (a.data, b.data)  # see array_cotangents
         if a.requires_grad:
             if _transposed(a):
-                ga = (b @ g.swapaxes(-1, -2)).swapaxes(-1, -2)
+                ga = (B @ g.swapaxes(-1, -2)).swapaxes(-1, -2)
             else:
-                ga = g @ b.swapaxes(-1, -2)
+                ga = g @ B.swapaxes(-1, -2)
         if b.requires_grad:
             if _transposed(b):
-                gb = (g.swapaxes(-1, -2) @ a).swapaxes(-1, -2)
+                gb = (g.swapaxes(-1, -2) @ A).swapaxes(-1, -2)
             else:
-                gb = a.swapaxes(-1, -2) @ g
+                gb = A.swapaxes(-1, -2) @ g
         return ga, gb
 
     @staticmethod
@@ -135,6 +138,7 @@ class Affine(Primitive):
     matters because a small network's cost is mostly per-operation overhead."""
 
     holomorphic = True
+    array_cotangents = True
 
     @staticmethod
     def forward(x, w, b=None):
@@ -145,17 +149,15 @@ class Affine(Primitive):
 
     @staticmethod
     def vjp(g, y, x, w, b=None):
-        # NOTE: the same expressions work on Tensors and on ndarrays; in a plain backward pass
-        # they run on the arrays (see ``plain_backward``).
-        plain = plain_backward()
-        G, X, W = (g.data, x.data, w.data) if plain else (g, x, w)
+        # NOTE: the same expressions work on Tensors and on ndarrays (see array_cotangents).
+        X, W = (x, w) if isinstance(g, Tensor) else (x.data, w.data)
         out = [
-            G @ W if x.requires_grad else None,
-            G.swapaxes(0, 1) @ X if w.requires_grad else None,  # (out, in), contiguous
+            g @ W if x.requires_grad else None,
+            g.swapaxes(0, 1) @ X if w.requires_grad else None,  # (out, in), contiguous
         ]
         if b is not None:
-            out.append(G.sum(axis=0) if b.requires_grad else None)
-        return tuple(constant(v) if plain and v is not None else v for v in out)
+            out.append(g.sum(axis=0) if b.requires_grad else None)
+        return tuple(out)
 
     @staticmethod
     def jvp(ts, y, x, w, b=None):

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ..autodiff import Primitive, constant, plain_backward
+from ..autodiff import Primitive
+from ..tensor import Tensor
 from ._tangents import shift
 
 
@@ -13,17 +14,15 @@ def kept_shape(shape, axes):
 
 def spread(g, x_shape, axes, keepdims):
     """Send a reduction's cotangent back over the reduced axes: shape ``x_shape``."""
-    if plain_backward():  # the same on the array (see ``plain_backward``)
-        data = g.data if keepdims else g.data.reshape(kept_shape(x_shape, axes))
-        return constant(np.broadcast_to(data, x_shape))
     if not keepdims:
         g = g.reshape(kept_shape(x_shape, axes))
-    return g.broadcast_to(x_shape)
+    return g.broadcast_to(x_shape) if isinstance(g, Tensor) else np.broadcast_to(g, x_shape)
 
 
 class Sum(Primitive):
     holomorphic = True
     uses = ()
+    array_cotangents = True
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -42,6 +41,7 @@ class Max(Primitive):
     """Largest element; the gradient is split evenly among tied maxima."""
 
     uses = ("x", "y")
+    array_cotangents = True
     reduce = staticmethod(np.max)
 
     @classmethod

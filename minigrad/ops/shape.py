@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..autodiff import Primitive
+from ..autodiff import Primitive, on_cotangent
 from ._tangents import batch_size
 from .indexing import GetItem
 
@@ -10,6 +10,7 @@ from .indexing import GetItem
 class Reshape(Primitive):
     holomorphic = True
     uses = ()
+    array_cotangents = True
 
     @staticmethod
     def forward(x, shape):
@@ -27,6 +28,7 @@ class Reshape(Primitive):
 class Transpose(Primitive):
     holomorphic = True
     uses = ()
+    array_cotangents = True
 
     @staticmethod
     def forward(x, axes):
@@ -44,6 +46,7 @@ class Transpose(Primitive):
 class BroadcastTo(Primitive):
     holomorphic = True
     uses = ()
+    array_cotangents = True
 
     @staticmethod
     def forward(x, shape):
@@ -69,6 +72,7 @@ class BroadcastTo(Primitive):
 class Concatenate(Primitive):
     holomorphic = True
     uses = ()
+    array_cotangents = True
 
     @staticmethod
     def forward(*xs, axis):
@@ -80,7 +84,7 @@ class Concatenate(Primitive):
         for x in xs:
             stop = start + x.shape[axis]
             index = (slice(None),) * axis + (slice(start, stop),)
-            grads.append(GetItem.apply(g, index=index) if x.requires_grad else None)
+            grads.append(on_cotangent(GetItem, g, index=index) if x.requires_grad else None)
             start = stop
         return tuple(grads)
 

@@ -6,7 +6,8 @@ a classifier evaluates it every step, so it earns a primitive of its own.
 
 import numpy as np
 
-from ..autodiff import Primitive, constant, plain_backward
+from ..autodiff import Primitive
+from ..tensor import Tensor
 
 
 class LogSoftmax(Primitive):
@@ -14,6 +15,7 @@ class LogSoftmax(Primitive):
 
     uses = ("y",)
     holomorphic = False  # the max shift compares values
+    array_cotangents = True
 
     @staticmethod
     def forward(x, axis):
@@ -23,9 +25,8 @@ class LogSoftmax(Primitive):
     @staticmethod
     def vjp(g, y, x, axis):
         # d y_i / d x_j = delta_ij - softmax_j, so the cotangent is g - softmax * sum(g).
-        if plain_backward():  # the same expression on the arrays (see ``plain_backward``)
-            return (constant(g.data - np.exp(y.data) * g.data.sum(axis=axis, keepdims=True)),)
-        return (g - y.exp() * g.sum(axis=axis, keepdims=True),)
+        softmax = y.exp() if isinstance(g, Tensor) else np.exp(y.data)
+        return (g - softmax * g.sum(axis=axis, keepdims=True),)
 
     @staticmethod
     def jvp(ts, y, x, axis):
@@ -41,6 +42,7 @@ class NllMean(Primitive):
 
     uses = ()
     holomorphic = True
+    array_cotangents = True
 
     @staticmethod
     def forward(logp, labels):
@@ -49,10 +51,10 @@ class NllMean(Primitive):
     @staticmethod
     def vjp(g, y, logp, labels):
         rows = np.arange(len(labels))
-        if plain_backward():  # the same on the arrays (see ``plain_backward``)
+        if not isinstance(g, Tensor):  # a plain backward (see ``Primitive.array_cotangents``)
             out = np.zeros(logp.shape, np.result_type(logp.dtype, g.dtype))
-            out[rows, labels] = -g.data / len(labels)
-            return (constant(out),)
+            out[rows, labels] = -g / len(labels)
+            return (out,)
         from .indexing import ScatterAdd
 
         picked = (g * (-1.0 / len(labels))).broadcast_to((len(labels),))

@@ -11,7 +11,7 @@ matrix for one product with a PyTorch-layout weight ``(O, C, kh, kw).reshape(O, 
 
 import numpy as np
 
-from ..autodiff import Primitive
+from ..autodiff import Primitive, on_cotangent
 
 
 def output_size(size, kernel, stride, dilation) -> tuple[int, int]:
@@ -69,13 +69,14 @@ class Unfold(Primitive):
 
     holomorphic = True
     uses = ()
+    array_cotangents = True
 
     forward = staticmethod(unfold)
 
     @staticmethod
     def vjp(g, y, x, kernel, stride, dilation):
-        size = x.shape[2:]
-        return (Fold.apply(g, size=size, kernel=kernel, stride=stride, dilation=dilation),)
+        window = dict(kernel=kernel, stride=stride, dilation=dilation)
+        return (on_cotangent(Fold, g, size=x.shape[2:], **window),)
 
     @staticmethod
     def jvp(ts, y, x, kernel, stride, dilation):
@@ -91,12 +92,13 @@ class Fold(Primitive):
 
     holomorphic = True
     uses = ()
+    array_cotangents = True
 
     forward = staticmethod(fold)
 
     @staticmethod
     def vjp(g, y, patches, size, kernel, stride, dilation):
-        return (Unfold.apply(g, kernel=kernel, stride=stride, dilation=dilation),)
+        return (on_cotangent(Unfold, g, kernel=kernel, stride=stride, dilation=dilation),)
 
     @staticmethod
     def jvp(ts, y, patches, size, kernel, stride, dilation):
