@@ -83,10 +83,12 @@ def binary(prim, name: str, doc: str):
     carry derivatives (constants are left to numpy), applies."""
 
     def fn(a, b) -> Tensor:
+        # NOTE: an ndarray operand is wrapped here, not through as_tensor: it saves a call on
+        # one of the commonest operations (a Tensor times an array of constants).
         if type(a) is not Tensor:
-            a = as_tensor(a, b)
+            a = constant(a) if type(a) is np.ndarray else as_tensor(a, b)
         if type(b) is not Tensor:
-            b = as_tensor(b, a)
+            b = constant(b) if type(b) is np.ndarray else as_tensor(b, a)
         if a.data.shape != b.data.shape and (_differentiated(a) or _differentiated(b)):
             a, b = broadcast_operands(name, a, b)
         try:
