@@ -61,7 +61,9 @@ class Max(Primitive):
 
     @classmethod
     def vjp(cls, g, y, x, axis, keepdims):
-        w = cls.weights(x.data, y.data, axis, keepdims).astype(g.dtype)
+        # NOTE: without ties the weights are a boolean mask: numpy multiplies by it directly,
+        # with no float copy of it (this is max pooling's backward).
+        w = cls.weights(x.data, y.data, axis, keepdims)
         return (spread(g, x.shape, axis, keepdims) * w,)
 
     @classmethod
