@@ -9,27 +9,51 @@ from __future__ import annotations
 
 import functools
 import itertools
-import threading
 import weakref
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .errors import BackwardError, DTypeError, IndexingError, MinigradError, OpError
 
-# ----- thread-local state ------------------------------------------------------------------------
+# ----- modes ------------------------------------------------------------------------------------
 
 
-class _State(threading.local):
-    grad_enabled = True
-    forward_level = 0  # > 0 while forward-mode tangents are being pushed (see ``forward_mode``)
-    detect_anomaly = False  # see ``detect_anomaly``
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """What is switched on where an operation runs. Immutable: switching a mode installs a
+    changed copy (see ``_switch``), so the default can be shared by every thread."""
+
+    grad_enabled: bool = True
+    forward_level: int = (
+        0  # > 0 while forward-mode tangents are being pushed (see ``forward_mode``)
+    )
+    detect_anomaly: bool = False  # see ``detect_anomaly``
     # Whether some mode that inspects every result is on (forward mode, anomaly detection):
     # the one flag the hot path reads for both.
-    watching = False
+    watching: bool = False
 
 
-state = _State()
+# NOTE: a ContextVar rather than threading.local: each thread still starts from the defaults,
+# and reading it costs a third as much, which counts on every operation. An asyncio task's
+# ``no_grad`` also stays inside that task.
+_DEFAULTS = Mode()  # frozen, so sharing it is safe
+_mode: ContextVar[Mode] = ContextVar("minigrad_mode", default=_DEFAULTS)
+
+
+def mode() -> Mode:
+    """The modes in force on this thread (or asyncio task)."""
+    return _mode.get()
+
+
+def _switch(**changes) -> Mode:
+    """Install the current mode with ``changes``; return the one it replaces."""
+    old = _mode.get()
+    new = replace(old, **changes)
+    _mode.set(replace(new, watching=bool(new.forward_level or new.detect_anomaly)))
+    return old
 
 
 class _GradMode:
@@ -40,11 +64,10 @@ class _GradMode:
         self._saved: list[bool] = []
 
     def __enter__(self):
-        self._saved.append(state.grad_enabled)
-        state.grad_enabled = self.enabled
+        self._saved.append(_switch(grad_enabled=self.enabled).grad_enabled)
 
     def __exit__(self, *exc):
-        state.grad_enabled = self._saved.pop()
+        _switch(grad_enabled=self._saved.pop())
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -67,7 +90,7 @@ def enable_grad() -> _GradMode:
 
 def is_grad_enabled() -> bool:
     """Whether operations on this thread are recorded for backward."""
-    return state.grad_enabled
+    return _mode.get().grad_enabled
 
 
 @contextmanager
@@ -76,18 +99,16 @@ def forward_mode():
 
     Forward mode has one level: tangents are not nested.
     """
-    if state.forward_level:
+    if _mode.get().forward_level:
         raise BackwardError(
             "forward mode is already active on this thread: minigrad's forward mode has one "
             "level; compute the inner derivative first, or use forward-over-reverse (mg.hvp)"
         )
-    state.forward_level = 1
-    state.watching = True
+    _switch(forward_level=1)
     try:
         yield
     finally:
-        state.forward_level = 0
-        state.watching = state.detect_anomaly
+        _switch(forward_level=0)
 
 
 @contextmanager
@@ -98,13 +119,11 @@ def detect_anomaly():
     that created it (for a backward operation: the line of the forward operation it belongs to).
     Every result is inspected, so this is slower: use it to find the source of a NaN.
     """
-    saved = state.detect_anomaly
-    state.detect_anomaly = state.watching = True
+    saved = _switch(detect_anomaly=True).detect_anomaly
     try:
         yield
     finally:
-        state.detect_anomaly = saved
-        state.watching = saved or bool(state.forward_level)
+        _switch(detect_anomaly=saved)
 
 
 # ----- primitives --------------------------------------------------------------------------------
@@ -177,12 +196,13 @@ def apply(prim, *xs, **params):
     """Run ``prim.forward`` on the data of Tensors ``xs``, wrap the result, and when needed put
     a node on the tape and push tangents. This is every operation's hot path: keep it short."""
     try:
-        if params or len(xs) > 2:
-            y = prim.forward(*[x.data for x in xs], **params)
-        elif len(xs) == 2:
+        n = len(xs)
+        if n == 1 and not params:
+            y = prim.forward(xs[0].data)
+        elif n == 2 and not params:
             y = prim.forward(xs[0].data, xs[1].data)
         else:
-            y = prim.forward(xs[0].data)
+            y = prim.forward(*[x.data for x in xs], **params)
     except MinigradError:
         raise
     except (ValueError, IndexError, TypeError) as e:
@@ -195,24 +215,26 @@ def apply(prim, *xs, **params):
     out.grad = out._node = out.tangent = out.name = None
     out._version = 0
     out._retain = out.requires_grad = False
-    if state.grad_enabled:
+    mode = _mode.get()
+    if mode.grad_enabled:
         for x in xs:
             if x.requires_grad:
                 out.requires_grad = True
                 out._node = Node(prim, xs, params)
                 break
-    if state.watching:
+    if mode.watching:
         _inspect(prim, xs, out, params)
     return out
 
 
 def _inspect(prim, xs, out, params):
     """What the watching modes do with each result: push tangents, look for NaN and Inf."""
-    if state.forward_level:
+    mode = _mode.get()
+    if mode.forward_level:
         ts = [x.tangent for x in xs]
         if any(t is not None for t in ts):
             out.tangent = prim.jvp(ts, out.data, *[x.data for x in xs], **params)
-    if state.detect_anomaly:
+    if mode.detect_anomaly:
         origin = anomaly.user_line()
         if out._node is not None:
             out._node.origin = origin

@@ -14,7 +14,7 @@ from heapq import heappop, heappush
 import numpy as np
 
 from . import anomaly, autodiff
-from .autodiff import _GradMode, changed_at, constant, state
+from .autodiff import _GradMode, changed_at, constant, mode
 from .errors import BackwardError
 from .tensor import Tensor
 
@@ -116,10 +116,11 @@ def _run_backward(root, grad, retain_graph, captured):
     In a plain backward (no ``create_graph``, no forward mode) the cotangents are ndarrays (see
     ``Primitive.array_cotangents``), wrapped as Tensors only when delivered.
     """
-    plain = not (state.grad_enabled or state.forward_level)
+    now = mode()
+    plain = not (now.grad_enabled or now.forward_level)
     if plain:
         grad = grad.data
-    checking = state.detect_anomaly
+    checking = now.detect_anomaly
     leaf_grads = {}  # id -> (leaf, cotangent)
     heap = []
     if root._node is None:

@@ -12,7 +12,7 @@ import string
 import numpy as np
 
 from . import ops
-from .autodiff import apply, constant, state
+from .autodiff import apply, constant, mode
 from .errors import OpError, ShapeError
 from .tensor import Tensor
 
@@ -51,7 +51,7 @@ def _scalar(value, dtype: np.dtype) -> Tensor:
 
 
 def _differentiated(t: Tensor) -> bool:
-    return (t.requires_grad and state.grad_enabled) or t.tangent is not None
+    return (t.requires_grad and mode().grad_enabled) or t.tangent is not None
 
 
 def broadcasts_to(shape: tuple, target: tuple) -> bool:

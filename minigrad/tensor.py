@@ -182,7 +182,7 @@ class Tensor:
     # ----- in-place updates (outside the tape; they bump the version counter) -------------------
 
     def _inplace(self, op: str, update) -> Tensor:
-        if autodiff.state.grad_enabled and self.requires_grad:
+        if autodiff.mode().grad_enabled and self.requires_grad:
             raise OpError(
                 f"{op}: in-place change of a tensor that requires grad (shape {self.shape}) "
                 f"while grad mode is on would make its gradients wrong; do it under "
@@ -234,7 +234,7 @@ class Tensor:
         return self.div_(other) if self._update_in_place(other) else F.div(self, other)
 
     def _update_in_place(self, other) -> bool:
-        if not autodiff.state.grad_enabled:
+        if not autodiff.mode().grad_enabled:
             return True
         return not (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
 

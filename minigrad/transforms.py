@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import autodiff
-from .autodiff import forward_mode, state
+from .autodiff import forward_mode, mode
 from .errors import BackwardError, DTypeError, ShapeError
 from .tensor import Tensor
 
@@ -71,7 +71,7 @@ def _with_leaves(fname: str, args, argnums):
     leaves, nested = [], False
     for i in nums:
         x = _float_input(fname, args[i], i)
-        if x.requires_grad and state.grad_enabled:
+        if x.requires_grad and mode().grad_enabled:
             nested = True
         else:
             tangent, x = x.tangent, Tensor(x.data, requires_grad=True)
@@ -189,12 +189,12 @@ def tangent_inputs(fname: str, primals, tangents, batched=None, requires_grad=Fa
     xs, sizes, flags = [], set(), set()
     for i, (p, t) in enumerate(zip(primals, tangents)):
         x = _float_input(fname, p, i)
-        if x.tangent is not None or state.forward_level:
+        if x.tangent is not None or mode().forward_level:
             raise BackwardError(
                 f"{fname}: argument {i} already carries a tangent: forward mode does not nest; "
                 f"differentiate the inner function first, or use forward-over-reverse (mg.hvp)"
             )
-        if x.requires_grad and state.grad_enabled:
+        if x.requires_grad and mode().grad_enabled:
             raise BackwardError(
                 f"{fname}: argument {i} requires grad, but tangents are not differentiable "
                 f"(reverse-over-forward is not supported); use mg.hvp (forward-over-reverse) or "

@@ -270,6 +270,31 @@ def test_grad_mode_is_thread_local():
     assert seen_in_thread == [False]
 
 
+def test_grad_mode_stays_inside_its_asyncio_task():
+    """Two tasks interleave on one thread; the one inside no_grad does not switch recording off
+    for the other (a thread-local flag would leak between them)."""
+    import asyncio
+
+    async def evaluating(inside, done):
+        with mg.no_grad():
+            inside.set()
+            await done.wait()
+            return mg.is_grad_enabled()
+
+    async def training(inside, done):
+        await inside.wait()
+        y = leaf([1.0]) * 2  # runs while the other task is inside no_grad
+        done.set()
+        return y.requires_grad
+
+    async def main():
+        inside, done = asyncio.Event(), asyncio.Event()
+        return await asyncio.gather(evaluating(inside, done), training(inside, done))
+
+    assert asyncio.run(main()) == [False, True]
+    assert mg.is_grad_enabled()
+
+
 def test_a_new_thread_starts_with_grad_enabled():
     seen = []
     with mg.no_grad():
