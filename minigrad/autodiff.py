@@ -12,7 +12,6 @@ import itertools
 import weakref
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,26 +20,25 @@ from .errors import BackwardError, DTypeError, IndexingError, MinigradError, OpE
 # ----- modes ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class Mode:
-    """What is switched on where an operation runs. Immutable: switching a mode installs a
-    changed copy (see ``_switch``), so the default can be shared by every thread."""
+    """What is switched on where an operation runs. Never changed once made: switching a mode
+    installs a new one (``_switch``), so the default can be shared by every thread."""
 
-    grad_enabled: bool = True
-    forward_level: int = (
-        0  # > 0 while forward-mode tangents are being pushed (see ``forward_mode``)
-    )
-    detect_anomaly: bool = False  # see ``detect_anomaly``
-    # Whether some mode that inspects every result is on (forward mode, anomaly detection):
-    # the one flag the hot path reads for both.
-    watching: bool = False
+    __slots__ = ("grad_enabled", "forward_level", "detect_anomaly", "watching")
+
+    def __init__(self, grad_enabled=True, forward_level=0, detect_anomaly=False):
+        self.grad_enabled = grad_enabled
+        self.forward_level = forward_level  # > 0 while forward-mode tangents are pushed
+        self.detect_anomaly = detect_anomaly
+        # Whether some mode that inspects every result is on (forward mode, anomaly detection):
+        # the one flag the hot path reads for both.
+        self.watching = bool(forward_level or detect_anomaly)
 
 
 # NOTE: a ContextVar rather than threading.local: each thread still starts from the defaults,
 # and reading it costs a third as much, which counts on every operation. An asyncio task's
 # ``no_grad`` also stays inside that task.
-_DEFAULTS = Mode()  # frozen, so sharing it is safe
-_mode: ContextVar[Mode] = ContextVar("minigrad_mode", default=_DEFAULTS)
+_mode: ContextVar[Mode] = ContextVar("minigrad_mode", default=Mode())  # noqa: B039 (never changed)
 
 
 def mode() -> Mode:
@@ -48,11 +46,16 @@ def mode() -> Mode:
     return _mode.get()
 
 
-def _switch(**changes) -> Mode:
-    """Install the current mode with ``changes``; return the one it replaces."""
+def _switch(grad_enabled=None, forward_level=None, detect_anomaly=None) -> Mode:
+    """Install the current mode with the given changes; return the one it replaces."""
     old = _mode.get()
-    new = replace(old, **changes)
-    _mode.set(replace(new, watching=bool(new.forward_level or new.detect_anomaly)))
+    _mode.set(
+        Mode(
+            old.grad_enabled if grad_enabled is None else grad_enabled,
+            old.forward_level if forward_level is None else forward_level,
+            old.detect_anomaly if detect_anomaly is None else detect_anomaly,
+        )
+    )
     return old
 
 
