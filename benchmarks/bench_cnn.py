@@ -151,11 +151,11 @@ def main():
         for _ in range(10):
             numpy_step(params, x, labels, LR)
 
-    med = interleaved({"numpy": (numpy_steps, ()), "minigrad": (minigrad_steps, ())}, args.repeats)
-    ms_np, ms_mg = med["numpy"] / 10 * 1e3, med["minigrad"] / 10 * 1e3
+    t = interleaved({"numpy": (numpy_steps, ()), "minigrad": (minigrad_steps, ())}, args.repeats)
+    ms_np, ms_mg = t.median("numpy") / 10 * 1e3, t.median("minigrad") / 10 * 1e3
     print(f"CNN training step, batch {BATCH}, {SIZE}x{SIZE}x1 float32 (median of {args.repeats})")
     print(f"   numpy im2col by hand {ms_np:6.3f} ms   minigrad {ms_mg:6.3f} ms")
-    print(f"   ratio {ms_mg / ms_np:5.2f}x   (target <= 1.0x)")
+    print(f"   ratio {t.ratio('minigrad', 'numpy'):5.2f}x   (target <= 1.0x)")
 
 
 if __name__ == "__main__":

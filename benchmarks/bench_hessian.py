@@ -51,12 +51,12 @@ def main():
         X, y, w = problem(n)
         hessian = mg.hessian(loss_fn(X, y))
         np.testing.assert_allclose(hessian(w).data, closed_form_hessian(X, y, w), atol=1e-10)
-        med = interleaved(
+        t = interleaved(
             {"closed form": (closed_form_hessian, (X, y, w)), "minigrad": (hessian, (w,))},
             args.repeats,
         )
-        ratio = med["minigrad"] / med["closed form"]
-        closed, ours = med["closed form"] * 1e3, med["minigrad"] * 1e3
+        ratio = t.ratio("minigrad", "closed form")
+        closed, ours = t.median("closed form") * 1e3, t.median("minigrad") * 1e3
         print(f"1. Hessian, n = {n}: closed form {closed:7.2f} ms, minigrad {ours:7.2f} ms   "
               f"ratio {ratio:5.2f}x (target <= {target}x)")  # fmt: skip
 
@@ -67,9 +67,9 @@ def main():
     grad, hvp = mg.grad(loss), (lambda w, v: mg.hvp(loss, (w,), (v,)))
     np.testing.assert_allclose(hvp(w, v).data, closed_form_hessian(X, y, w) @ v, atol=1e-10)
     repeats = 20 * args.repeats
-    med = interleaved({"grad": (grad, (w,)), "hvp": (hvp, (w, v))}, repeats, pause=0.02)
-    ratio = med["hvp"] / med["grad"]
-    print(f"2. n = {n}: gradient {med['grad'] * 1e6:7.1f} us, HVP {med['hvp'] * 1e6:7.1f} us   "
+    t = interleaved({"grad": (grad, (w,)), "hvp": (hvp, (w, v))}, repeats, pause=0.02)
+    ratio, us_grad, us_hvp = t.ratio("hvp", "grad"), t.median("grad") * 1e6, t.median("hvp") * 1e6
+    print(f"2. n = {n}: gradient {us_grad:7.1f} us, HVP {us_hvp:7.1f} us   "
           f"ratio {ratio:5.2f}x (target <= 1.8x)")  # fmt: skip
 
 

@@ -141,11 +141,11 @@ def time_steps(repeats: int) -> None:
             numpy_step(params, x, labels)
 
     run_minigrad(), run_numpy()  # warm up
-    med = interleaved({"numpy": (run_numpy, ()), "minigrad": (run_minigrad, ())}, repeats)
-    ms = {name: t / STEPS_PER_TIMING * 1e3 for name, t in med.items()}
+    t = interleaved({"numpy": (run_numpy, ()), "minigrad": (run_minigrad, ())}, repeats)
+    ms = {name: t.median(name) / STEPS_PER_TIMING * 1e3 for name in t}
     print(f"1. time per training step (median of {repeats} runs of {STEPS_PER_TIMING} steps)")
     print(f"   numpy by hand {ms['numpy']:7.2f} ms   minigrad {ms['minigrad']:7.2f} ms")
-    print(f"   ratio {ms['minigrad'] / ms['numpy']:5.2f}x   (target <= 1.10x)")
+    print(f"   ratio {t.ratio('minigrad', 'numpy'):5.2f}x   (target <= 1.10x)")
 
 
 def peak_of_one_step(step, *args) -> int:
