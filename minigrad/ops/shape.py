@@ -1,4 +1,7 @@
-"""Shape primitives. Each is linear, so each applies itself (or its transpose) to tangents."""
+"""Shape primitives. Each is linear, so each applies itself (or its transpose) to tangents.
+
+Forwards call ndarray methods, which skip numpy functions' Python-level dispatch (see reduce.py).
+"""
 
 import numpy as np
 
@@ -14,7 +17,7 @@ class Reshape(Primitive):
 
     @staticmethod
     def forward(x, shape):
-        return np.reshape(x, shape)
+        return x.reshape(shape)
 
     @staticmethod
     def vjp(g, y, x, shape):
@@ -32,7 +35,7 @@ class Transpose(Primitive):
 
     @staticmethod
     def forward(x, axes):
-        return np.transpose(x, axes)
+        return x.transpose(axes)
 
     @staticmethod
     def vjp(g, y, x, axes):
