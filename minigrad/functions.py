@@ -7,6 +7,7 @@ constants (which need no gradient), which numpy broadcasts inside the primitive.
 from __future__ import annotations
 
 import builtins
+import functools
 import string
 
 import numpy as np
@@ -54,10 +55,17 @@ def _differentiated(t: Tensor) -> bool:
     return (t.requires_grad and mode().grad_enabled) or t.tangent is not None
 
 
+@functools.lru_cache(maxsize=1024)
+def broadcast_shape(*shapes: tuple) -> tuple:
+    """numpy's broadcast of ``shapes`` (ValueError if they do not broadcast). Memoized: a model
+    broadcasts the same few shapes every step, and numpy computes it in Python."""
+    return np.broadcast_shapes(*shapes)
+
+
 def broadcasts_to(shape: tuple, target: tuple) -> bool:
     """Whether an array of ``shape`` broadcasts to exactly ``target`` (numpy's rule)."""
     try:
-        return np.broadcast_shapes(shape, target) == tuple(target)
+        return broadcast_shape(tuple(shape), tuple(target)) == tuple(target)
     except ValueError:
         return False
 
@@ -65,7 +73,7 @@ def broadcasts_to(shape: tuple, target: tuple) -> bool:
 def broadcast_operands(op: str, *xs: Tensor) -> list[Tensor]:
     """Broadcast the operands that carry derivatives to the common shape; constants keep theirs."""
     try:
-        shape = np.broadcast_shapes(*(x.shape for x in xs))
+        shape = broadcast_shape(*(x.data.shape for x in xs))
     except ValueError:
         shapes = " and ".join(str(x.shape) for x in xs)
         raise ShapeError(
@@ -73,7 +81,9 @@ def broadcast_operands(op: str, *xs: Tensor) -> list[Tensor]:
             f"must be equal or 1); reshape or expand_dims one operand so the axes line up"
         ) from None
     return [
-        apply(ops.BroadcastTo, x, shape=shape) if x.shape != shape and _differentiated(x) else x
+        apply(ops.BroadcastTo, x, shape=shape)
+        if x.data.shape != shape and _differentiated(x)
+        else x
         for x in xs
     ]
 
@@ -321,7 +331,7 @@ def matmul(a, b) -> Tensor:
             f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} axis "
             f"of the right one ({b.shape[-2 if b.ndim > 1 else 0]}); transpose (x.T) or reshape"
         )
-    out_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) if a.ndim > 2 or b.ndim > 2 else ()
+    out_shape = broadcast_shape(a.shape[:-2], b.shape[:-2]) if a.ndim > 2 or b.ndim > 2 else ()
     out_shape += a.shape[-2:-1] + b.shape[-1:] if b.ndim > 1 else a.shape[-2:-1]
     if a.ndim == 1:
         a = a.reshape((1, a.shape[0]))
@@ -332,7 +342,7 @@ def matmul(a, b) -> Tensor:
         out = apply(ops.MatMul, a.reshape((-1, a.shape[-1])), b)
     else:
         if a.shape[:-2] != b.shape[:-2]:
-            batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            batch = broadcast_shape(a.shape[:-2], b.shape[:-2])
             a, b = (
                 apply(ops.BroadcastTo, x, shape=batch + x.shape[-2:])
                 if x.shape[:-2] != batch and _differentiated(x)
