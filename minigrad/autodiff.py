@@ -24,12 +24,13 @@ class Mode:
     """What is switched on where an operation runs. Never changed once made: switching a mode
     installs a new one (``_switch``), so the default can be shared by every thread."""
 
-    __slots__ = ("grad_enabled", "forward_level", "detect_anomaly", "watching")
+    __slots__ = ("grad_enabled", "forward_level", "detect_anomaly", "scope", "watching")
 
-    def __init__(self, grad_enabled=True, forward_level=0, detect_anomaly=False):
+    def __init__(self, grad_enabled=True, forward_level=0, detect_anomaly=False, scope=None):
         self.grad_enabled = grad_enabled
         self.forward_level = forward_level  # > 0 while forward-mode tangents are pushed
         self.detect_anomaly = detect_anomaly
+        self.scope = scope  # the innermost Module whose forward is running (see ``in_scope``)
         # Whether some mode that inspects every result is on (forward mode, anomaly detection):
         # the one flag the hot path reads for both.
         self.watching = bool(forward_level or detect_anomaly)
@@ -39,6 +40,7 @@ class Mode:
 # and reading it costs a third as much, which counts on every operation. An asyncio task's
 # ``no_grad`` also stays inside that task.
 _mode: ContextVar[Mode] = ContextVar("minigrad_mode", default=Mode())  # noqa: B039 (never changed)
+_KEEP = object()
 
 
 def mode() -> Mode:
@@ -46,17 +48,28 @@ def mode() -> Mode:
     return _mode.get()
 
 
-def _switch(grad_enabled=None, forward_level=None, detect_anomaly=None) -> Mode:
+def _switch(grad_enabled=_KEEP, forward_level=_KEEP, detect_anomaly=_KEEP, scope=_KEEP) -> Mode:
     """Install the current mode with the given changes; return the one it replaces."""
     old = _mode.get()
     _mode.set(
         Mode(
-            old.grad_enabled if grad_enabled is None else grad_enabled,
-            old.forward_level if forward_level is None else forward_level,
-            old.detect_anomaly if detect_anomaly is None else detect_anomaly,
+            old.grad_enabled if grad_enabled is _KEEP else grad_enabled,
+            old.forward_level if forward_level is _KEEP else forward_level,
+            old.detect_anomaly if detect_anomaly is _KEEP else detect_anomaly,
+            old.scope if scope is _KEEP else scope,
         )
     )
     return old
+
+
+def in_scope(module, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with ``module`` as the scope of the nodes it makes (each node
+    records the innermost module whose forward made it, so drawings can group them)."""
+    outer = _switch(scope=module).scope
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _switch(scope=outer)
 
 
 class _GradMode:
@@ -223,7 +236,7 @@ def apply(prim, *xs, **params):
         for x in xs:
             if x.requires_grad:
                 out.requires_grad = True
-                out._node = Node(prim, xs, params)
+                out._node = Node(prim, xs, params, mode.scope)
                 break
     if mode.watching:
         _inspect(prim, xs, out, params)
@@ -316,35 +329,14 @@ class Node:
 
     __slots__ = ("prim", "parents", "params", "seq", "origin", "scope", "cotangent")
 
-    def __init__(self, prim, parents, params):
+    def __init__(self, prim, parents, params, scope):
         self.prim = prim
         self.parents = parents
         self.params = params
         self.seq = next(_clock)
         self.origin = None  # the user's line that made it, under detect_anomaly
-        self.scope = None  # the innermost Module whose forward made it (see ``mark_scope``)
+        self.scope = scope  # the innermost Module whose forward made it (see ``in_scope``)
         self.cotangent = None  # accumulated during backward (a leaf's goes in a dict)
-
-
-def now() -> int:
-    """A time on the clock that orders nodes: every node made later has a larger ``seq``."""
-    return next(_clock)
-
-
-def mark_scope(outputs, module, since: int) -> None:
-    """Label the nodes made after ``since`` behind ``outputs`` with ``module``, unless an inner
-    module already did (so the innermost module wins). Only nodes made since are visited."""
-    stack = [t for t in (outputs if isinstance(outputs, tuple | list) else (outputs,))
-             if isinstance(t, Tensor)]  # fmt: skip
-    seen = set()
-    while stack:
-        node = stack.pop()._node
-        if node is None or node.seq <= since or id(node) in seen or node.parents is None:
-            continue
-        seen.add(id(node))
-        if node.scope is None:
-            node.scope = module
-        stack.extend(node.parents)
 
 
 from . import anomaly  # noqa: E402

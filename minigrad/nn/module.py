@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..autodiff import mark_scope, no_grad, now
+from ..autodiff import in_scope, no_grad
 from ..errors import ShapeError
 from ..tensor import Tensor
 
@@ -61,10 +61,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        start = now()
-        out = self.forward(*args, **kwargs)
-        mark_scope(out, self, start)  # so drawings can group the operations by module
-        return out
+        return in_scope(self, self.forward, *args, **kwargs)  # drawings group nodes by module
 
     # ----- walking the tree ----------------------------------------------------------------------
 
