@@ -3,9 +3,11 @@
 import importlib
 import pathlib
 
+import numpy as np
 import pytest
 from harness import primitives_used
 
+import minigrad as mg
 from minigrad import autodiff
 
 CASE_MODULES = sorted(p.stem for p in pathlib.Path(__file__).parent.glob("test_ops_*.py"))
@@ -40,3 +42,33 @@ def test_every_primitive_has_a_test_case():
         covered |= primitives_used(case)
     missing = set(builtin_primitives()) - covered
     assert not missing, f"primitives without an op-test case: {sorted(missing)}"
+
+
+def float32_tensors(case):
+    return [
+        mg.tensor(
+            a.astype(np.float32) if a.dtype == np.float64 else a, requires_grad=a.dtype.kind == "f"
+        )
+        for a in case.inputs
+    ]
+
+
+def float32_differentiable(case) -> bool:
+    """Whether the case, given float32 inputs, gives a float32 result that requires grad (a
+    float64 constant in it makes the result float64, by numpy's promotion)."""
+    out = case.fn(*float32_tensors(case))
+    return out.requires_grad and out.dtype == np.float32
+
+
+@pytest.mark.parametrize("case", [c for c in all_cases() if float32_differentiable(c)], ids=str)
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_float32_inputs_get_float32_gradients(case, create_graph):
+    """A gradient has its input's dtype (as in PyTorch), on the array path of a plain backward
+    and on the Tensor path alike."""
+    xs = float32_tensors(case)
+    out = case.fn(*xs)
+    out.backward(np.ones(out.shape, np.float32), create_graph=create_graph)
+    grads = [(i, x.grad) for i, x in enumerate(xs) if x.requires_grad and x.grad is not None]
+    assert grads, f"{case}: no gradient came back"
+    for i, g in grads:
+        assert g.dtype == np.float32, f"{case}: input {i} got a {g.dtype} gradient"

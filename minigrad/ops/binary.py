@@ -79,7 +79,9 @@ class Maximum(Elementwise):
 
     @staticmethod
     def partial(i, y, a, b, xp):
-        share = (a > b) + 0.5 * (a == b)  # of the gradient that goes to a (no gradient itself)
+        # Of the gradient, the share that goes to a (no gradient itself), in y's dtype: a bool
+        # plus a Python float would be float64, and would make a float32 gradient float64.
+        share = ((a > b) + 0.5 * (a == b)).astype(y.dtype)
         return share if i == 0 else 1 - share
 
 
@@ -90,7 +92,7 @@ class Minimum(Elementwise):
 
     @staticmethod
     def partial(i, y, a, b, xp):
-        share = (a < b) + 0.5 * (a == b)
+        share = ((a < b) + 0.5 * (a == b)).astype(y.dtype)  # as in Maximum
         return share if i == 0 else 1 - share
 
 
