@@ -5,6 +5,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import autodiff
@@ -51,6 +53,43 @@ def test_diamond_graph_sums_both_paths():
     h = x * 2
     (mg.sin(h) + mg.exp(h)).sum().backward()
     np.testing.assert_allclose(x.grad.data, 2 * np.cos(2 * x0) + 2 * np.exp(2 * x0), rtol=1e-12)
+
+
+# Two-input steps that keep values bounded, so a random graph stays well conditioned.
+GRAPH_STEPS = (
+    lambda a, b: mg.tanh(a * b),
+    lambda a, b: a + mg.sin(b),
+    lambda a, b: a - 0.5 * b,
+    lambda a, b: mg.sigmoid(a) * b,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_random_graphs_backpropagate_like_finite_differences(data):
+    """Random DAGs: each step combines two earlier values (possibly the same one, possibly a
+    leaf used many times), and the output sums them all, so cotangents reach a node from several
+    consumers in any order. The walk must finish every node before passing its cotangent on."""
+    n_leaves = data.draw(st.integers(1, 3), label="leaves")
+    plan = [
+        (
+            data.draw(st.integers(0, len(GRAPH_STEPS) - 1)),
+            data.draw(st.integers(0, n_leaves + k - 1)),
+            data.draw(st.integers(0, n_leaves + k - 1)),
+        )
+        for k in range(data.draw(st.integers(1, 12), label="steps"))
+    ]
+
+    def f(*leaves):
+        values = list(leaves)
+        for step, i, j in plan:
+            values.append(GRAPH_STEPS[step](values[i], values[j]))
+        return sum(v.sum() for v in values[n_leaves:])
+
+    rng = np.random.default_rng(len(plan))
+    arrays = [rng.uniform(-1, 1, 3) for _ in range(n_leaves)]
+    report = mg.gradcheck(f, *arrays)
+    assert report, f"plan {plan}\n{report}"
 
 
 def test_input_used_twice_by_one_op():
