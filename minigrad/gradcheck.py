@@ -90,6 +90,7 @@ class GradcheckReport:
 
     @property
     def passed(self) -> bool:
+        """Whether every input's check passed (also the report's truth value)."""
         return all(c.passed for c in self.checks)
 
     def __bool__(self) -> bool:
@@ -97,6 +98,7 @@ class GradcheckReport:
 
     @property
     def failures(self) -> list[InputCheck]:
+        """The inputs' checks that failed, each with its worst elements."""
         return [c for c in self.checks if not c.passed]
 
     def __str__(self) -> str:

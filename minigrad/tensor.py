@@ -44,18 +44,22 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The length of each axis, as numpy's ``shape``."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The numpy dtype of the data."""
         return self.data.dtype
 
     @property
@@ -105,6 +109,7 @@ class Tensor:
         return self.data
 
     def tolist(self):
+        """The values as (nested) Python lists of numbers."""
         return self.data.tolist()
 
     def detach(self) -> Tensor:
@@ -198,24 +203,33 @@ class Tensor:
         return self
 
     def add_(self, other, alpha=1) -> Tensor:
+        """``self += alpha * other`` in place. Refused for a tensor that requires grad while grad
+        mode is on (do it under ``mg.no_grad()``, as optimizers do); backward refuses a graph
+        that saved this tensor before the change."""
         return self._inplace("add_", lambda d: np.add(d, alpha * np.asarray(other), out=d))
 
     def sub_(self, other, alpha=1) -> Tensor:
+        """``self -= alpha * other`` in place."""
         return self._inplace("sub_", lambda d: np.subtract(d, alpha * np.asarray(other), out=d))
 
     def mul_(self, other) -> Tensor:
+        """``self *= other`` in place."""
         return self._inplace("mul_", lambda d: np.multiply(d, np.asarray(other), out=d))
 
     def div_(self, other) -> Tensor:
+        """``self /= other`` in place."""
         return self._inplace("div_", lambda d: np.divide(d, np.asarray(other), out=d))
 
     def copy_(self, src) -> Tensor:
+        """Overwrite the values with ``src``'s (broadcast to this shape), in place."""
         return self._inplace("copy_", lambda d: np.copyto(d, np.asarray(src)))
 
     def fill_(self, value) -> Tensor:
+        """Set every element to ``value``, in place."""
         return self._inplace("fill_", lambda d: d.fill(value))
 
     def zero_(self) -> Tensor:
+        """Set every element to 0, in place."""
         return self.fill_(0)
 
     # ``x += y`` and friends: in place (as PyTorch's) when nothing is being recorded; while grad

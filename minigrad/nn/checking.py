@@ -179,10 +179,12 @@ class GradientMonitor:
 
     @property
     def checks(self) -> list[tuple[int, GradcheckReport]]:
+        """(step, report) of every gradient check made so far."""
         return [(r["step"], r["check"]) for r in self.history if "check" in r]
 
     @property
     def flags(self) -> list[tuple[int, str]]:
+        """(step, message) of every flag so far: NaN/Inf, exploding or vanishing norms."""
         return [(r["step"], f) for r in self.history for f in r["flags"]]
 
     def __str__(self) -> str:

@@ -58,9 +58,12 @@ class Module:
         self._buffers: list[str] = []
 
     def forward(self, *args, **kwargs):
+        """The computation; every module defines it. Call the module (``model(x)``), not
+        ``forward``, so that drawings can group its operations."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
+        """Run ``forward``; the nodes it makes remember this module (for ``mg.viz``)."""
         return in_scope(self, self.forward, *args, **kwargs)  # drawings group nodes by module
 
     # ----- walking the tree ----------------------------------------------------------------------
@@ -82,6 +85,7 @@ class Module:
         return found
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) of each module directly inside this one, once each."""
         seen = set()
         for name, member, _ in self._members():
             if isinstance(member, Module) and id(member) not in seen:
@@ -89,6 +93,7 @@ class Module:
                 yield name, member
 
     def children(self) -> Iterator[Module]:
+        """Each module directly inside this one."""
         return (child for _, child in self.named_children())
 
     def named_modules(self, prefix: str = "", remove_duplicate: bool = True):
@@ -106,6 +111,7 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, depth first."""
         return (module for _, module in self.named_modules())
 
     def _named_tensors(self, kind, remove_duplicate: bool = True):
@@ -141,9 +147,11 @@ class Module:
         return self._named_tensors(Parameter, remove_duplicate)
 
     def parameters(self) -> Iterator[Parameter]:
+        """Every parameter, once each, in ``named_parameters``' order (what optimizers take)."""
         return (p for _, p in self.named_parameters())
 
     def named_buffers(self, remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, tensor) of the buffers (``register_buffer``), in the parameters' order."""
         return self._named_tensors(Tensor, remove_duplicate)
 
     def register_buffer(self, name: str, value: Tensor) -> None:
@@ -267,6 +275,7 @@ class Sequential(Module):
         return iter(self.layers)
 
     def append(self, module: Module) -> Sequential:
+        """Add a layer at the end."""
         self.layers.append(module)
         return self
 
@@ -292,10 +301,12 @@ class ModuleList(Module):
         return iter(self.items)
 
     def append(self, module: Module) -> ModuleList:
+        """Add a module at the end."""
         self.items.append(module)
         return self
 
     def extend(self, modules) -> ModuleList:
+        """Add several modules at the end."""
         self.items.extend(modules)
         return self
 

@@ -107,6 +107,8 @@ class Optimizer:
         return loss
 
     def update(self, p: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
+        """Change ``p.data`` in place from its gradient ``grad`` (an ndarray), its ``state``
+        (a dict kept between steps) and its ``group``'s hyperparameters: each optimizer's rule."""
         raise NotImplementedError
 
     # ----- state dicts ---------------------------------------------------------------------------
