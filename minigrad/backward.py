@@ -128,7 +128,9 @@ def _run_backward(root, grad, retain_graph, captured):
     else:
         root._node.cotangent = grad
         heap.append((-root._node.seq, root))
-    delivered: set = set()
+    # The first cotangent is the caller's array: a gradient that is that very array (``Add``
+    # passes it on unchanged) must be a copy, or changing one would change the other.
+    delivered: set = {id(grad)}
     try:
         while heap:
             t = heappop(heap)[1]

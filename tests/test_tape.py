@@ -642,6 +642,19 @@ def test_leaf_gradients_are_writable_arrays_of_their_own():
     np.testing.assert_array_equal(a.grad.data, [10.0, 10.0])
 
 
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_a_gradient_does_not_share_memory_with_the_grad_passed_in(as_tensor):
+    """Add hands the output's cotangent to its inputs unchanged: the leaves' gradients must not
+    be the caller's array, or changing it afterwards would change them."""
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    g = np.array([1.0, 1.0])
+    (a + b).backward(mg.Tensor(g) if as_tensor else g)  # mg.Tensor shares g
+    g[:] = 99.0
+    assert a.grad.tolist() == [1.0, 1.0] and b.grad.tolist() == [1.0, 1.0]
+    a.grad.data[0] = 5.0
+    assert b.grad.tolist() == [1.0, 1.0]
+
+
 def test_a_backward_that_fails_part_way_leaves_no_stale_cotangents():
     """Cotangents wait on the nodes during backward; an error must not leave them there."""
     calls = []
