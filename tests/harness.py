@@ -5,7 +5,7 @@
   2. reverse mode (VJP) against central finite differences (``mg.gradcheck``);
   3. second derivatives through ``create_graph=True`` (``mg.gradgradcheck``) when ``smooth``;
   4. forward mode (JVP) with a batch of tangents (B = 1 and B = 3) against finite differences
-     of the function along each tangent;
+     of the function along each tangent, then with a tangent on one input at a time;
   5. the VJP on Tensors (``create_graph=True``) against the VJP on arrays (a plain backward,
      see ``Primitive.array_cotangents``): step 2 checks only the plain one.
 ``primitives_used`` reads the forward tape, so the registry test knows which primitives a case
@@ -76,9 +76,11 @@ def check_second_order(case: Case):
     assert report, f"{case}\n{report}"
 
 
-def check_jvp(case: Case, batch: int, seed: int = 0):
+def check_jvp(case: Case, batch: int, seed: int = 0, only: int | None = None):
+    """Forward mode against finite differences along each tangent; with ``only``, just that
+    input carries a tangent (a rule must still return one of the output's full shape)."""
     rng = np.random.default_rng(seed)
-    diff = [a.dtype.kind == "f" for a in case.inputs]
+    diff = [a.dtype.kind == "f" and only in (None, i) for i, a in enumerate(case.inputs)]
     tangents = [rng.standard_normal((batch, *a.shape)) if d else None
                 for a, d in zip(case.inputs, diff)]  # fmt: skip
     with autodiff.forward_mode():
@@ -129,3 +131,7 @@ def check_case(case: Case):
         check_second_order(case)
     check_jvp(case, batch=1)
     check_jvp(case, batch=3)
+    differentiated = [i for i, a in enumerate(case.inputs) if a.dtype.kind == "f"]
+    if len(differentiated) > 1:
+        for i in differentiated:
+            check_jvp(case, batch=2, only=i)

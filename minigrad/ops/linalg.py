@@ -166,5 +166,7 @@ class Affine(Primitive):
         return add_tangents(
             None if tx is None else _tangents_times(tx, w.T),
             None if tw is None else x @ tw.transpose(0, 2, 1),
-            None if tb is None else tb[:, None, :],
+            # NOTE: broadcast over the rows, so the tangent has y's shape even when the bias is
+            # the only input that carries one.
+            None if tb is None else np.broadcast_to(tb[:, None, :], (tb.shape[0], *y.shape)),
         )
