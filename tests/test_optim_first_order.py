@@ -433,6 +433,68 @@ def test_bad_hyperparameters_in_a_group_are_refused(cls, hp, message):
     assert len(opt.param_groups) == 1
 
 
+WRONG_KINDS = [
+    (SGD, dict(lr=0.1, momentum="a"), "SGD: momentum must be a number, got 'a'"),
+    (Adam, dict(betas=("x", 0.9)), "Adam: betas must be a tuple of numbers, got ('x', 0.9)"),
+    (Adam, dict(lr=mg.tensor(0.1)), "Adam: lr must be a number, got tensor(0.1)"),
+    (RMSprop, dict(alpha=None), "RMSprop: alpha must be a number, got None"),
+]
+
+
+@pytest.mark.parametrize("cls, hp, message", WRONG_KINDS, ids=[m for *_, m in WRONG_KINDS])
+def test_a_hyperparameter_of_the_wrong_kind_is_named(cls, hp, message):
+    """Not a raw TypeError from a comparison inside validate: the name and the value."""
+    with pytest.raises(OptimizerError, match=re.escape(message)):
+        cls([mg.tensor([1.0], requires_grad=True)], **hp)
+
+
+def test_numpy_number_hyperparameters_are_numbers():
+    a, b = (mg.tensor([1.0, -2.0], requires_grad=True) for _ in range(2))
+    # 0.25 is exact in float32, so both runs must agree to the last bit
+    opts = [
+        SGD([a], lr=0.25, momentum=0.9),
+        SGD([b], lr=np.float32(0.25), momentum=np.float64(0.9)),
+    ]
+    for _ in range(3):
+        for p, opt in zip((a, b), opts):
+            opt.zero_grad()
+            (p**2).sum().backward()
+            opt.step()
+    np.testing.assert_array_equal(b.data, a.data)
+    assert not np.array_equal(a.data, [1.0, -2.0])
+
+
+def test_one_tensor_instead_of_a_list_is_refused():
+    """Iterating a tensor gives views of its rows, which never get a .grad: training would
+    silently do nothing, so it is refused, as in PyTorch."""
+    w = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(OptimizerError, match=r"params must be an iterable .* pass \[w\]"):
+        SGD(w, lr=0.1)
+
+
+def test_a_non_leaf_tensor_is_refused():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(OptimizerError, match="can't optimise a non-leaf tensor .* made by Mul"):
+        SGD([w * 2], lr=0.1)
+
+
+@pytest.mark.parametrize("cls, hp", ALL, ids=[c.__name__ for c, _ in ALL])
+def test_frozen_parameters_are_accepted_and_left_alone(cls, hp):
+    """Fine-tuning: model.parameters() includes frozen ones (requires_grad=False), as in
+    PyTorch; they get no gradient, so they do not move, and the others train."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    model[0].weight.requires_grad_(False)
+    frozen, trained = model[0].weight.data.copy(), model[2].weight.data.copy()
+    opt = cls(model.parameters(), **hp)
+    x = mg.tensor(np.random.default_rng(0).standard_normal((5, 3)))
+    for _ in range(3):
+        opt.zero_grad()
+        (model(x) ** 2).sum().backward()
+        opt.step()
+    np.testing.assert_array_equal(model[0].weight.data, frozen)
+    assert not np.array_equal(model[2].weight.data, trained)
+
+
 def test_edge_hyperparameters_are_accepted():
     """The boundaries PyTorch allows: lr 0, beta 0, rho 0 and 1, alpha 0."""
     p = mg.tensor([1.0], requires_grad=True)

@@ -812,3 +812,26 @@ def test_lbfgs_load_state_dict_checks_the_flat_size():
     with pytest.raises(OptimizerError, match=r"'d' has shape \(7,\).*\(4,\)"):
         other.load_state_dict(bad)
     assert other.state == {}
+
+
+@pytest.mark.parametrize("cls", [LBFGS, Newton, NewtonCG], ids=lambda c: c.__name__)
+def test_frozen_parameters_are_left_out_of_the_flat_vector(cls):
+    """A frozen parameter (requires_grad=False) is not part of x: it does not move, and the
+    curvature is taken in the others alone (a bias-only tangent flows through the layer)."""
+    model = mg.nn.Sequential(mg.nn.Linear(2, 2), mg.nn.Linear(2, 1))
+    model[0].weight.requires_grad_(False)
+    frozen = model[0].weight.data.copy()
+    x = mg.tensor(np.random.default_rng(0).standard_normal((3, 2)))
+    opt = cls(model.parameters(), lr=0.5)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((model(x) - 1.0) ** 2).sum()
+        loss.backward()
+        return loss
+
+    before = closure().item()
+    for _ in range(3):
+        opt.step(closure)
+    np.testing.assert_array_equal(model[0].weight.data, frozen)
+    assert closure().item() < before

@@ -37,7 +37,8 @@ class FlatParams:
     """
 
     def __init__(self, params: Sequence[Tensor]):
-        self.params = list(params)
+        # Frozen parameters (requires_grad=False) are not part of x: they are left alone.
+        self.params = [p for p in params if p.requires_grad]
         self.sizes = [p.size for p in self.params]
         self.offsets = np.cumsum([0, *self.sizes])
         self.n = int(self.offsets[-1])

@@ -9,6 +9,8 @@ in-place clock catches any graph that still needs the old value. ``step`` runs i
 from __future__ import annotations
 
 import copy
+import inspect
+import numbers
 
 import numpy as np
 
@@ -19,6 +21,14 @@ from ..tensor import Tensor
 
 class OptimizerError(MinigradError, ValueError):
     """A bad hyperparameter or parameter list, or a state dict that does not fit."""
+
+
+def _plain(value) -> bool:
+    """Whether a hyperparameter is of a kind the optimizers take: a number (numpy's too), a
+    bool, a string option, None, or a tuple of numbers (Adam's betas)."""
+    if isinstance(value, tuple | list):
+        return all(isinstance(v, numbers.Real) for v in value)
+    return value is None or isinstance(value, numbers.Real | str)
 
 
 def check(condition: bool, message: str) -> None:
@@ -46,6 +56,12 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: list[dict] = []
         self.state: dict = {}
+        check(
+            not isinstance(params, Tensor),
+            f"{type(self).__name__}: params must be an iterable of Tensors (or of parameter-group "
+            f"dicts), got one Tensor of shape {getattr(params, 'shape', None)}; pass [w] or "
+            f"model.parameters()",
+        )
         params = list(params)
         check(len(params) > 0, f"{type(self).__name__}: got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
@@ -65,10 +81,13 @@ class Optimizer:
                 isinstance(p, Tensor),
                 f"{type(self).__name__}: can only optimise Tensors, got {type(p).__name__}",
             )
+            # NOTE: a frozen parameter (requires_grad=False) is accepted and, having no gradient,
+            # left alone, as in PyTorch; a non-leaf would never receive a .grad at all.
             check(
-                p.requires_grad,
-                f"{type(self).__name__}: a parameter of shape {p.shape} does "
-                f"not require grad, so it would never be updated",
+                p.is_leaf,
+                f"{type(self).__name__}: can't optimise a non-leaf tensor (shape {p.shape}, made "
+                f"by {p.grad_fn}): its .grad is never filled; optimise the leaf it was computed "
+                f"from, or use x.detach().requires_grad_() as a new leaf",
             )
         existing = {id(p) for g in self.param_groups for p in g["params"]}
         check(
@@ -76,14 +95,39 @@ class Optimizer:
             f"{type(self).__name__}: a parameter appears in more than one group",
         )
         full = {**self.defaults, **group, "params": params}
-        self.validate(full)
+        self._check_kinds(full)
+        try:
+            self.validate(full)
+        except TypeError:  # a comparison with a string, a Tensor, ...
+            odd = [f"{k}={v!r}" for k, v in full.items() if k != "params" and not _plain(v)]
+            raise OptimizerError(
+                f"{type(self).__name__}: hyperparameters must be numbers (or the documented "
+                f"options); got {', '.join(odd) or 'a value of the wrong type'}"
+            ) from None
         self.param_groups.append(full)
+
+    def _check_kinds(self, group: dict) -> None:
+        """A hyperparameter whose default is a number must be a number (numpy's count), and
+        one whose default is a tuple of numbers a tuple of numbers: named, before ``validate``
+        compares it with anything."""
+        signature = inspect.signature(type(self).__init__).parameters
+        for key, value in group.items():
+            default = signature[key].default if key in signature else None
+            if isinstance(default, bool) or default is None:
+                continue
+            if isinstance(default, numbers.Real):
+                ok, kind = isinstance(value, numbers.Real), "a number"
+            elif isinstance(default, tuple):
+                ok, kind = _plain(value) and isinstance(value, tuple | list), "a tuple of numbers"
+            else:
+                continue
+            check(ok, f"{type(self).__name__}: {key} must be {kind}, got {value!r}")
 
     def validate(self, group: dict) -> None:
         """Check a group's hyperparameters (subclasses extend this)."""
         if "lr" in group:
             lr = group["lr"]
-            check(isinstance(lr, int | float) and lr >= 0, f"Invalid learning rate: {lr}")
+            check(isinstance(lr, numbers.Real) and lr >= 0, f"Invalid learning rate: {lr!r}")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients of every parameter (``None``, or zeros)."""
