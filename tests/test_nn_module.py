@@ -4,7 +4,7 @@ Values are checked against numpy written here (``x @ W.T + b``, the closed-form 
 linear map) and against finite differences (``mg.gradcheck``), never against minigrad itself.
 """
 
-import copy
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -180,7 +180,8 @@ def test_sequential_indexing_slicing_len_iter():
     tail = model[1:]
     assert isinstance(tail, nn.Sequential) and len(tail) == 2
     assert tail[1] is layers[2]
-    assert [n for n, _ in tail.named_parameters()] == ["1.weight", "1.bias"]
+    # as PyTorch's: a slice keeps the layers' names
+    assert [n for n, _ in tail.named_parameters()] == ["2.weight", "2.bias"]
 
 
 def test_sequential_forward_is_composition(rng):
@@ -214,6 +215,93 @@ def test_module_list_registers_its_modules():
 
 
 # ----- modes, gradients, counting ----------------------------------------------------------------
+
+
+def test_sequential_of_an_ordered_dict_is_named_by_its_keys(rng):
+    fc, act = nn.Linear(2, 3), nn.ReLU()
+    model = nn.Sequential(OrderedDict([("fc", fc), ("act", act)]))
+    assert model.fc is fc and model.act is act and model[0] is fc and len(model) == 2
+    assert [n for n, _ in model.named_parameters()] == ["fc.weight", "fc.bias"]
+    x = rng.standard_normal((4, 2))
+    expected = np.maximum(x @ fc.weight.data.T + fc.bias.data, 0)
+    np.testing.assert_allclose(model(mg.tensor(x)).data, expected, rtol=1e-6)
+    assert list(model[1:].named_children()) == [("act", act)]
+    with pytest.raises(AttributeError, match="no attribute or layer 'conv'"):
+        getattr(model, "conv")  # noqa: B009 (the attribute access under test)
+
+
+def test_sequential_refuses_what_is_not_a_module():
+    with pytest.raises(mg.DTypeError, match="Sequential: function is not a Module"):
+        nn.Sequential(nn.Linear(2, 2), mg.relu)
+
+
+def test_parameters_and_modules_with_underscore_names_are_registered():
+    """As PyTorch: any attribute name counts for a Parameter or a Module."""
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self._scale = nn.Parameter(np.ones(1))
+            self._body = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self._body(x) * self._scale
+
+    model = Scaled()
+    assert [n for n, _ in model.named_parameters()] == ["_scale", "_body.weight", "_body.bias"]
+    assert set(model.state_dict()) == {"_scale", "_body.weight", "_body.bias"}
+
+
+def test_assigning_a_tensor_over_a_parameter_is_refused():
+    """It would drop out of parameters(), the optimizer and state_dict without a word."""
+    layer = nn.Linear(3, 2)
+    with pytest.raises(
+        mg.DTypeError, match=r"Linear.weight is a Parameter; .* nn.Parameter\(value\)"
+    ):
+        layer.weight = mg.tensor(np.zeros((2, 3)), requires_grad=True)
+    assert isinstance(layer.weight, nn.Parameter)
+    new = nn.Parameter(np.zeros((2, 3), np.float32))
+    layer.weight = new  # a Parameter replaces a Parameter
+    layer.bias = None  # and None removes it
+    assert [p for p in layer.parameters()] == [new]
+
+
+def test_register_buffer_parameter_and_module_check_their_values():
+    module = nn.Module()
+    with pytest.raises(mg.DTypeError, match=r"register_buffer\('mask'\): a buffer is a Tensor"):
+        module.register_buffer("mask", np.ones(3))
+    with pytest.raises(mg.DTypeError, match=r"register_parameter\('w'\): expected an nn.Parameter"):
+        module.register_parameter("w", mg.tensor([1.0], requires_grad=True))
+    with pytest.raises(mg.DTypeError, match=r"add_module\('m'\): int is not a Module"):
+        module.add_module("m", 3)
+    module.register_buffer("mask", mg.tensor(np.ones(3)))
+    module.register_parameter("w", nn.Parameter(np.zeros(2)))
+    module.add_module("inner", nn.Linear(2, 1))
+    assert [n for n, _ in module.named_parameters()] == ["w", "inner.weight", "inner.bias"]
+    assert [n for n, _ in module.named_buffers()] == ["mask"]
+    assert [b.shape for b in module.buffers()] == [(3,)]
+
+
+def test_apply_visits_children_before_parents():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+    seen = []
+    assert model.apply(lambda m: seen.append(type(m).__name__)) is model
+    assert seen == ["Linear", "ReLU", "Linear", "Sequential", "Sequential"]
+
+    def init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.zeros_(m.weight)
+
+    model.apply(init)
+    assert all(not m.weight.data.any() for m in model.modules() if isinstance(m, nn.Linear))
+
+
+def test_requires_grad_freezes_and_unfreezes_every_parameter():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    assert model.requires_grad_(False) is model
+    assert not any(p.requires_grad for p in model.parameters())
+    model[1].requires_grad_()
+    assert [p.requires_grad for p in model.parameters()] == [False, False, True, True]
 
 
 def test_train_and_eval_propagate_to_every_module():
@@ -359,6 +447,14 @@ def test_strict_false_ignores_missing_and_unexpected_keys():
     np.testing.assert_array_equal(model[1].bias.data, [5.0, 6.0])
     for name in ("0.weight", "0.bias", "1.weight"):
         np.testing.assert_array_equal(snapshot(model)[name], before[name])
+
+
+def test_load_state_dict_returns_the_missing_and_unexpected_keys():
+    model = nn.Sequential(nn.Linear(2, 2))
+    state = {"0.weight": np.ones((2, 2)), "extra": np.zeros(1)}
+    result = model.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["0.bias"] and result.unexpected_keys == ["extra"]
+    assert model.load_state_dict(model.state_dict()) == ([], [])
 
 
 def test_strict_false_still_refuses_wrong_shapes():
@@ -536,10 +632,7 @@ def test_linear_gradcheck(rng, bias):
     layer = nn.Linear(4, 3, bias=bias, dtype=np.float64)
 
     def with_parameters(x, *parameters):
-        clone = copy.copy(layer)
-        clone.weight = parameters[0]
-        clone.bias = parameters[1] if bias else None
-        return clone(x)
+        return nn.functional_call(layer, parameters, x)
 
     x = mg.tensor(rng.standard_normal((2, 4)))
     inputs = [x, layer.weight] + ([layer.bias] if bias else [])

@@ -1,19 +1,22 @@
 """``Module`` and ``Parameter``: a plain class whose attributes are its parameters and children.
 
 ``named_parameters()`` walks the attributes in insertion order, through Parameters, Modules,
-lists, tuples and dicts, giving PyTorch's dotted names (``layers.0.weight``). Buffers (state
-that is saved but not trained, like BatchNorm's running mean) are Tensors registered with
-``register_buffer``.
+lists, tuples and dicts, giving PyTorch's dotted names (``layers.0.weight``); an attribute
+whose name starts with ``_`` counts when it holds a Parameter or a Module (the rest of those
+are bookkeeping). Buffers (state that is saved but not trained, like BatchNorm's running mean)
+are Tensors registered with ``register_buffer``. As in PyTorch, a Parameter attribute can be
+replaced by another Parameter or None, not by a plain Tensor, which the walk would miss.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict, namedtuple
 from collections.abc import Iterator
 
 import numpy as np
 
 from ..autodiff import in_scope, no_grad
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 
 
@@ -27,6 +30,11 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+# What load_state_dict returns, as PyTorch's: the keys it did not find in the state dict, and
+# the keys of the state dict it did not use (both empty after a strict load).
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class StateDictError(ShapeError, KeyError):
@@ -57,6 +65,20 @@ class Module:
         self.training = True
         self._buffers: list[str] = []
 
+    def __setattr__(self, name: str, value) -> None:
+        # NOTE: as PyTorch, a parameter is replaced by a Parameter (or None), not by a plain
+        # Tensor, which named_parameters() would then miss: the optimizer and state_dict too.
+        if isinstance(self.__dict__.get(name), Parameter) and not (
+            value is None or isinstance(value, Parameter)
+        ):
+            raise DTypeError(
+                f"{type(self).__name__}.{name} is a Parameter; assigning a "
+                f"{type(value).__name__} would silently stop training it. Assign "
+                f"nn.Parameter(value), or change the values in place under mg.no_grad() "
+                f"({name}.data[...] = ... or {name}.copy_(...))"
+            )
+        object.__setattr__(self, name, value)
+
     def forward(self, *args, **kwargs):
         """The computation; every module defines it. Call the module (``model(x)``), not
         ``forward``, so that drawings can group its operations."""
@@ -74,10 +96,10 @@ class Module:
         found = []
         buffers = self._buffers
         for attr, value in vars(self).items():
-            if attr[0] == "_" or attr == "training":
-                continue
             if isinstance(value, Parameter | Module):  # the common case, without the walk
                 found.append((attr, value, attr in buffers))
+            elif attr[0] == "_" or attr == "training":  # minigrad's own bookkeeping
+                continue
             elif isinstance(value, Tensor | list | tuple | dict):
                 for name, member in _walk(value, attr):
                     if isinstance(member, Parameter | Module) or attr in buffers:
@@ -154,17 +176,56 @@ class Module:
         """(dotted name, tensor) of the buffers (``register_buffer``), in the parameters' order."""
         return self._named_tensors(Tensor, remove_duplicate)
 
-    def register_buffer(self, name: str, value: Tensor) -> None:
-        """Keep ``value`` as state that is saved and loaded but not trained."""
+    def buffers(self) -> Iterator[Tensor]:
+        """Every buffer, once each, in ``named_buffers``' order."""
+        return (b for _, b in self.named_buffers())
+
+    def register_buffer(self, name: str, value: Tensor | None) -> None:
+        """Keep ``value`` (a Tensor, or None for "not set yet") as state that is saved and
+        loaded but not trained."""
+        if value is not None and not isinstance(value, Tensor):
+            raise DTypeError(
+                f"register_buffer({name!r}): a buffer is a Tensor (or None), got "
+                f"{type(value).__name__}; wrap it, mg.tensor(value)"
+            )
         if name not in self._buffers:
             self._buffers.append(name)
         setattr(self, name, value)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """``self.name = param``, as PyTorch's (for names made at run time)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise DTypeError(
+                f"register_parameter({name!r}): expected an nn.Parameter (or None), got "
+                f"{type(param).__name__}; wrap it, nn.Parameter(value)"
+            )
+        setattr(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """``self.name = module``, as PyTorch's (for names made at run time)."""
+        if module is not None and not isinstance(module, Module):
+            raise DTypeError(f"add_module({name!r}): {type(module).__name__} is not a Module")
+        setattr(self, name, module)
 
     def num_parameters(self) -> int:
         """How many numbers the parameters hold."""
         return sum(p.size for p in self.parameters())
 
     # ----- modes and gradients -------------------------------------------------------------------
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(module)`` on every module inside this one and on this one, children first
+        (as PyTorch's; the usual way to initialise weights: ``model.apply(init_fn)``)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze every parameter."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def train(self, mode: bool = True) -> Module:
         """Training mode (Dropout drops, BatchNorm uses batch statistics) for every module."""
@@ -193,11 +254,13 @@ class Module:
         state.update({n: b.data.copy() for n, b in self.named_buffers(remove_duplicate=False)})
         return state
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+    def load_state_dict(self, state: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy ``state`` into the parameters and buffers, in place.
 
         Everything is checked before anything is copied: with ``strict``, missing and unexpected
         keys are errors; a shape that differs is always an error. On error nothing changes.
+        Returns ``(missing_keys, unexpected_keys)``, as PyTorch's (what ``strict=False`` let
+        through).
         """
         own = dict(self.named_parameters(remove_duplicate=False))
         own.update(self.named_buffers(remove_duplicate=False))
@@ -234,6 +297,7 @@ class Module:
         with no_grad():
             for key, array in arrays.items():
                 own[key].copy_(array.astype(own[key].dtype, casting="same_kind"))
+        return IncompatibleKeys(missing, unexpected)
 
     # ----- printing ------------------------------------------------------------------------------
 
@@ -254,11 +318,30 @@ class Module:
 
 
 class Sequential(Module):
-    """Modules applied one after the other; ``model[0]``, ``len(model)``, iteration."""
+    """Modules applied one after the other; ``model[0]``, ``len(model)``, iteration. Either
+    ``Sequential(a, b, ...)`` (named 0, 1, ...) or ``Sequential(OrderedDict(fc=a, act=b))``
+    (named by the keys, which are also attributes: ``model.fc``)."""
 
     def __init__(self, *modules: Module):
         super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            self._names = [str(name) for name in modules[0]]
+            modules = tuple(modules[0].values())
+        else:
+            self._names = [str(i) for i in range(len(modules))]
+        for module in modules:
+            if not isinstance(module, Module):
+                raise DTypeError(
+                    f"Sequential: {type(module).__name__} is not a Module; pass modules "
+                    f"(or one OrderedDict of them), e.g. Sequential(nn.Linear(2, 3), nn.ReLU())"
+                )
         self.layers = list(modules)
+
+    def __getattr__(self, name: str):  # only called when normal lookup fails: ``model.fc``
+        names = self.__dict__.get("_names", [])
+        if name in names:
+            return self.layers[names.index(name)]
+        raise AttributeError(f"{type(self).__name__} has no attribute or layer {name!r}")
 
     def forward(self, x):
         for layer in self.layers:
@@ -266,7 +349,9 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i):
-        return Sequential(*self.layers[i]) if isinstance(i, slice) else self.layers[i]
+        if isinstance(i, slice):
+            return Sequential(OrderedDict(zip(self._names[i], self.layers[i])))
+        return self.layers[i]
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -276,12 +361,14 @@ class Sequential(Module):
 
     def append(self, module: Module) -> Sequential:
         """Add a layer at the end."""
+        self._names.append(str(len(self.layers)))
         self.layers.append(module)
         return self
 
     def _members(self) -> list:
-        # NOTE: numbered like PyTorch's (``0.weight``), not ``layers.0.weight``.
-        return [(str(i), layer, False) for i, layer in enumerate(self.layers)]
+        # NOTE: named like PyTorch's (``0.weight``, or by the OrderedDict's keys), not
+        # ``layers.0.weight``.
+        return [(name, layer, False) for name, layer in zip(self._names, self.layers)]
 
 
 class ModuleList(Module):
