@@ -567,3 +567,163 @@ def test_checkpoint_of_tensors_loads_into_a_model(tmp_path, no_pickle):
     target.load_state_dict(mg.load(tmp_path / "tensors"))
     for name, value in snapshot(source).items():
         np.testing.assert_array_equal(snapshot(target)[name], value)
+
+
+# ----- file objects (as torch.save / torch.load take them) ---------------------------------------
+
+
+def test_model_state_dict_round_trip_through_bytesio(rng, no_pickle):
+    source, target = make_model(), make_model()
+    buffer = io.BytesIO()
+    mg.save(source.state_dict(), buffer)
+    assert not buffer.closed and buffer.getvalue().startswith(b"PK\x03\x04")  # an npz (a zip)
+    state = mg.load(io.BytesIO(buffer.getvalue()))  # a fresh buffer, at its start
+    assert list(state) == list(source.state_dict())
+    target.load_state_dict(state)
+    x = mg.tensor(rng.standard_normal((5, 4)).astype(np.float32))
+    np.testing.assert_array_equal(target(x).data, source(x).data)
+    buffer.seek(0)  # the buffer just written, rewound
+    assert mg.load(buffer).keys() == state.keys() and not buffer.closed
+
+
+def test_nested_dict_round_trip_through_bytesio(rng, no_pickle):
+    t = mg.tensor(rng.standard_normal((2, 3)).astype(np.float32))
+    obj = {
+        "model": {"w": rng.standard_normal((3, 2)), "b": np.arange(4, dtype=np.int16)},
+        "optimizer": {"state": {0: {"step": 7, "exp_avg": t}}, "betas": (0.9, 0.999)},
+        "history": [np.zeros(0), {"loss": math.inf}],
+    }
+    buffer = io.BytesIO()
+    mg.save(obj, buffer)
+    back = mg.load(io.BytesIO(buffer.getvalue()))
+    assert back["model"]["b"].dtype == np.int16
+    np.testing.assert_array_equal(back["model"]["w"], obj["model"]["w"])
+    np.testing.assert_array_equal(back["model"]["b"], obj["model"]["b"])
+    state0 = back["optimizer"]["state"][0]
+    assert state0["step"] == 7 and isinstance(state0["exp_avg"], mg.Tensor)
+    np.testing.assert_array_equal(state0["exp_avg"].data, t.data)
+    assert back["optimizer"]["betas"] == (0.9, 0.999)
+    assert back["history"][0].shape == (0,) and back["history"][1] == {"loss": math.inf}
+
+
+def test_a_checkpoint_loads_alike_from_a_path_or_a_buffer(tmp_path):
+    """A file's bytes in a buffer load as the file does, and so does a checkpoint saved into a
+    buffer: both ways share one writer and one reader."""
+    obj = {"w": np.arange(6.0).reshape(2, 3), "n": 1}
+    mg.save(obj, tmp_path / "ck")
+    buffer = io.BytesIO()
+    mg.save(obj, buffer)
+    loaded = mg.load(tmp_path / "ck"), mg.load(io.BytesIO((tmp_path / "ck").read_bytes()))
+    for back in (*loaded, mg.load(io.BytesIO(buffer.getvalue()))):
+        assert back["n"] == 1
+        np.testing.assert_array_equal(back["w"], obj["w"])
+
+
+def test_open_files_are_read_and_written_from_their_current_position(tmp_path):
+    """A checkpoint written after other data in a file loads from where it starts; the files
+    stay open, as the caller opened them."""
+    path = tmp_path / "stream"
+    with open(path, "wb") as f:
+        f.write(b"PREFIX")
+        mg.save({"x": np.arange(3)}, f)
+        assert not f.closed
+    with open(path, "rb") as f:
+        f.seek(len(b"PREFIX"))
+        back = mg.load(f)
+        assert not f.closed
+    np.testing.assert_array_equal(back["x"], [0, 1, 2])
+
+
+class Unseekable(io.RawIOBase):
+    """A pipe-like stream: reads and writes, but cannot seek or tell."""
+
+    def __init__(self, data=b""):
+        self.buffer = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def writable(self):
+        return True
+
+    def readinto(self, memory):
+        data = self.buffer.read(len(memory))
+        memory[: len(data)] = data
+        return len(data)
+
+    def write(self, data):
+        return self.buffer.write(data)
+
+
+def test_save_streams_to_an_unseekable_file_but_load_refuses_one(no_pickle):
+    stream = Unseekable()
+    mg.save({"x": np.ones(2)}, stream)  # a zip can be written front to back
+    data = stream.buffer.getvalue()
+    np.testing.assert_array_equal(mg.load(io.BytesIO(data))["x"], [1.0, 1.0])
+    with pytest.raises(mg.CheckpointError, match=r"not seekable.*io\.BytesIO"):
+        mg.load(Unseekable(data))  # but it is read from its end
+
+
+FILE_OBJECTS = {
+    "BytesIO": lambda path: io.BytesIO(path.read_bytes()),
+    "open file": lambda path: open(path, "rb"),  # noqa: SIM115 - the test closes it
+}
+
+
+@pytest.mark.parametrize("kind", list(FILE_OBJECTS))
+@pytest.mark.parametrize(
+    "make", [m for m in BROKEN if m is not directory], ids=lambda f: f.__name__
+)
+def test_broken_file_objects_are_refused_like_paths(tmp_path, no_pickle, make, kind):
+    """Same header checks, same refusal, same message (but for how the file is named), and the
+    model is unchanged; where a refused load leaves the caller's file is not part of it."""
+    model = make_model()
+    before = snapshot(model)
+    path = tmp_path / "bad.ckpt"
+    make(path)
+    with pytest.raises(mg.CheckpointError) as by_path:
+        mg.load(path)
+    file = FILE_OBJECTS[kind](path)
+    with file, pytest.raises(mg.CheckpointError) as by_file:
+        model.load_state_dict(mg.load(file))
+    name = str(path) if kind == "open file" else "the BytesIO object"
+    message = str(by_file.value)
+    assert message.startswith(f"load: {name}")
+    assert message.replace(name, "<file>") == str(by_path.value).replace(str(path), "<file>")
+    assert_unchanged(model, before)
+
+
+def test_text_mode_files_are_refused(tmp_path):
+    mg.save({"x": np.zeros(2)}, tmp_path / "ck")
+    with open(tmp_path / "ck", encoding="latin-1") as f, pytest.raises(TypeError, match="'rb'"):
+        mg.load(f)
+    with pytest.raises(TypeError, match="StringIO object is open in text mode"):
+        mg.load(io.StringIO("PK"))
+    with open(tmp_path / "out", "w") as f, pytest.raises(TypeError, match="text mode.*'wb'"):
+        mg.save({"x": np.zeros(2)}, f)
+    assert (tmp_path / "out").read_bytes() == b""  # nothing was written
+    text = io.StringIO()
+    with pytest.raises(TypeError, match="text mode"):
+        mg.save({"x": np.zeros(2)}, text)
+    assert text.getvalue() == ""
+
+
+def test_unsaveable_object_writes_nothing_to_a_file_object():
+    buffer = io.BytesIO(b"old")
+    buffer.seek(0, io.SEEK_END)
+    with pytest.raises(mg.CheckpointError, match="cannot save a set"):
+        mg.save({"s": {1, 2}}, buffer)
+    assert buffer.getvalue() == b"old"
+
+
+def test_neither_a_path_nor_a_file_is_a_type_error():
+    data = io.BytesIO()
+    mg.save({"x": np.zeros(2)}, data)
+    with pytest.raises(TypeError, match=r"got bytes; .*pass io\.BytesIO\(data\)"):
+        mg.load(data.getvalue())
+    with pytest.raises(TypeError, match="read\\(\\) and seek\\(\\), got int"):
+        mg.load(3)
+    with pytest.raises(TypeError, match=r"write\(\), got NoneType"):
+        mg.save({"x": np.zeros(2)}, None)
+    with pytest.raises(TypeError, match="getvalue"):
+        mg.save({"x": np.zeros(2)}, b"")
