@@ -2,6 +2,7 @@
 differences (reverse and forward mode, first and second order), stability at +-1000."""
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -384,10 +385,61 @@ def test_modules_in_a_sequential_train_end_to_end():
     weight = model[0].weight
 
     def f(w):
-        model[0].weight = w
-        return model(mg.tensor(x))
+        return mg.nn.functional_call(model, {"0.weight": w}, mg.tensor(x))
 
-    try:
-        assert mg.check_grads(f, weight.data.copy(), modes=("fwd", "rev"))
-    finally:
-        model[0].weight = weight
+    assert mg.check_grads(f, weight.data.copy(), modes=("fwd", "rev"))
+    assert model[0].weight is weight  # functional_call put the Parameter back
+
+
+# ----- linear, Linear and Flatten: arrays and lists as inputs ------------------------------------
+# (the layers of minigrad/nn/layers.py; their other tests are in test_nn_module.py)
+
+
+def test_linear_takes_list_and_array_operands_as_constants():
+    x = rng.standard_normal((2, 3))
+    w = rng.standard_normal((4, 3))
+    b = [1.0, -2.0, 3.0, 0.5]
+    out = mg.nn.functional.linear(mg.tensor(x), w, b)
+    np.testing.assert_allclose(out.data, x @ w.T + np.array(b), rtol=1e-13)
+    out = mg.nn.functional.linear(x[0].tolist(), w.tolist(), b)  # all lists, 1-d input
+    np.testing.assert_allclose(out.data, w @ x[0] + np.array(b), rtol=1e-13)
+
+
+@pytest.mark.parametrize("bias, shape", [([1.0, 2.0], "(2,)"), (1.0, "()")])
+def test_linear_bias_of_the_wrong_shape_is_a_shape_error(bias, shape):
+    x, w = mg.ones(2, 3), mg.ones(4, 3)
+    with pytest.raises(
+        ShapeError, match=re.escape(f"linear: bias of shape {shape}, expected (4,)")
+    ):
+        mg.nn.functional.linear(x, w, bias)
+
+
+def test_linear_operand_that_holds_no_numbers_is_a_dtype_error():
+    with pytest.raises(mg.DTypeError, match=r"linear: input has dtype <U1"):
+        mg.nn.functional.linear([["a", "b", "c"]], mg.ones(2, 3))
+    with pytest.raises(mg.DTypeError, match=r"linear: bias has dtype object"):
+        mg.nn.functional.linear(mg.ones(1, 3), mg.ones(2, 3), np.array([None, None]))
+
+
+def test_linear_layer_takes_arrays_and_lists():
+    layer = mg.nn.Linear(3, 2, dtype=np.float64, generator=mg.Generator(0))
+    w, b = layer.weight.data, layer.bias.data
+    x = rng.standard_normal((4, 3))
+    np.testing.assert_allclose(layer(x).data, x @ w.T + b, rtol=1e-13)
+    np.testing.assert_allclose(layer(x.tolist()).data, x @ w.T + b, rtol=1e-13)
+    with pytest.raises(ShapeError, match=r"Linear\(in_features=3.*got input of shape \(1, 2\)"):
+        layer([[1.0, 2.0]])
+
+
+@pytest.mark.parametrize("args, name", [((3.0, 2), "in_features"), ((3, -1), "out_features")])
+def test_linear_sizes_must_be_non_negative_ints(args, name):
+    with pytest.raises(OpError, match=f"Linear: {name} must be a non-negative int, got"):
+        mg.nn.Linear(*args)
+
+
+def test_flatten_takes_arrays_and_lists():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    out = mg.nn.Flatten()(x)
+    assert isinstance(out, mg.Tensor)
+    np.testing.assert_array_equal(out.data, x.reshape(2, 12))
+    np.testing.assert_array_equal(mg.nn.Flatten(0, 1)(x.tolist()).data, x.reshape(6, 4))

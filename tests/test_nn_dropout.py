@@ -1,5 +1,8 @@
 """Dropout: the fraction dropped, the 1 / (1 - p) scaling, gradients equal to the scaled mask,
-seeded masks, and the identity in evaluation mode."""
+seeded masks, the identity in evaluation mode, and PyTorch's signatures."""
+
+import inspect
+import re
 
 import numpy as np
 import pytest
@@ -151,3 +154,59 @@ def test_dropout_module_has_no_state_and_a_repr():
     assert list(layer.parameters()) == [] and layer.state_dict() == {}
     assert repr(layer) == "Dropout(p=0.25)"
     assert list(Sequential(Dropout()).state_dict()) == []
+
+
+# ----- PyTorch's signatures: inplace ---------------------------------------------------------------
+
+
+def test_dropout_module_takes_inplace_like_pytorch():
+    """Dropout(p, inplace): inplace is accepted and shown, and the input is left alone."""
+    values = np.random.default_rng(10).uniform(1.0, 2.0, 500)
+    x = mg.tensor(values)
+    layer = Dropout(p=0.2, inplace=True, generator=mg.Generator(3))
+    assert layer.inplace is True and layer.p == 0.2
+    assert repr(layer) == "Dropout(p=0.2, inplace=True)"
+    y = layer(x).data
+    np.testing.assert_array_equal(x.data, values)  # computed out of place
+    expected = dropout(mg.tensor(values), 0.2, generator=mg.Generator(3)).data
+    np.testing.assert_array_equal(y, expected)
+    assert np.any(y == 0) and np.allclose(y[y != 0], values[y != 0] / 0.8)
+
+
+def test_second_positional_argument_of_dropout_module_is_inplace():
+    layer = Dropout(0.5, True)  # PyTorch's order; used to be taken as the generator
+    assert layer.inplace is True and layer.generator is None
+    y = layer(mg.ones(200)).data
+    assert set(np.unique(y)) == {0.0, 2.0}
+
+
+def test_generator_is_keyword_only_and_refused_in_inplace_position():
+    for fn in (Dropout, dropout):
+        assert inspect.signature(fn).parameters["generator"].kind is inspect.Parameter.KEYWORD_ONLY
+    message = r"Dropout: got a Generator as the inplace argument.*the argument after p is inplace"
+    with pytest.raises(mg.OpError, match=message):
+        Dropout(0.5, mg.Generator(0))
+    with pytest.raises(mg.OpError, match=r"dropout: got a Generator as the inplace argument"):
+        dropout(mg.ones(3), 0.5, True, mg.Generator(0))
+
+
+def test_functional_dropout_follows_pytorch_signature():
+    """dropout(input, p=0.5, training=True, inplace=False), as torch.nn.functional.dropout."""
+    parameters = list(inspect.signature(dropout).parameters.values())
+    expected = [("p", 0.5), ("training", True), ("inplace", False)]
+    assert [(q.name, q.default) for q in parameters[1:4]] == expected
+    x = mg.tensor([1.0, 2.0, 3.0])
+    assert dropout(x, 0.5, False, True) is x  # not training, inplace accepted
+    mg.manual_seed(11)
+    a = dropout(x, 0.5, True, True).data
+    mg.manual_seed(11)
+    np.testing.assert_array_equal(a, dropout(x, 0.5).data)  # inplace changes nothing
+
+
+@pytest.mark.parametrize("p", ["0.5", None, True])
+def test_p_that_is_not_a_number_is_refused(p):
+    message = f"dropout: dropout probability p must be a real number, got {p!r}"
+    with pytest.raises(mg.OpError, match=re.escape(message)):
+        dropout(mg.ones(3), p)
+    with pytest.raises(mg.OpError, match="Dropout: dropout probability p must be a real number"):
+        Dropout(p)

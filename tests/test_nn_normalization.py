@@ -67,9 +67,7 @@ def with_parameters(module, names):
     """``f(x, *params)`` running ``module`` with the given tensors as its parameters."""
 
     def f(x, *params):
-        for name, p in zip(names, params):
-            setattr(module, name, p)
-        return module(x)
+        return mg.nn.functional_call(module, dict(zip(names, params)), x)
 
     return f
 
@@ -426,3 +424,118 @@ def test_layernorm_shape_error_names_the_layer():
         layer_norm(mg.zeros(5, 4), 5)
     with pytest.raises(mg.ShapeError, match=r"weight has shape \(4,\)"):
         layer_norm(mg.zeros(2, 5), 5, mg.ones(4))
+
+
+# ----- arrays and lists as arguments; arguments of the wrong type --------------------------------
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_batch_norm_takes_list_weight_and_bias(shape):
+    rng = np.random.default_rng(20)
+    x = rng.normal(2.0, 3.0, shape)
+    w, b = rng.standard_normal(3), rng.standard_normal(3)
+    mean, var, _ = batch_stats(x)
+    y = batch_norm(x, None, None, w.tolist(), b.tolist(), training=True)
+    np.testing.assert_allclose(y.data, bn_ref(x, mean, var, w, b), rtol=1e-12, atol=1e-12)
+    y = batch_norm(x, None, None, w, training=True)  # an array weight, no bias
+    np.testing.assert_allclose(y.data, bn_ref(x, mean, var, w), rtol=1e-12, atol=1e-12)
+
+
+def test_batch_norm_eval_takes_list_running_statistics():
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((4, 3))
+    rm, rv = rng.standard_normal(3), rng.uniform(0.5, 2.0, 3)
+    y = batch_norm(x, rm.tolist(), rv.tolist(), [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(y.data, bn_ref(x, rm, rv, np.array([1.0, 2.0, 3.0])), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["running_mean", "running_var", "weight", "bias"])
+def test_batch_norm_list_of_the_wrong_length_is_a_shape_error(name):
+    arguments = {"running_mean": [0.0] * 3, "running_var": [1.0] * 3, name: [1.0, 1.0]}
+    with pytest.raises(
+        mg.ShapeError, match=rf"batch_norm: {name} has shape \(2,\), expected \(3,\)"
+    ):
+        batch_norm(np.ones((4, 3)), **arguments)
+
+
+@pytest.mark.parametrize(
+    "running_mean, error, message",
+    [
+        ([0.0, 0.0, 0.0], mg.OpError, "running_mean in place, but it is a list"),
+        (
+            np.zeros(3, dtype=np.int64),
+            mg.DTypeError,
+            "running_mean in place, but its dtype is int64",
+        ),
+    ],
+)
+def test_batch_norm_training_needs_running_statistics_it_can_update(running_mean, error, message):
+    """Training updates the running statistics in place: a list (a copy would be updated and
+    lost) or an integer array cannot be; training=False takes them as constants."""
+    x = np.random.default_rng(22).standard_normal((4, 3))
+    with pytest.raises(error, match=f"batch_norm: training=True updates {message}"):
+        batch_norm(x, running_mean, np.ones(3), training=True)
+
+
+def test_batch_norm_training_refuses_read_only_running_statistics():
+    running_var = np.ones(3)
+    running_var.setflags(write=False)
+    with pytest.raises(mg.OpError, match="updates running_var in place, but it is read-only"):
+        batch_norm(np.ones((4, 3)), np.zeros(3), running_var, training=True)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: batch_norm(np.ones((4, 3)), None, None, training=True, eps="1e-5"),
+         "batch_norm: eps must be a real number, got '1e-5'"),
+        (lambda: batch_norm(np.ones((4, 3)), np.zeros(3), np.ones(3), momentum="0.1"),
+         "batch_norm: momentum must be a real number (or None), got '0.1'"),
+        (lambda: layer_norm(np.ones((4, 3)), 3, eps=None),
+         "layer_norm: eps must be a real number, got None"),
+        (lambda: BatchNorm1d(3, momentum="0.1"),
+         "BatchNorm1d: momentum must be a real number (or None), got '0.1'"),
+        (lambda: LayerNorm(3, eps="small"), "LayerNorm: eps must be a real number, got 'small'"),
+        (lambda: BatchNorm2d(3.0), "BatchNorm2d: num_features must be a non-negative int, got 3.0"),
+    ],
+)  # fmt: skip
+def test_numbers_of_the_wrong_type_are_op_errors(call, message):
+    with pytest.raises(mg.OpError, match=re.escape(message)):
+        call()
+
+
+def test_layer_norm_takes_list_and_array_weight_and_bias():
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((3, 2, 4))
+    w, b = rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    y = layer_norm(x, (2, 4), w.tolist(), b)
+    np.testing.assert_allclose(y.data, ln_ref(x, 2, w, b), rtol=1e-12, atol=1e-12)
+    with pytest.raises(mg.ShapeError, match=re.escape("layer_norm: bias has shape (4,), expected")):
+        layer_norm(x, (2, 4), w, [0.0] * 4)
+
+
+@pytest.mark.parametrize("normalized_shape", [3.0, "3", (3, 1.5), -3, None])
+def test_normalized_shape_must_be_ints(normalized_shape):
+    message = "normalized_shape must be an int or a sequence of non-negative ints (the sizes of "
+    with pytest.raises(mg.ShapeError, match=re.escape(f"layer_norm: {message}")):
+        layer_norm(np.ones((2, 3)), normalized_shape)
+    with pytest.raises(mg.ShapeError, match=re.escape(f"LayerNorm: {message}")):
+        LayerNorm(normalized_shape)
+
+
+def test_normalization_modules_take_arrays_and_lists():
+    rng = np.random.default_rng(24)
+    x = rng.standard_normal((5, 3))
+    mean, var, unbiased = batch_stats(x)
+    bn = BatchNorm1d(3, dtype=np.float64)
+    np.testing.assert_allclose(bn(x.tolist()).data, bn_ref(x, mean, var), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_mean.data, 0.1 * mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var.data, 0.9 + 0.1 * unbiased, rtol=1e-12)
+    bn.eval()
+    expected = bn_ref(x, bn.running_mean.data, bn.running_var.data)
+    np.testing.assert_allclose(bn(x).data, expected, rtol=1e-12)
+    ln = LayerNorm(3, dtype=np.float64)
+    np.testing.assert_allclose(ln(x).data, ln_ref(x, 1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ln(x.tolist()).data, ln_ref(x, 1), rtol=1e-12, atol=1e-12)
+    with pytest.raises(mg.ShapeError, match=re.escape("BatchNorm1d(3): got input of shape (2, 2)")):
+        bn([[1.0, 2.0], [3.0, 4.0]])

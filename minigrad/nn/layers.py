@@ -7,10 +7,12 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
+from ..functions import as_tensor
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from .normalization import check_size
 
 
 def check_input(layer: Module, x: Tensor, axis: int, size: int, what: str) -> None:
@@ -28,6 +30,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype=np.float32, generator=None):  # fmt: skip
         super().__init__()
+        in_features = check_size("Linear", "in_features", in_features)
+        out_features = check_size("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
@@ -38,6 +42,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
         check_input(self, x, -1, self.in_features, "the last axis")
         return F.linear(x, self.weight, self.bias)
 
@@ -47,14 +52,15 @@ class Linear(Module):
 
 
 class Flatten(Module):
-    """Merge axes ``start_dim..end_dim`` (by default all but the batch axis)."""
+    """Merge axes ``start_dim..end_dim`` (by default all but the batch axis) of a Tensor, an
+    array or a list."""
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.flatten(self.start_dim, self.end_dim)
+        return as_tensor(x).flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -7,10 +7,13 @@ with the biased batch variance and keeps the unbiased one in ``running_var``.
 
 from __future__ import annotations
 
+import numbers
+import operator
+
 import numpy as np
 
 from ..autodiff import no_grad
-from ..errors import OpError, ShapeError
+from ..errors import DTypeError, OpError, ShapeError
 from ..functions import as_tensor, sqrt
 from ..tensor import Tensor
 from .module import Module, Parameter
@@ -27,16 +30,60 @@ def _check_batch(x: Tensor, who: str, training: bool) -> None:
         )
 
 
+def check_size(who: str, name: str, value) -> int:
+    """``value`` as a non-negative int (a layer's feature count), else an OpError naming it."""
+    try:
+        size = operator.index(value)
+    except TypeError:
+        size = -1
+    if size < 0:
+        raise OpError(f"{who}: {name} must be a non-negative int, got {value!r}")
+    return size
+
+
+def _real(value, name: str, who: str, allow_none: bool = False):
+    """``value`` if it is a real number (a Python or numpy scalar), else an OpError naming it."""
+    if (value is None and allow_none) or (
+        isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ):
+        return value
+    none = " (or None)" if allow_none else ""
+    raise OpError(f"{who}: {name} must be a real number{none}, got {value!r}")
+
+
 def _per_channel(value, name: str, channels: int, view: tuple[int, ...]):
-    """``value`` of shape (C,) reshaped to (1, C, 1, ...) to broadcast over the channel axis."""
+    """``value`` of shape (C,) reshaped to (1, C, 1, ...) to broadcast over the channel axis;
+    a list or an array is taken as a constant."""
     if value is None:
         return None
+    value = as_tensor(value)
     if value.shape != (channels,):
         raise ShapeError(
             f"batch_norm: {name} has shape {tuple(value.shape)}, expected ({channels},) "
             f"(one value per channel, axis 1 of the input)"
         )
     return value.reshape(view)
+
+
+def _check_running(value, name: str) -> None:
+    """Training updates the running statistics in place: they must be float Tensors or arrays."""
+    if not isinstance(value, (Tensor, np.ndarray)):
+        raise OpError(
+            f"batch_norm: training=True updates {name} in place, but it is a "
+            f"{type(value).__name__}; pass a Tensor or a numpy array (or None to keep no "
+            f"running statistics)"
+        )
+    if value.dtype.kind != "f":
+        raise DTypeError(
+            f"batch_norm: training=True updates {name} in place, but its dtype is "
+            f"{value.dtype}; pass a floating-point Tensor or array"
+        )
+    data = value.data if isinstance(value, Tensor) else value
+    if not data.flags.writeable:
+        raise OpError(
+            f"batch_norm: training=True updates {name} in place, but it is read-only; "
+            f"pass a writeable copy"
+        )
 
 
 def _update(buffer, batch_value: np.ndarray, factor: float) -> None:
@@ -54,12 +101,15 @@ def batch_norm(
 
     ``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel. With ``training``, mean
     and var are the batch's (biased variance, over every axis but 1) and the running statistics
-    (if given, Tensors or arrays of shape (C,)) are updated in place:
+    (if given, float Tensors or arrays of shape (C,)) are updated in place:
     ``running = (1 - momentum) * running + momentum * batch`` with the *unbiased* batch variance.
-    Otherwise ``running_mean`` and ``running_var`` are used, and only ``x`` (and the affine
-    parameters) get gradients.
+    Otherwise ``running_mean`` and ``running_var`` (which may then also be lists) are used, and
+    only ``x`` (and the affine parameters) get gradients. ``weight`` and ``bias`` of shape (C,)
+    may be Tensors, arrays or lists.
     """
     x = as_tensor(x)
+    eps = _real(eps, "eps", "batch_norm")
+    momentum = _real(momentum, "momentum", "batch_norm", allow_none=True)
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expected input of shape (N, C, *), got shape {x.shape}")
     if (running_mean is None) != (running_var is None):
@@ -83,6 +133,8 @@ def batch_norm(
                     "batch_norm: momentum=None (a cumulative average) needs the number of batches "
                     "seen; pass momentum=1/k for the k-th batch, or use BatchNorm1d/BatchNorm2d"
                 )
+            _check_running(running_mean, "running_mean")
+            _check_running(running_var, "running_var")
             count = x.size // channels
             _update(running_mean, mean.data.ravel(), momentum)
             _update(running_var, var.data.ravel() * (count / (count - 1)), momentum)
@@ -92,9 +144,7 @@ def batch_norm(
                 "batch_norm: training=False normalises with running_mean and running_var; "
                 "give them (or training=True to use the batch statistics)"
             )
-        mean_c = np.asarray(mean_c.data if isinstance(mean_c, Tensor) else mean_c)
-        var_c = np.asarray(var_c.data if isinstance(var_c, Tensor) else var_c)
-        y = (x - mean_c) * (1 / np.sqrt(var_c + eps))
+        y = (x - mean_c.data) * (1 / np.sqrt(var_c.data + eps))
     if weight_c is not None:
         y = y * weight_c
     if bias_c is not None:
@@ -102,12 +152,27 @@ def batch_norm(
     return y
 
 
-def _normalized_shape(normalized_shape) -> tuple[int, ...]:
-    if isinstance(normalized_shape, (int, np.integer)):
-        return (int(normalized_shape),)
-    shape = tuple(int(d) for d in normalized_shape)
+def _normalized_shape(normalized_shape, who: str = "layer_norm") -> tuple[int, ...]:
+    """An int or a sequence of ints (PyTorch's ``normalized_shape``) as a tuple of sizes."""
+    value = normalized_shape
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    try:
+        shape = (operator.index(value),)
+    except TypeError:
+        try:
+            shape = tuple(operator.index(d) for d in value) if not isinstance(value, str) else None
+        except TypeError:
+            shape = None
+    if shape is None or any(d < 0 for d in shape):
+        raise ShapeError(
+            f"{who}: normalized_shape must be an int or a sequence of non-negative ints (the "
+            f"sizes of the last axes), got {normalized_shape!r}"
+        )
     if not shape:
-        raise ShapeError("layer_norm: normalized_shape must name at least one axis")
+        raise ShapeError(f"{who}: normalized_shape must name at least one axis")
     return shape
 
 
@@ -121,16 +186,19 @@ def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float =
     """Normalise over the last ``len(normalized_shape)`` axes of ``x``, as PyTorch's layer norm.
 
     ``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the mean and biased variance of
-    each sample over those axes; ``weight`` and ``bias`` have shape ``normalized_shape``.
+    each sample over those axes; ``weight`` and ``bias`` (Tensors, arrays or lists) have shape
+    ``normalized_shape``.
     """
     x = as_tensor(x)
     shape = _normalized_shape(normalized_shape)
+    eps = _real(eps, "eps", "layer_norm")
     _check_layer(x, shape, f"layer_norm(normalized_shape={shape})")
+    weight = None if weight is None else as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
     for name, value in (("weight", weight), ("bias", bias)):
-        if value is not None and tuple(value.shape) != shape:
+        if value is not None and value.shape != shape:
             raise ShapeError(
-                f"layer_norm: {name} has shape {tuple(value.shape)}, expected normalized_shape "
-                f"{shape}"
+                f"layer_norm: {name} has shape {value.shape}, expected normalized_shape {shape}"
             )
     axes = tuple(range(x.ndim - len(shape), x.ndim))
     centred = x - x.mean(axes, keepdims=True)
@@ -155,6 +223,10 @@ class _BatchNorm(Module):
                  affine: bool = True, track_running_stats: bool = True,
                  dtype=np.float32):  # fmt: skip
         super().__init__()
+        who = type(self).__name__
+        num_features = check_size(who, "num_features", num_features)
+        eps = _real(eps, "eps", who)
+        momentum = _real(momentum, "momentum", who, allow_none=True)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(np.ones(num_features, dtype=dtype)) if affine else None
@@ -179,6 +251,7 @@ class _BatchNorm(Module):
                 self.num_batches_tracked.zero_()
 
     def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
         who = f"{type(self).__name__}({self.num_features})"
         if not self._check_ndim(x) or x.shape[1] != self.num_features:
             expected = self.expected.replace("C", str(self.num_features))
@@ -228,13 +301,15 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, dtype=np.float32):  # fmt: skip
         super().__init__()
-        self.normalized_shape = _normalized_shape(normalized_shape)
-        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.normalized_shape = _normalized_shape(normalized_shape, type(self).__name__)
+        self.eps = _real(eps, "eps", type(self).__name__)
+        self.elementwise_affine = elementwise_affine
         shape = self.normalized_shape
         self.weight = Parameter(np.ones(shape, dtype=dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
         _check_layer(x, self.normalized_shape, f"{type(self).__name__}({self.normalized_shape})")
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
