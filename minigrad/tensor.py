@@ -186,12 +186,29 @@ class Tensor:
 
     # ----- in-place updates (outside the tape; they bump the version counter) -------------------
 
-    def _inplace(self, op: str, update) -> Tensor:
-        if autodiff.mode().grad_enabled and self.requires_grad:
+    def _carries_derivatives(self) -> bool:
+        """Whether a change to this tensor's values would have to be differentiated: it
+        requires grad in grad mode, or it carries a tangent in forward mode."""
+        mode = autodiff.mode()
+        return (mode.grad_enabled and self.requires_grad) or (
+            mode.forward_level > 0 and self.tangent is not None
+        )
+
+    def _inplace(self, op: str, update, operand=None) -> Tensor:
+        # NOTE: minigrad does not record in-place changes, so one that a derivative would have
+        # to pass through is refused rather than silently differentiated wrong.
+        if self._carries_derivatives():
             raise OpError(
-                f"{op}: in-place change of a tensor that requires grad (shape {self.shape}) "
-                f"while grad mode is on would make its gradients wrong; do it under "
+                f"{op}: in-place change of a tensor that requires grad or carries a tangent "
+                f"(shape {self.shape}) would make its derivatives wrong; do it under "
                 f"`with mg.no_grad():` (as optimizers do) or use the out-of-place op"
+            )
+        if isinstance(operand, Tensor) and operand._carries_derivatives():
+            raise OpError(
+                f"{op}: the value written in place (shape {operand.shape}) requires grad or "
+                f"carries a tangent, and minigrad does not record in-place changes, so its "
+                f"derivative would be lost; build the result out of place instead (x + y, "
+                f"mg.where, mg.concatenate, mg.stack)"
             )
         try:
             update(self.data)
@@ -206,23 +223,25 @@ class Tensor:
         """``self += alpha * other`` in place. Refused for a tensor that requires grad while grad
         mode is on (do it under ``mg.no_grad()``, as optimizers do); backward refuses a graph
         that saved this tensor before the change."""
-        return self._inplace("add_", lambda d: np.add(d, alpha * np.asarray(other), out=d))
+        return self._inplace("add_", lambda d: np.add(d, alpha * np.asarray(other), out=d), other)
 
     def sub_(self, other, alpha=1) -> Tensor:
         """``self -= alpha * other`` in place."""
-        return self._inplace("sub_", lambda d: np.subtract(d, alpha * np.asarray(other), out=d))
+        return self._inplace(
+            "sub_", lambda d: np.subtract(d, alpha * np.asarray(other), out=d), other
+        )
 
     def mul_(self, other) -> Tensor:
         """``self *= other`` in place."""
-        return self._inplace("mul_", lambda d: np.multiply(d, np.asarray(other), out=d))
+        return self._inplace("mul_", lambda d: np.multiply(d, np.asarray(other), out=d), other)
 
     def div_(self, other) -> Tensor:
         """``self /= other`` in place."""
-        return self._inplace("div_", lambda d: np.divide(d, np.asarray(other), out=d))
+        return self._inplace("div_", lambda d: np.divide(d, np.asarray(other), out=d), other)
 
     def copy_(self, src) -> Tensor:
         """Overwrite the values with ``src``'s (broadcast to this shape), in place."""
-        return self._inplace("copy_", lambda d: np.copyto(d, np.asarray(src)))
+        return self._inplace("copy_", lambda d: np.copyto(d, np.asarray(src)), src)
 
     def fill_(self, value) -> Tensor:
         """Set every element to ``value``, in place."""
@@ -248,13 +267,14 @@ class Tensor:
         return self.div_(other) if self._update_in_place(other) else F.div(self, other)
 
     def _update_in_place(self, other) -> bool:
-        if not autodiff.mode().grad_enabled:
-            return True
-        return not (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        return not (
+            self._carries_derivatives()
+            or (isinstance(other, Tensor) and other._carries_derivatives())
+        )
 
     def __setitem__(self, index, value) -> None:
         index = S.normalize_index(self, index)
-        self._inplace("__setitem__", lambda d: d.__setitem__(index, np.asarray(value)))
+        self._inplace("__setitem__", lambda d: d.__setitem__(index, np.asarray(value)), value)
 
     # ----- operators -----------------------------------------------------------------------------
 

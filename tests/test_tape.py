@@ -395,6 +395,57 @@ def test_in_place_op_on_tensor_requiring_grad_raises_in_grad_mode():
     assert x._version == 0
 
 
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda y, v: y.__setitem__(0, v),
+        lambda y, v: y.add_(v),
+        lambda y, v: y.mul_(v),
+        lambda y, v: y.copy_(v.broadcast_to(y.shape)),
+    ],
+    ids=["setitem", "add_", "mul_", "copy_"],
+)
+def test_writing_a_value_that_requires_grad_in_place_is_refused(write):
+    """y[0] = x**2 into a constant y would drop x's gradient (minigrad does not record in-place
+    changes): refused, and y is unchanged."""
+    x = leaf([3.0])
+    y = mg.zeros(2)
+    with pytest.raises(mg.OpError, match="value written in place .* requires grad"):
+        write(y, x[0] ** 2)
+    np.testing.assert_array_equal(y.data, [0.0, 0.0])
+
+
+def test_in_place_changes_under_forward_mode_keep_tangents_right():
+    """``h += sin(x)`` on a tensor that carries a tangent is done out of place (the tangent
+    follows); an explicit in-place change of one is refused, never silently wrong."""
+    x0, v = np.array([0.3, -0.5, 1.2]), np.array([1.0, 2.0, -1.0])
+
+    def block(x):
+        h = mg.tanh(x)
+        h += mg.sin(x)
+        h *= x
+        return (h * h).sum()
+
+    def closed_form(x):
+        h = np.tanh(x) + np.sin(x)
+        dh = (1 - np.tanh(x) ** 2 + np.cos(x)) * x + h
+        return (2 * h * x * dh * v).sum()
+
+    _, tangent = mg.jvp(block, (mg.tensor(x0),), (mg.tensor(v),))
+    np.testing.assert_allclose(tangent.item(), closed_form(x0), rtol=1e-12)
+    np.testing.assert_allclose(
+        mg.jacfwd(lambda x: mg.sum((x * 2).__iadd__(x)))(mg.tensor(x0)).data, [3.0] * 3
+    )
+
+    def overwrite(x):
+        y = x * 1.0
+        y.fill_(0.0)
+        return y
+
+    with pytest.raises(mg.OpError, match="fill_: in-place change .* carries a tangent"):
+        mg.jvp(overwrite, (mg.tensor(x0),), (mg.tensor(v),))
+
+
 def test_in_place_ops_under_no_grad_work_and_bump_the_version():
     x = leaf([1.0, 2.0])
     steps = [
