@@ -1,6 +1,9 @@
 # The README's two commands: `make demo` and `make test`. Both create .venv and install the
 # project with its extras first, so they work on a fresh machine with only Python 3.11+.
 PYTHON ?= python3
+# One BLAS thread: minigrad's models are small, and on a 2-core machine OpenBLAS's extra thread
+# spins after every matrix product and slows what runs next (10x for the demo's CNN when busy).
+export OPENBLAS_NUM_THREADS ?= 1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -4,7 +4,7 @@
    ``make_moons``), 300 to train on and 100 held out.
 2. Model: ``mg.nn.Sequential`` of ``Linear(2, 16)``, ``Tanh``, ``Linear(16, 16)``, ``Tanh``,
    ``Linear(16, 2)``: two logits, trained with ``nn.functional.cross_entropy`` and
-   ``mg.optim.Adam`` (lr 0.02) on the full training set for 400 steps.
+   ``mg.optim.Adam`` (lr 0.02) on the full training set for 300 steps.
 3. It prints the loss and the accuracies every 50 steps, checks that both accuracies reach 97%,
    and draws the model's probability of the upper moon over a grid, with its 0.5 contour (the
    decision boundary) and the points, to ``OUT/moons-boundary.png``.

@@ -152,14 +152,14 @@ def save_graph(model: nn.Module, name: str, data, out: str) -> list[str]:
     x_train, _, y_train, _ = data
     model.zero_grad()
     loss = nn.functional.cross_entropy(model(prepare(name, x_train[:4])), y_train[:4])
-    step = mg.viz.snapshot(loss)  # backward frees the graph; the snapshot keeps it to draw
-    loss.backward()  # so the drawing shows this step's gradients
+    loss.backward(retain_graph=True)  # keep the graph, to draw it with this step's gradients
+    graph = mg.viz.draw(loss, model=model)
     model.zero_grad()
     paths = []
     for fmt in ("svg", "png"):
         path = os.path.join(out, f"graph-{name}.{fmt}")
         try:
-            paths.append(mg.viz.render(mg.viz.draw(step, model=model), path))
+            paths.append(mg.viz.render(graph, path))
         except mg.viz.GraphError as e:
             print(f"  (graph not rendered: {e})")
             break

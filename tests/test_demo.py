@@ -1,6 +1,7 @@
 """The demo (``python -m minigrad.demo``) runs end to end on a small budget and writes its files."""
 
 import importlib.util
+import re
 import subprocess
 import sys
 
@@ -9,13 +10,18 @@ import pytest
 from minigrad import demo
 
 
-def test_demo_writes_report_curves_and_graphs(tmp_path, capsys):
+def test_demo_reaches_its_accuracy_and_writes_report_curves_and_graphs(tmp_path, capsys):
+    """The whole demo, as ``make demo`` runs it (about 10 s with one BLAS thread): the issue's
+    targets are 97% test accuracy for the MLP and 98% for the CNN."""
     out = tmp_path / "out"
-    assert demo.main(["--epochs", "2", "--out", str(out)]) == 0
+    assert demo.main(["--out", str(out)]) == 0
     for name in ("report.txt", "curves.png", "graph-mlp.svg", "graph-cnn.svg", "graph-mlp.png"):
         assert (out / name).stat().st_size > 0, name
     report = (out / "report.txt").read_text()
-    assert "MLP: test accuracy" in report and "CNN: test accuracy" in report
+    accuracy = {m: float(a) for m, a in re.findall(r"(MLP|CNN): test accuracy ([0-9.]+)", report)}
+    assert accuracy["MLP"] >= 0.97 and accuracy["CNN"] >= 0.98, accuracy
+    # the graphs are drawn after backward, with this step's gradients in the parameters' boxes
+    assert "grad mean" in (out / "graph-cnn.dot").read_text()
     assert "top Hessian eigenvalue" in report and "GradientMonitor" in report
     assert (out / "curves.png").read_bytes().startswith(b"\x89PNG")
     assert str(out) in capsys.readouterr().out
