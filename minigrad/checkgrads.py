@@ -14,8 +14,10 @@ from .gradcheck import (
     GradcheckReport,
     InputCheck,
     _compare,
+    _constant_notes,
     _finish,
     _float64_inputs,
+    disagreements,
     gradcheck,
     gradgradcheck,
 )
@@ -27,9 +29,11 @@ from .transforms import grad, jvp, vjp
 class _Problem:
     """``f`` with its differentiated inputs as the arguments, at float64 copies of ``inputs``."""
 
-    def __init__(self, f, inputs, directions: int, seed: int):
+    def __init__(self, f, inputs, directions: int, seed: int, caller: str):
         self.f = f
-        self.arrays, self.wrt, _ = _float64_inputs(inputs)
+        self.notes: list[str] = []
+        self.arrays, self.wrt, names = _float64_inputs(inputs, caller, self.notes)
+        self.notes += _constant_notes(self.arrays, self.wrt, names)
         self.x0 = [self.arrays[i] for i in self.wrt]
         rng = np.random.default_rng(seed)
         self.vs = [rng.standard_normal((directions, *x.shape)) for x in self.x0]
@@ -43,6 +47,16 @@ class _Problem:
 
     def direction(self, k):
         return [v[k] for v in self.vs]
+
+    def differences(self, value, analytic, eps, atol, rtol) -> numeric.Differences:
+        """Central and one-sided differences of the array ``value(arrays)`` along each
+        direction, and where it has a kink, to check ``analytic[k]``, the derivative along
+        direction ``k``, as ``gradcheck`` checks an element (a value between the one-sided
+        differences at a kink passes)."""
+        return numeric.directional(
+            value, self.arrays, self.wrt, [self.direction(k) for k in range(self.directions)],
+            eps, doubtful=lambda k, *fd: disagreements(analytic[k], *fd, atol, rtol),
+        )  # fmt: skip
 
 
 def _hvp_checks(problem: _Problem, u, eps, atol, rtol) -> list[InputCheck]:
@@ -61,26 +75,11 @@ def _hvp_checks(problem: _Problem, u, eps, atol, rtol) -> list[InputCheck]:
         moved = [arrays[i] for i in problem.wrt]
         return np.concatenate([g.data.ravel() for g in gradient(*moved)])
 
-    checks = []
-    for k in range(problem.directions):
-        fd = _vector_directional(flat_gradient, problem, k, eps)
-        hv = np.concatenate([p.data[k].ravel() for p in products])
-        checks.append(_compare(f"hvp {k}", hv, fd, atol, rtol))
-    return checks
-
-
-def _vector_directional(fn, problem: _Problem, k: int, eps):
-    """Central difference of a vector-valued ``fn(arrays)`` along direction ``k``."""
-    scale = max([1.0] + [float(np.max(np.abs(x), initial=0.0)) for x in problem.x0])
-    h = numeric.MACHINE_EPS ** (1 / 3) * scale if eps is None else eps
-
-    def moved(sign):
-        arrays = list(problem.arrays)
-        for i, v in zip(problem.wrt, problem.direction(k)):
-            arrays[i] = problem.arrays[i] + sign * h * v
-        return fn(arrays)
-
-    return (moved(1) - moved(-1)) / (2 * h)
+    hv = np.concatenate([p.data.reshape(problem.directions, -1) for p in products], axis=1)
+    d = problem.differences(flat_gradient, hv, eps, atol, rtol)
+    return [_compare(f"hvp {k}", hv[k], d.numeric[k], atol, rtol, left=d.left[k],
+                     right=d.right[k], kink=d.kink[k])
+            for k in range(problem.directions)]  # fmt: skip
 
 
 def check_grads(
@@ -96,14 +95,16 @@ def check_grads(
       of ``f`` along each direction; with ``order=2`` also Hessian-vector products (of
       ``sum(u * f)``) against finite differences of the gradient.
     - both: the inner-product identity ``<u, J v> = <J^T u, v>`` that ties the two modes.
-    The report is truthy when everything passes.
+    Where ``f`` has a kink along a direction (relu at 0), a JVP or HVP between the one-sided
+    differences passes and is listed, as an element does in ``gradcheck``. The report is truthy
+    when everything passes.
     """
     if set(modes) - {"fwd", "rev"} or not modes or order not in (1, 2):
         raise MinigradError(
             f"check_grads: modes must be among 'fwd', 'rev' (got {modes!r}) and order 1 or 2 "
             f"(got {order!r})"
         )
-    problem = _Problem(f, inputs, directions, seed)
+    problem = _Problem(f, inputs, directions, seed, "check_grads")
     checks: list[InputCheck] = []
     if "rev" in modes:
         checks += gradcheck(f, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed).checks
@@ -116,8 +117,9 @@ def check_grads(
             with autodiff.no_grad():
                 return problem.on(*[Tensor(arrays[i]) for i in problem.wrt]).data
 
-        fd = np.stack([_vector_directional(value, problem, k, eps) for k in range(directions)])
-        checks.append(_compare("jvp", jv.data, fd, atol, rtol))
+        d = problem.differences(value, jv.data, eps, atol, rtol)
+        checks.append(_compare("jvp", jv.data, d.numeric, atol, rtol, left=d.left,
+                               right=d.right, kink=d.kink))  # fmt: skip
         u = np.random.default_rng(seed).standard_normal(out.shape)
         if "rev" in modes:
             _, vjp_fn = vjp(problem.on, *problem.x0)
@@ -127,7 +129,8 @@ def check_grads(
             checks.append(_compare("<u,Jv>=<J'u,v>", lhs, rhs, atol, rtol))
         if order == 2:
             checks += _hvp_checks(problem, u, eps, atol, rtol)
-    return _finish(GradcheckReport(checks, atol, rtol, title="check_grads"), raise_exception)
+    report = GradcheckReport(checks, atol, rtol, problem.notes, title="check_grads")
+    return _finish(report, raise_exception)
 
 
 def check_hvp(
@@ -141,7 +144,9 @@ def check_hvp(
     seed: int = 0,
 ) -> GradcheckReport:
     """Check Hessian-vector products (``mg.hvp``, forward-over-reverse) of the scalar ``f``
-    along ``directions`` random vectors against central differences of its gradient."""
-    problem = _Problem(f, inputs, directions, seed)
+    along ``directions`` random vectors against central differences of its gradient (at a kink
+    of the gradient, against the one-sided differences, as ``gradcheck`` does)."""
+    problem = _Problem(f, inputs, directions, seed, "check_hvp")
     checks = _hvp_checks(problem, np.ones(()), eps, atol, rtol)
-    return _finish(GradcheckReport(checks, atol, rtol, title="check_hvp"), raise_exception)
+    report = GradcheckReport(checks, atol, rtol, problem.notes, title="check_hvp")
+    return _finish(report, raise_exception)

@@ -10,7 +10,8 @@ to ~1e-10 on smooth functions, so ``atol=1e-5, rtol=1e-3`` leaves five orders of
 ill-conditioned inputs while still catching any real mistake (a wrong rule is off by O(1)).
 Where the two one-sided differences disagree, ``f`` has a kink at that point (relu or abs at 0,
 max at a tie): the element passes when the analytic value lies between them (a valid
-subgradient) and the report lists it as non-differentiable instead of failing.
+subgradient) and the report lists it as non-differentiable instead of failing. Fast mode checks
+3 random directions instead, with a tolerance from the differences' own error (see ``_probe``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import autodiff, numeric
-from .errors import MinigradError
+from .errors import DTypeError, MinigradError
 from .tensor import Tensor
 
 
@@ -122,9 +123,10 @@ class GradcheckNotice(UserWarning):
 # ----- inputs ------------------------------------------------------------------------------------
 
 
-def _float64_inputs(inputs, notes=None):
+def _float64_inputs(inputs, caller: str, notes=None):
     """float64 copies of the floating-point inputs (complex stays complex), which to
-    differentiate, and names for the report."""
+    differentiate, and names for the report. With no floating-point input there is nothing to
+    check, and a check that passes on nothing would hide the typo ``np.arange(4)``: an error."""
     arrays, wrt, names = [], [], []
     for i, x in enumerate(inputs):
         data = np.asarray(x.data if isinstance(x, Tensor) else x)
@@ -135,7 +137,20 @@ def _float64_inputs(inputs, notes=None):
             wrt.append(i)
         arrays.append(np.array(data))
         names.append(x.name if isinstance(x, Tensor) and x.name else f"input {i}")
+    if not wrt:
+        dtypes = ", ".join(f"{n} is {a.dtype}" for n, a in zip(names, arrays)) or "none given"
+        raise DTypeError(
+            f"{caller}: no input is floating point ({dtypes}), so there is nothing to check; "
+            f"pass float arrays, e.g. np.arange(4.0) rather than np.arange(4), or "
+            f"mg.tensor(x, dtype=np.float64)"
+        )
     return arrays, wrt, names
+
+
+def _constant_notes(arrays, wrt, names) -> list[str]:
+    """Report notes naming the inputs that are not checked (integer inputs are constants)."""
+    return [f"{names[i]} is {a.dtype}: a constant, not checked"
+            for i, a in enumerate(arrays) if i not in wrt]  # fmt: skip
 
 
 def _projected(f, cotangent_seed: int):
@@ -173,9 +188,11 @@ def _analytic(scalar, arrays, wrt):
 
 
 def _require_holomorphic(scalar, arrays, wrt):
-    """The complex step needs every operation of ``f`` to be holomorphic; name one that isn't."""
-    xs = [Tensor(a.astype(complex) if i in wrt else a, requires_grad=i in wrt)
-          for i, a in enumerate(arrays)]  # fmt: skip
+    """The complex step needs every operation of ``f`` to be holomorphic; name the first that
+    isn't."""
+    # NOTE: the operations are read from a run on the real inputs: one that is not holomorphic
+    # may refuse complex inputs outright (erf), and would fail before it could be named.
+    xs = [Tensor(a, requires_grad=i in wrt) for i, a in enumerate(arrays)]
     with autodiff.enable_grad():
         loss = scalar(*xs)
     for t in autodiff.toposort(loss) if loss.requires_grad else []:
@@ -202,12 +219,15 @@ def gradcheck(
       ``|analytic - numeric| > atol + rtol * |numeric|`` and is not at a kink with a valid
       subgradient. The report lists the ``max_failures`` worst elements of each input.
     - ``mode="fast"``: 3 seeded random directions ``v``, comparing ``<J^T u, v>`` with finite
-      differences of ``<u, f(x + h v)>`` (1 backward and 6 forward evaluations however many
-      elements there are); if one fails it escalates to the full check, to find the elements.
+      differences of ``<u, f(x + h v)>`` (1 backward and 13 forward evaluations however many
+      elements there are) within a tolerance estimated from the differences themselves, far
+      tighter than ``rtol`` on a large input (see ``_probe``); if one fails it escalates to the
+      full check, which decides with the normal tolerance and finds the elements.
     - ``method``: "central" (default), "forward", "richardson" or "complex" (complex step:
       exact to rounding, needs every operation in ``f`` to be holomorphic; an error names the
       first that is not). ``eps``: a fixed step; by default one per element (see ``numeric``).
-    Inputs are copied to float64 (float32 ones with a notice); integer inputs are constants.
+    Inputs are copied to float64 (float32 ones with a notice); integer inputs are constants
+    (listed in ``notes``), and a ``DTypeError`` says so when no input is floating point.
 
     >>> import minigrad as mg
     >>> bool(gradcheck(lambda x: (x * x).sum(), mg.tensor([1.0, 2.0])))
@@ -218,23 +238,20 @@ def gradcheck(
     if method not in numeric.METHODS:
         raise MinigradError(f"gradcheck: method {method!r} is not one of {numeric.METHODS}")
     notes: list[str] = []
-    arrays, wrt, names = _float64_inputs(inputs, notes)
+    arrays, wrt, names = _float64_inputs(inputs, "gradcheck", notes)
     for note in notes:
         warnings.warn(note, GradcheckNotice, stacklevel=2)
+    notes += _constant_notes(arrays, wrt, names)
     scalar = _projected(f, seed)
-    analytic, _ = _analytic(scalar, arrays, wrt)
+    analytic, loss = _analytic(scalar, arrays, wrt)
 
     def value(arrays):
         with autodiff.no_grad():
             return scalar(*[Tensor(a) for a in arrays]).item()
 
     if mode == "fast":
-        rng = np.random.default_rng(seed + 2)
-        directions = [[rng.standard_normal(arrays[i].shape) for i in wrt] for _ in range(3)]
-        along = np.array([sum(float(np.sum(a * v)) for a, v in zip(analytic, d))
-                          for d in directions])  # fmt: skip
-        fd = numeric.directional(value, arrays, wrt, directions, eps)
-        check = _compare("directions", along, fd, atol, rtol, max_failures)
+        check = _probe(value, arrays, wrt, analytic, abs(loss.item()), eps, atol, rtol, seed,
+                       max_failures)  # fmt: skip
         if check.passed:
             return _finish(GradcheckReport([check], atol, rtol, notes), raise_exception)
         notes.append("fast check failed along a random direction: escalated to every element")
@@ -253,9 +270,48 @@ def gradcheck(
     return _finish(GradcheckReport(checks, atol, rtol, notes), raise_exception)
 
 
-def disagreements(analytic, estimate, left, right, atol, rtol) -> tuple[bool, bool]:
-    """(the one-sided differences disagree, the estimate disagrees with the analytic value)."""
-    tol = atol + rtol * max(abs(left), abs(right), abs(estimate))
+# NOTE: how many times its error estimate the fast check allows a directional derivative. The
+# estimate is the gap between the central differences at h and h/2, which overstates the
+# extrapolated estimate's truncation error (O(h^2) against O(h^4)), plus the rounding error of
+# differencing values of f's magnitude; the factor covers rounding that a gap happens to hide.
+PROBE_MARGIN = 10
+
+
+def _probe(value, arrays, wrt, analytic, magnitude, eps, atol, rtol, seed, max_failures):
+    """Fast mode: ``<J^T u, v>`` against finite differences of the scalar ``value`` (``|value|
+    = magnitude`` at ``arrays``) along 3 seeded random directions ``v``: an ``InputCheck``.
+
+    The estimate is Richardson-extrapolated from central differences at h and h/2 and allowed
+    ``atol + PROBE_MARGIN * (|D(h) - D(h/2)| + eps_mach * magnitude / h)``, never more than
+    ``atol + rtol * |D|``. A relative tolerance alone grows with the derivative along ``v``,
+    like sqrt(number of elements), and a wrong element of a large input hides under it; this
+    one stays near ``atol`` for a smooth ``f``. A probe that fails only costs work: the full
+    check that follows decides with the normal tolerance. Where ``v`` crosses a kink, a value
+    between the one-sided differences passes, as an element at a kink does.
+    """
+    rng = np.random.default_rng(seed + 2)
+    directions = [[rng.standard_normal(arrays[i].shape) for i in wrt] for _ in range(3)]
+    along = np.array([sum(float(np.sum(a * v)) for a, v in zip(analytic, d))
+                      for d in directions])  # fmt: skip
+    rounding = numeric.MACHINE_EPS * magnitude / numeric.directional_step(arrays, wrt, eps)
+
+    def tolerance(estimate, left, right):
+        gap = 0.75 * np.abs(estimate - (left + right) / 2)  # (left + right) / 2 is D(h)
+        return atol + np.minimum(rtol * np.abs(estimate), PROBE_MARGIN * (gap + rounding))
+
+    def doubtful(k, estimate, left, right):
+        return False, abs(along[k] - estimate) > tolerance(estimate, left, right)
+
+    d = numeric.directional(value, arrays, wrt, directions, eps, doubtful, richardson=True,
+                            refine=False)  # fmt: skip
+    return _compare("directions", along, d.numeric, atol, rtol, max_failures, d.left, d.right,
+                    d.kink, tol=tolerance(d.numeric, d.left, d.right))  # fmt: skip
+
+
+def disagreements(analytic, estimate, left, right, atol, rtol):
+    """(the one-sided differences disagree, the estimate disagrees with the analytic value),
+    for one element or elementwise for arrays."""
+    tol = atol + rtol * np.maximum(np.maximum(abs(left), abs(right)), abs(estimate))
     return abs(right - left) > tol, abs(analytic - estimate) > tol
 
 
@@ -266,20 +322,23 @@ def _finish(report: GradcheckReport, raise_exception: bool) -> GradcheckReport:
 
 
 def _compare(name, analytic, numeric_, atol, rtol, max_failures=5, left=None,
-             right=None, kink=None) -> InputCheck:  # fmt: skip
+             right=None, kink=None, tol=None) -> InputCheck:  # fmt: skip
     """Elementwise comparison. At a kink (``kink``, from ``numeric``) an analytic value between
-    the one-sided differences is a valid subgradient and passes."""
+    the one-sided differences is a valid subgradient and passes. ``tol``: the error allowed
+    each element, there and elsewhere (default ``atol + rtol * |numeric|``, and ``atol + rtol *
+    max(|left|, |right|)`` outside the one-sided differences at a kink)."""
     analytic = np.real(np.asarray(analytic, dtype=complex if np.iscomplexobj(analytic) else float))
     err = np.abs(analytic - numeric_)
-    bad = err > atol + rtol * np.abs(numeric_)
+    allowed = atol + rtol * np.abs(numeric_) if tol is None else tol
+    bad = err > allowed
     kinks = np.zeros(err.shape, dtype=bool) if kink is None else kink
     if kinks.any():
-        tol = atol + rtol * np.maximum(np.abs(left), np.abs(right))
-        low, high = np.minimum(left, right) - tol, np.maximum(left, right) + tol
+        margin = atol + rtol * np.maximum(np.abs(left), np.abs(right)) if tol is None else tol
+        low, high = np.minimum(left, right) - margin, np.maximum(left, right) + margin
         bad = np.where(kinks, (analytic < low) | (analytic > high), bad)
     if err.size == 0:
         return InputCheck(name, analytic.shape, 0.0, 0.0, (), np.nan, np.nan, True)
-    ranked = np.where(kinks & ~bad, -np.inf, err - (atol + rtol * np.abs(numeric_)))
+    ranked = np.where(kinks & ~bad, -np.inf, err - allowed)
     worst = np.unravel_index(np.argmax(ranked), err.shape) if err.ndim else ()
     order = np.argsort(-np.where(bad, err, -np.inf), axis=None)[: int(bad.sum())][:max_failures]
     failures = [
@@ -317,7 +376,7 @@ def gradgradcheck(
     """Check second derivatives: ``gradcheck`` of ``<v, grad(sum(u * f))>`` (a fixed random
     ``v``), where the inner gradient is computed with ``create_graph=True``."""
     scalar = _projected(f, seed)
-    arrays, wrt, _ = _float64_inputs(inputs)
+    arrays, wrt, _ = _float64_inputs(inputs, "gradgradcheck")
     rng = np.random.default_rng(seed + 1)
     directions = {i: rng.standard_normal(arrays[i].shape) for i in wrt}
 

@@ -102,7 +102,8 @@ def two_sided(at, f0, h, richardson=False, doubtful=None, refine=True):
     ``doubtful(estimate, left, right) -> (uneven, disputed)`` asks for a second look: if the
     one-sided differences are uneven, is it a kink (``is_kink``)? If the estimate is disputed
     (it disagrees with the analytic value) and this is not a kink, smaller steps may give a
-    better one (``refined``), when ``refine``.
+    better one (``refined``), when ``refine``. When ``at`` returns an array (several outputs
+    moved along one direction), so does each result, decided output by output.
     """
     plus, minus = at(h), at(-h)
     left, right = (f0 - minus) / h, (plus - f0) / h
@@ -110,29 +111,36 @@ def two_sided(at, f0, h, richardson=False, doubtful=None, refine=True):
     if richardson:
         estimate = (4 * (at(h / 2) - at(-h / 2)) / h - estimate) / 3
     uneven, disputed = doubtful(estimate, left, right) if doubtful else (False, False)
-    kink = (uneven or disputed) and is_kink(at, f0, h, left, right)
-    if disputed and not kink and refine:
+    suspect = np.logical_or(uneven, disputed)
+    if not suspect.any():  # the common case: nothing to look at again
+        return estimate, left, right, suspect
+    kink = suspect & is_kink(at, f0, h, left, right)
+    retry = np.logical_and(disputed, ~kink)
+    if refine and retry.any():
         better = refined(at, h)
-        if not doubtful(better, left, right)[1]:  # else keep the first, more accurate, estimate
-            estimate = better
+        # where the better estimate is disputed too, keep the first, more accurate, one
+        estimate = np.where(retry & ~doubtful(better, left, right)[1], better, estimate)
     return estimate, left, right, kink
 
 
-def is_kink(at, f0, h, left, right) -> bool:
+def is_kink(at, f0, h, left, right):
     """Whether the gap between the one-sided differences is a kink: it keeps its size at half
     the step, where curvature's gap would halve."""
     half = h / 2
-    gap_half = abs((at(half) - f0) / half - (f0 - at(-half)) / half)
-    return abs(right - left) > 0 and gap_half > 0.75 * abs(right - left)
+    gap = np.abs(right - left)
+    gap_half = np.abs((at(half) - f0) / half - (f0 - at(-half)) / half)
+    return (gap > 0) & (gap_half > 0.75 * gap)
 
 
-def refined(at, h) -> float:
+def refined(at, h):
     """Central differences at h/10, h/100, ...: the estimate where two successive ones agree
     best. A step too large for a fast-changing function gives a wrong estimate that smaller
     steps correct; rounding error limits how small they usefully go."""
-    estimates = [(at(step) - at(-step)) / (2 * step) for step in h / 10.0 ** np.arange(1, 5)]
-    gaps = [abs(a - b) for a, b in zip(estimates, estimates[1:])]
-    return estimates[int(np.argmin(gaps)) + 1]
+    estimates = np.array(
+        [(at(step) - at(-step)) / (2 * step) for step in h / 10.0 ** np.arange(1, 5)]
+    )
+    best = np.argmin(np.abs(np.diff(estimates, axis=0)), axis=0)
+    return np.take_along_axis(estimates[1:], best[None], axis=0)[0]
 
 
 def _value_moved(value, arrays, x, j, delta):
@@ -145,15 +153,34 @@ def _value_moved(value, arrays, x, j, delta):
         x[j] = saved
 
 
-def directional(value, arrays: list, wrt: list[int], directions: list, eps: float | None = None):
-    """Central differences of ``value`` along each direction (one array per input in ``wrt``)."""
+def directional_step(arrays: list, wrt: list[int], eps: float | None = None) -> float:
+    """The step along a direction, one for every element: ``eps`` if given, else the central
+    difference's ``eps_mach^(1/3)`` times the largest magnitude among the inputs (at least 1)."""
     scale = max([1.0] + [float(np.max(np.abs(arrays[i]), initial=0.0)) for i in wrt])
-    h = (MACHINE_EPS ** (1 / 3)) * scale if eps is None else eps
+    return MACHINE_EPS ** (1 / 3) * scale if eps is None else eps
 
-    def moved(sign, direction):
-        out = list(arrays)
+
+def directional(
+    value, arrays: list, wrt: list[int], directions: list, eps: float | None = None,
+    doubtful=None, richardson: bool = False, refine: bool = True,
+) -> Differences:  # fmt: skip
+    """Derivatives of ``value(arrays)`` (a number or an array) along each direction (one array
+    per input in ``wrt``), by ``two_sided`` with the step ``directional_step``: ``Differences``
+    with a leading axis for the direction. ``doubtful(k, estimate, left, right)`` is
+    ``two_sided``'s for direction ``k``.
+    """
+    h = directional_step(arrays, wrt, eps)
+    f0 = value(arrays)
+
+    def along(direction, delta):
+        moved = list(arrays)
         for i, d in zip(wrt, direction):
-            out[i] = arrays[i] + sign * h * d
-        return value(out)
+            moved[i] = arrays[i] + delta * d
+        return value(moved)
 
-    return np.array([(moved(1, d) - moved(-1, d)) / (2 * h) for d in directions])
+    rows = [
+        two_sided(partial(along, direction), f0, h, richardson, refine=refine and eps is None,
+                  doubtful=None if doubtful is None else partial(doubtful, k))
+        for k, direction in enumerate(directions)
+    ]  # fmt: skip
+    return Differences(*(np.array(part) for part in zip(*rows)))

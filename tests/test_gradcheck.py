@@ -21,7 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.errors import BackwardError
+from minigrad import numeric
+from minigrad.errors import BackwardError, DTypeError
 from minigrad.gradcheck import GradcheckError, GradcheckNotice
 
 # ----- planted bugs: custom primitives, each wrong in one way --------------------------------------
@@ -189,6 +190,86 @@ def test_vjp_missing_the_broadcast_reduction_is_reported_clearly(mode):
     assert "each of that input's shape" in message
 
 
+# ----- fast mode on a large input ----------------------------------------------------------------
+# <J^T u, v> grows like sqrt(size): at 1e5 elements rtol * |<J^T u, v>| is ~0.2, and an error e
+# at one element, which moves <J^T u, v> by e * v_j, hid under it. The fast check's tolerance
+# now comes from the finite differences' own error estimate. The full check that a failing fast
+# check escalates to would take minutes here, so these tests stop at the escalation.
+
+X_LARGE = np.random.default_rng(7).standard_normal(100_000)
+
+
+class SinWrongAtOneElement(mg.Primitive):
+    """sin whose vjp is ``scale`` times the right one at element ``index`` only."""
+
+    @staticmethod
+    def forward(x, index, scale):
+        return np.sin(x)
+
+    @staticmethod
+    def vjp(g, y, x, index, scale):
+        factor = np.ones(x.shape)
+        factor[index] = scale
+        return (g * mg.cos(x) * factor,)
+
+
+class Escalated(Exception):
+    """Raised in place of the full check that a failing fast check escalates to."""
+
+
+@pytest.fixture
+def stop_at_escalation(monkeypatch):
+    def full_check(*args, **kwargs):
+        raise Escalated
+
+    monkeypatch.setattr(numeric, "differentiate", full_check)
+
+
+@pytest.mark.parametrize(
+    "scale", [0.0, -1.0, 1.1, 1.01], ids=["zeroed", "sign flipped", "10% off", "1% off"]
+)
+def test_fast_mode_catches_one_wrong_element_among_1e5(stop_at_escalation, scale):
+    """Element 12345's derivative cos(x_j) is zeroed, negated, 10% or 1% too large: along v it
+    moves <J^T u, v> by |cos(x_j) v_j| times 1, 2, 0.1 or 0.01, against a tolerance of ~1e-5
+    (a relative tolerance of 1e-3 let the last two pass)."""
+    assert abs(np.cos(X_LARGE[12345])) > 0.1
+    with pytest.raises(Escalated):
+        mg.gradcheck(
+            lambda x: SinWrongAtOneElement.apply(x, index=12345, scale=scale).sum(),
+            X_LARGE,
+            mode="fast",
+        )
+
+
+def test_fast_mode_passes_the_right_rule_on_1e5_elements(stop_at_escalation):
+    report = mg.gradcheck(
+        lambda x: SinWrongAtOneElement.apply(x, index=12345, scale=1.0).sum(), X_LARGE, mode="fast"
+    )
+    assert report and report.notes == []
+    (check,) = report.checks
+    assert check.name == "directions" and check.max_abs_error < 1e-6
+
+
+def test_fast_mode_allows_for_the_rounding_of_large_values(stop_at_escalation):
+    """sum(x^2) at |x| ~ 1e3 is ~1e10: a difference of two such values carries a rounding
+    error of ~1e-6, ~1e-4 once divided by the step, and no gap between step sizes shows it."""
+    x = np.random.default_rng(0).standard_normal((100, 100)) * 1e3
+    assert mg.gradcheck(lambda a: (a * a).sum(), x, mode="fast")
+
+
+def test_a_fast_check_failing_on_a_correct_function_costs_only_the_full_check():
+    """abs at points closer to 0 than the step: a direction crosses several kinks at
+    different points, where its finite differences mean nothing; the full check that follows
+    looks at one element at a time, and passes."""
+    x = mg.tensor([1e-6, -2e-6, 3e-6, -4e-6, 0.5])
+    report = mg.gradcheck(lambda a: mg.abs(a).sum(), x, mode="fast")
+    assert report, str(report)
+    assert report.notes == [
+        "fast check failed along a random direction: escalated to every element"
+    ]
+    assert [c.name for c in report.checks] == ["input 0"]
+
+
 # ----- kinks -------------------------------------------------------------------------------------
 
 
@@ -247,6 +328,67 @@ def test_a_wrong_subgradient_at_a_kink_fails():
     assert report.checks[0].kinks == []
 
 
+KINKS = {  # f, a point where it has a kink, the indices of the kinks
+    "relu at 0": (mg.relu, [-1.5, 0.0, 2.0], [(1,)]),
+    "abs at 0": (mg.abs, [-1.5, 0.0, 2.0], [(1,)]),
+    "max at a tie": (lambda v: mg.max(v), [1.0, 3.0, 3.0], [(1,), (2,)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KINKS))
+def test_check_grads_accepts_a_subgradient_at_a_kink_as_gradcheck_does(name):
+    """Along a random direction v the one-sided derivatives at a kink differ (for relu at 0:
+    min(v, 0) and max(v, 0)); the jvp of a valid subgradient lies between them."""
+    f, x, kinks = KINKS[name]
+    assert mg.gradcheck(f, mg.tensor(x)).checks[0].kinks == kinks
+    report = mg.check_grads(f, mg.tensor(x))
+    assert report, str(report)
+    (jvp_row,) = [c for c in report.checks if c.name == "jvp"]
+    assert jvp_row.kinks != []
+    assert "not differentiable at jvp[" in str(report)
+
+
+def test_check_hvp_and_order_two_accept_a_kink_of_the_gradient():
+    """grad (relu(v)^2).sum() = 2 relu(v) has a kink at 0, where the rule's HVP is 0: between
+    the one-sided differences 2 min(v, 0) and 2 max(v, 0)."""
+    x = mg.tensor([-1.5, 0.0, 2.0])
+    report = mg.check_hvp(lambda v: (mg.relu(v) ** 2).sum(), x)
+    assert report, str(report)
+    assert [c.kinks for c in report.checks] == [[(1,)]] * 3
+    target = mg.tensor([0.0, 0.0, 1.0])
+    loss = lambda v: mg.nn.functional.mse_loss(mg.relu(v), target)  # noqa: E731
+    assert mg.check_grads(loss, x, order=2)
+
+
+class ReluSteepAtZero(mg.Primitive):
+    """relu with a right vjp and a jvp whose slope at exactly 0 is 3: outside [0, 1]."""
+
+    @staticmethod
+    def forward(x):
+        return np.maximum(x, 0.0)
+
+    @staticmethod
+    def vjp(g, y, x):
+        return (g * (x.data > 0),)
+
+    @staticmethod
+    def jvp(ts, y, x):
+        return ts[0] * np.where(x > 0, 1.0, np.where(x == 0, 3.0, 0.0))
+
+
+def test_a_wrong_jvp_at_a_kink_fails_check_grads_and_check_hvp():
+    """The kink is no free pass: the jvp 3 v at 0 is outside [min(v, 0), max(v, 0)], and the
+    HVP of sum(x relu(x)) at 0, 3 v, is outside the one-sided [min(2 v, 0), max(2 v, 0)]."""
+    x = mg.tensor([-1.5, 0.0, 2.0])
+    assert mg.gradcheck(ReluSteepAtZero.apply, x)
+    report = mg.check_grads(ReluSteepAtZero.apply, x, modes=("fwd",))
+    assert [c.name for c in report.failures] == ["jvp"]
+    assert {e.index[1] for e in report.failures[0].failures} == {1}
+    hvp_report = mg.check_hvp(lambda v: (v * ReluSteepAtZero.apply(v)).sum(), x)
+    assert [c.name for c in hvp_report.failures] == ["hvp 0", "hvp 1", "hvp 2"]
+    assert all(c.failures[0].index == (1,) for c in hvp_report.failures)
+
+
 # ----- methods -----------------------------------------------------------------------------------
 
 rng = np.random.default_rng(0)
@@ -284,6 +426,7 @@ NOT_HOLOMORPHIC = {
     "Abs": lambda x: (mg.abs(x) * x).sum(),
     "Maximum": lambda x: mg.maximum(x, 0.2).sum(),
     "Sigmoid": lambda x: mg.exp(mg.sigmoid(x)).sum(),
+    "Erf": lambda x: mg.nn.functional.gelu(x).sum(),  # erf's forward refuses complex input
 }
 
 
@@ -291,6 +434,26 @@ NOT_HOLOMORPHIC = {
 def test_complex_step_names_the_first_non_holomorphic_op(op):
     with pytest.raises(mg.MinigradError, match=rf"\b{op}\b.*not holomorphic"):
         mg.gradcheck(NOT_HOLOMORPHIC[op], mg.tensor(X23), method="complex")
+
+
+@pytest.mark.parametrize("f", [mg.erf, mg.nn.functional.gelu], ids=["erf", "gelu"])
+def test_complex_step_through_erf_names_it_and_the_fix_works(f):
+    with pytest.raises(mg.MinigradError) as info:
+        mg.gradcheck(f, mg.tensor(X23), method="complex")
+    assert not isinstance(info.value, DTypeError)  # not erf's own "takes real numbers"
+    assert str(info.value) == (
+        "gradcheck: method='complex' needs every operation to extend to complex inputs "
+        "analytically, and Erf does not (it is not holomorphic); use method='central' "
+        "(or 'richardson')"
+    )
+    assert mg.gradcheck(f, mg.tensor(X23), method="central")
+
+
+def test_complex_step_names_the_first_non_holomorphic_op_in_order():
+    with pytest.raises(mg.MinigradError, match=r"\bErf\b"):
+        mg.gradcheck(lambda x: mg.relu(mg.erf(x)), mg.tensor(X23), method="complex")
+    with pytest.raises(mg.MinigradError, match=r"\bRelu\b"):
+        mg.gradcheck(lambda x: mg.erf(mg.relu(x)), mg.tensor(X23), method="complex")
 
 
 def test_complex_step_is_exact_to_rounding():
@@ -397,6 +560,63 @@ def test_integer_inputs_are_constants():
     assert report
     assert [c.name for c in report.checks] == ["input 0"]
     assert all(d.kind == "i" for d in seen)
+    assert report.notes == ["input 1 is int64: a constant, not checked"]
+    assert "note: input 1 is int64: a constant, not checked" in str(report)
+
+
+def test_check_grads_and_check_hvp_name_the_inputs_they_do_not_check():
+    index = np.array([0, 2])
+    report = mg.check_grads(lambda a, i: a[i] ** 2, mg.tensor(X3), index, order=2)
+    assert report, str(report)
+    assert report.notes == ["input 1 is int64: a constant, not checked"]
+    report = mg.check_hvp(lambda a, i: (a[i] ** 3).sum(), mg.tensor(X3), index)
+    assert report and report.notes == ["input 1 is int64: a constant, not checked"]
+
+
+class SinWrongSign(mg.Primitive):
+    """sin with the wrong sign in both rules."""
+
+    @staticmethod
+    def forward(x):
+        return np.sin(x)
+
+    @staticmethod
+    def vjp(g, y, x):
+        return (-g * mg.cos(x),)
+
+    @staticmethod
+    def jvp(ts, y, x):
+        return -ts[0] * np.cos(x)
+
+
+def wrong_sin_squared(x):
+    """sin(x)^2 through SinWrongSign: wrong at first order, and at second order too."""
+    return SinWrongSign.apply(x) ** 2
+
+
+NO_FLOAT_INPUT = {
+    "gradcheck": lambda x: mg.gradcheck(wrong_sin_squared, x),
+    "gradcheck fast": lambda x: mg.gradcheck(wrong_sin_squared, x, mode="fast"),
+    "gradgradcheck": lambda x: mg.gradgradcheck(wrong_sin_squared, x),
+    "check_grads": lambda x: mg.check_grads(wrong_sin_squared, x),
+    "check_hvp": lambda x: mg.check_hvp(lambda v: wrong_sin_squared(v).sum(), x),
+}
+
+
+@pytest.mark.parametrize("check", sorted(NO_FLOAT_INPUT))
+@pytest.mark.parametrize(
+    "make", [np.arange, lambda n: mg.tensor(np.arange(n))], ids=["array", "tensor"]
+)
+def test_no_floating_point_input_is_an_error_not_a_vacuous_pass(check, make):
+    """np.arange(4) for np.arange(4.0): there is nothing to differentiate, so a check that
+    passed would hide the wrong sign; the error names the function, the dtype and the fix."""
+    with pytest.raises(DTypeError) as info:
+        NO_FLOAT_INPUT[check](make(4))
+    message = str(info.value)
+    assert message.startswith(f"{check.split()[0]}: no input is floating point")
+    assert "input 0 is int64" in message
+    assert "np.arange(4.0)" in message
+    assert not NO_FLOAT_INPUT[check](np.arange(4.0))  # the fix, and the bug is caught
 
 
 # ----- the report --------------------------------------------------------------------------------
