@@ -16,7 +16,7 @@ from . import autodiff
 from .autodiff import forward_mode
 from .errors import MinigradError, ShapeError
 from .tensor import Tensor
-from .transforms import _argnums, _float_input, _single, tangent_inputs
+from .transforms import _argnums, _argnums_tuple, _float_input, _single, tangent_inputs
 
 DEFAULT_MAX_MEMORY = 2**30  # bytes: 1 GiB for the Hessian and the tangents of one chunk
 
@@ -58,7 +58,7 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence):
     >>> mg.hvp(lambda x: (x**3).sum(), (mg.tensor([1.0, 2.0]),), (mg.tensor([1.0, 0.0]),))
     tensor([6., 0.])
     """
-    products, batched = _hessian_vector_products("hvp", f, tuple(primals), tuple(tangents))
+    products, batched = _hessian_vector_products("hvp", f, primals, tangents)
     blocks = [Tensor(p if batched else p[0]) for p in products]
     return blocks[0] if len(blocks) == 1 else tuple(blocks)
 
@@ -82,6 +82,7 @@ def hessian(
     then checked so that the total stays under ``max_memory`` bytes (default 1 GiB). If it
     cannot, a ``HessianTooLarge`` error says how much is needed.
     """
+    _argnums_tuple("hessian", argnums)
 
     def hessian_f(*args):
         nums = _argnums("hessian", argnums, len(args))
@@ -97,11 +98,12 @@ def hessian(
             return f(*full)
 
         chunk = _chunk_size(g, xs, n, dtype, chunk_size, max_memory)
-        H = np.empty((n, n), dtype)
         offsets = np.cumsum([0, *sizes])
-        eye = np.eye(n, dtype=dtype)
+        H = None  # made at the first pass, unless that pass gives the whole Hessian
         for start in range(0, n, chunk):
-            rows = eye[start : start + chunk]
+            # NOTE: only this chunk's rows of the identity: an n x n one would be a second
+            # Hessian's worth of memory, outside max_memory.
+            rows = np.eye(min(chunk, n - start), n, k=start, dtype=dtype)
             tangents = tuple(
                 rows[:, a:b].reshape((len(rows), *x.shape))
                 for x, a, b in zip(xs, offsets[:-1], offsets[1:])
@@ -110,8 +112,10 @@ def hessian(
             if chunk >= n and len(products) == 1 and products[0].dtype == dtype:
                 H = products[0].reshape(n, n)  # one pass, one input: already the Hessian
                 break
+            if H is None:
+                H = np.empty((n, n), dtype)
             for p, a, b in zip(products, offsets[:-1], offsets[1:]):
-                H[start : start + chunk, a:b] = p.reshape(len(rows), -1)
+                H[start : start + len(rows), a:b] = p.reshape(len(rows), -1)
         if flat:
             return Tensor(H)
         blocks = [

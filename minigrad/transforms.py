@@ -11,21 +11,47 @@ the identity, in chunks.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 
 from . import autodiff
 from .autodiff import forward_mode, mode
+from .creation import default_generator
 from .errors import BackwardError, DTypeError, ShapeError
 from .tensor import Tensor
 
 # ----- inputs ------------------------------------------------------------------------------------
 
 
+def _is_int(a) -> bool:
+    return isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+
+
+def _argnums_tuple(fname: str, argnums) -> tuple[int, ...]:
+    """``argnums`` as a tuple, checked to be an int or a non-empty sequence of ints. Transforms
+    call it when they are made, so that a bad ``argnums`` fails there, not at the first call."""
+    if _is_int(argnums):
+        return (argnums,)
+    if isinstance(argnums, (tuple, list)) and all(_is_int(a) for a in argnums):
+        if not argnums:
+            raise ShapeError(f"{fname}: argnums is empty; name at least one argument")
+        return tuple(argnums)
+    raise ShapeError(
+        f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}; e.g. argnums=0 "
+        f"for the first argument, argnums=(0, 1) for the first two"
+    )
+
+
 def _argnums(fname: str, argnums, nargs: int) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
-    if not nums:
-        raise ShapeError(f"{fname}: argnums is empty; name at least one argument")
+    """``argnums`` as non-negative indices into a call with ``nargs`` positional arguments."""
+    nums = _argnums_tuple(fname, argnums)
+    if nargs == 0:
+        raise ShapeError(
+            f"{fname}: the function was called with no positional arguments; pass the ones to "
+            f"differentiate positionally (keyword arguments are not differentiated)"
+        )
     for a in nums:
         if not -nargs <= a < nargs:
             raise ShapeError(
@@ -36,6 +62,36 @@ def _argnums(fname: str, argnums, nargs: int) -> tuple[int, ...]:
     if len(set(nums)) != len(nums):
         raise ShapeError(f"{fname}: argnums {argnums!r} names an argument twice")
     return nums
+
+
+def _as_array(fname: str, value, what: str) -> np.ndarray:
+    """A number, array or (nested) list as an ndarray of numbers, with an error naming ``what``
+    when it is not one: minigrad differentiates arrays, not lists of arrays (JAX's pytrees)."""
+    try:
+        data = np.asarray(value)
+    except ValueError:  # numpy: "inhomogeneous shape", a list of arrays of different shapes
+        data = None
+    if data is None and isinstance(value, (list, tuple)):
+        shapes = ", ".join(str(_shape(entry)) for entry in value)
+        raise ShapeError(
+            f"{fname}: {what} is a {type(value).__name__} of {len(value)} entries of shapes "
+            f"{shapes}, which is not one array; minigrad differentiates arrays, not lists of "
+            f"them: pass the entries as separate arguments of f and name them all in argnums "
+            f"(f(W, b) with argnums=(0, 1) instead of f([W, b])), or concatenate them"
+        )
+    if data is None or data.dtype.kind not in "biufc":
+        raise DTypeError(
+            f"{fname}: {what} is a {type(value).__name__}, not numbers; pass a Tensor, an array "
+            f"or a Python number"
+        )
+    return data
+
+
+def _shape(entry) -> tuple | str:
+    try:
+        return np.shape(entry)
+    except ValueError:
+        return "(ragged)"
 
 
 def _float_input(fname: str, value, position: int) -> Tensor:
@@ -49,13 +105,19 @@ def _float_input(fname: str, value, position: int) -> Tensor:
                 f"argnums)"
             )
         return value
-    data = np.asarray(value)
+    data = _as_array(fname, value, f"argument {position}")
     return Tensor(data if data.dtype.kind in "fc" else data.astype(np.float64))
 
 
 def _single(argnums, values):
     """One value for an int ``argnums``, a tuple for a sequence (JAX's convention)."""
     return values[0] if isinstance(argnums, (int, np.integer)) else tuple(values)
+
+
+def _check_output(fname: str, out) -> Tensor:
+    if not isinstance(out, Tensor):
+        raise ShapeError(f"{fname}: the function must return a Tensor, not {type(out).__name__}")
+    return out
 
 
 def _with_leaves(fname: str, args, argnums):
@@ -81,6 +143,31 @@ def _with_leaves(fname: str, args, argnums):
     return args, leaves, nested
 
 
+# The inputs of the reverse-mode transforms (grad, vjp, jacrev) whose ``f`` is running: forward
+# mode inside ``f`` must not take them as plain values (see ``_differentiated``).
+_reverse_inputs: ContextVar[tuple[Tensor, ...]] = ContextVar("reverse_inputs", default=())
+
+
+@contextmanager
+def _tracing(leaves):
+    """Grad mode on while ``f`` runs on ``leaves``, which are known to be differentiated."""
+    token = _reverse_inputs.set(_reverse_inputs.get() + tuple(leaves))
+    try:
+        with autodiff.enable_grad():
+            yield
+    finally:
+        _reverse_inputs.reset(token)
+
+
+def _differentiated(x: Tensor) -> bool:
+    """Whether a recorded computation will be differentiated through ``x``: it is an input of an
+    enclosing grad/vjp/jacrev, or it was computed from a tensor that requires grad. A leaf that
+    merely requires grad (a parameter) is not: forward mode then takes its value, as JAX does."""
+    if not (x.requires_grad and mode().grad_enabled):
+        return False
+    return not x.is_leaf or any(x is leaf for leaf in _reverse_inputs.get())
+
+
 # ----- reverse mode ------------------------------------------------------------------------------
 
 
@@ -95,10 +182,11 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     >>> value.item(), slope.item()
     (8.0, 12.0)
     """
+    _argnums_tuple("grad", argnums)
 
     def value_and_grad_f(*args, **kwargs):
         args, leaves, nested = _with_leaves("grad", args, argnums)
-        with autodiff.enable_grad():
+        with _tracing(leaves):
             out = f(*args, **kwargs)
         if not isinstance(out, Tensor) or out.size != 1:
             what = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
@@ -142,11 +230,14 @@ def vjp(f: Callable, *primals):
     like it. It can be called many times.
     """
     args, leaves, nested = _with_leaves("vjp", primals, tuple(range(len(primals))))
-    with autodiff.enable_grad():
+    with _tracing(leaves):
         out = f(*args)
 
     def vjp_fn(cotangent):
-        u = cotangent if isinstance(cotangent, Tensor) else Tensor(np.asarray(cotangent))
+        if isinstance(cotangent, Tensor):
+            u = cotangent
+        else:
+            u = Tensor(_as_array("vjp", cotangent, "the cotangent"))
         if u.shape != out.shape:
             raise ShapeError(
                 f"vjp: the cotangent has shape {u.shape} but the output has shape {out.shape}; "
@@ -162,9 +253,12 @@ def vjp(f: Callable, *primals):
 # ----- forward mode ------------------------------------------------------------------------------
 
 
-def _tangent_batch(fname: str, primal: Tensor, tangent, batched: bool | None):
+def _tangent_batch(fname: str, primal: Tensor, tangent, batched: bool | None, position: int):
     """The tangent with a leading batch axis; ``batched`` None: decide by its shape."""
-    t = np.asarray(tangent.data if isinstance(tangent, Tensor) else tangent)
+    if isinstance(tangent, Tensor):
+        t = tangent.data
+    else:
+        t = _as_array(fname, tangent, f"the tangent of argument {position}")
     if batched is None:
         batched = t.shape != primal.shape and t.shape[1:] == primal.shape
     if (t.shape[1:] if batched else t.shape) != primal.shape:
@@ -176,11 +270,24 @@ def _tangent_batch(fname: str, primal: Tensor, tangent, batched: bool | None):
     return (t if batched else t[None]), batched
 
 
+def _describe(value) -> str:
+    shape = getattr(value, "shape", None)
+    return type(value).__name__ + ("" if shape is None else f" of shape {shape}")
+
+
 def tangent_inputs(fname: str, primals, tangents, batched=None, requires_grad=False):
     """Fresh input Tensors carrying the tangents, with the batch size ``B`` and whether the
-    tangents came batched (``(k, *shape)``) or one per primal (``shape``, then ``B = 1``)."""
-    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise ShapeError(f"{fname}: primals and tangents must be tuples (one entry per argument)")
+    tangents came batched (``(k, *shape)``) or one per primal (``shape``, then ``B = 1``).
+
+    A primal that requires grad gives its value, unless a recorded computation is to be
+    differentiated through it: tangents are not recorded (no reverse-over-forward)."""
+    for name, value in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(value, (tuple, list)):
+            raise ShapeError(
+                f"{fname}: {name} must be a tuple or list with one entry per argument of f, got "
+                f"{_describe(value)}; for a function of one argument write "
+                f"mg.{fname}(f, (x,), (v,))"
+            )
     if len(primals) != len(tangents):
         raise ShapeError(
             f"{fname}: {len(primals)} primal(s) but {len(tangents)} tangent(s); give one tangent "
@@ -194,13 +301,17 @@ def tangent_inputs(fname: str, primals, tangents, batched=None, requires_grad=Fa
                 f"{fname}: argument {i} already carries a tangent: forward mode does not nest; "
                 f"differentiate the inner function first, or use forward-over-reverse (mg.hvp)"
             )
-        if x.requires_grad and mode().grad_enabled:
+        if _differentiated(x):
             raise BackwardError(
-                f"{fname}: argument {i} requires grad, but tangents are not differentiable "
-                f"(reverse-over-forward is not supported); use mg.hvp (forward-over-reverse) or "
-                f"pass a detached value (x.detach())"
+                f"{fname}: argument {i} is being differentiated in reverse mode (it is an input "
+                f"of an enclosing mg.grad, mg.vjp or mg.jacrev, or was computed from a tensor "
+                f"that requires grad), and forward-mode results cannot be: their tangents are "
+                f"not recorded (reverse-over-forward is not supported); differentiate in "
+                f"reverse mode only (e.g. mg.jacrev(mg.grad(f))), put the reverse-mode "
+                f"transform inside the forward-mode one (forward-over-reverse), or pass "
+                f"x.detach() to use its value as a constant"
             )
-        t, is_batched = _tangent_batch(fname, x, t, batched)
+        t, is_batched = _tangent_batch(fname, x, t, batched, i)
         leaf = Tensor(x.data, requires_grad=requires_grad)
         leaf.tangent = t
         xs.append(leaf)
@@ -217,9 +328,7 @@ def _push_tangents(fname: str, f, primals, tangents, batched=None):
     """Run ``f`` in forward mode; return (output, its tangent batch, whether batched)."""
     xs, B, batched = tangent_inputs(fname, primals, tangents, batched)
     with forward_mode():
-        out = f(*xs)
-    if not isinstance(out, Tensor):
-        raise ShapeError(f"{fname}: the function must return a Tensor, not {type(out).__name__}")
+        out = _check_output(fname, f(*xs))
     t_out = out.tangent if out.tangent is not None else np.zeros((B, *out.shape), out.dtype)
     out.tangent = None
     return out, t_out, batched
@@ -228,7 +337,8 @@ def _push_tangents(fname: str, f, primals, tangents, batched=None):
 def jvp(f: Callable, primals: Sequence, tangents: Sequence):
     """Forward mode: ``(f(*primals), J @ tangents)``, the directional derivative.
 
-    ``tangents`` has one entry per primal, of the primal's shape, or all of shape
+    ``primals`` and ``tangents`` are tuples (or lists) with one entry per argument of ``f``,
+    as in JAX: ``mg.jvp(f, (x,), (v,))``. A tangent has its primal's shape, or all have shape
     ``(k, *primal.shape)`` for a batch of ``k`` directions pushed in one pass (then the output
     tangent has shape ``(k, *out.shape)``).
 
@@ -237,91 +347,110 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence):
     >>> slope.item()
     2.0
     """
-    out, t_out, batched = _push_tangents("jvp", f, tuple(primals), tuple(tangents))
+    out, t_out, batched = _push_tangents("jvp", f, primals, tangents)
     return out, Tensor(t_out if batched else t_out[0])
+
+
+def _forward_jacobian(fname: str, f, argnums, args):
+    """The Jacobian of ``f`` in its ``argnums`` arguments at ``args``: one forward pass, the
+    identity's rows as a batch of tangents."""
+    nums = _argnums(fname, argnums, len(args))
+    xs = [_float_input(fname, args[i], i) for i in nums]
+    sizes = [x.size for x in xs]
+    n = sum(sizes)
+    eye = np.eye(n)
+    tangents, start = [], 0
+    for x, size in zip(xs, sizes):
+        tangents.append(eye[:, start : start + size].reshape((n, *x.shape)))
+        start += size
+
+    def g(*diff):
+        full = list(args)
+        for i, d in zip(nums, diff):
+            full[i] = d
+        return f(*full)
+
+    out, t_out, _ = _push_tangents(fname, g, tuple(xs), tuple(tangents), batched=True)
+    jac = np.moveaxis(t_out, 0, -1)  # out.shape + (n,)
+    blocks, start = [], 0
+    for x, size in zip(xs, sizes):
+        blocks.append(Tensor(jac[..., start : start + size].reshape(out.shape + x.shape)))
+        start += size
+    return _single(argnums, blocks)
 
 
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """``f`` -> its Jacobian by forward mode: shape ``out.shape + x.shape``, from one pass with
     the identity's rows as a batch of tangents. Cheaper than ``jacrev`` when inputs are few."""
+    _argnums_tuple("jacfwd", argnums)
 
     def jacfwd_f(*args):
-        nums = _argnums("jacfwd", argnums, len(args))
-        xs = [_float_input("jacfwd", args[i], i) for i in nums]
-        sizes = [x.size for x in xs]
-        n = sum(sizes)
-        eye = np.eye(n)
-        tangents, start = [], 0
-        for x, size in zip(xs, sizes):
-            tangents.append(eye[:, start : start + size].reshape((n, *x.shape)))
-            start += size
-
-        def g(*diff):
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return f(*full)
-
-        out, t_out, _ = _push_tangents("jacfwd", g, tuple(xs), tuple(tangents), batched=True)
-        jac = np.moveaxis(t_out, 0, -1)  # out.shape + (n,)
-        blocks, start = [], 0
-        for x, size in zip(xs, sizes):
-            blocks.append(Tensor(jac[..., start : start + size].reshape(out.shape + x.shape)))
-            start += size
-        return _single(argnums, blocks)
+        return _forward_jacobian("jacfwd", f, argnums, args)
 
     return jacfwd_f
+
+
+def _reverse_jacobian(fname: str, out, leaves, nested: bool, argnums):
+    """The Jacobian of the recorded ``out`` in ``leaves``: one backward pass per element of
+    ``out``, the graph kept between them."""
+    from .shaping import stack
+
+    out = _check_output(fname, out)
+    if not out.requires_grad:
+        return _single(argnums, [Tensor(np.zeros(out.shape + x.shape, x.dtype)) for x in leaves])
+    rows = [[] for _ in leaves]
+    for k in range(out.size):
+        u = np.zeros(out.size, out.dtype)
+        u[k] = 1
+        # NOTE: rows stay Tensors (recorded when nested, carrying tangents in forward mode)
+        # so that jacrev composes with the other transforms.
+        grads = autodiff.grad(out, leaves, grad_output=u.reshape(out.shape),
+                              retain_graph=True, create_graph=nested)  # fmt: skip
+        for r, g in zip(rows, grads):
+            r.append(g)
+    return _single(argnums, [stack(r).reshape(out.shape + x.shape) for r, x in zip(rows, leaves)])
 
 
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """``f`` -> its Jacobian by reverse mode: shape ``out.shape + x.shape``, one backward pass
     per output element (the graph is kept between them). Cheaper than ``jacfwd`` when outputs
     are few."""
+    _argnums_tuple("jacrev", argnums)
 
     def jacrev_f(*args):
-        from .shaping import stack
-
         args, leaves, nested = _with_leaves("jacrev", args, argnums)
-        with autodiff.enable_grad():
+        with _tracing(leaves):
             out = f(*args)
-        if not isinstance(out, Tensor):
-            raise ShapeError(f"jacrev: the function must return a Tensor, not {type(out)}")
-        if not out.requires_grad:
-            return _single(
-                argnums, [Tensor(np.zeros(out.shape + x.shape, x.dtype)) for x in leaves]
-            )
-        rows = [[] for _ in leaves]
-        for k in range(out.size):
-            u = np.zeros(out.size, out.dtype)
-            u[k] = 1
-            # NOTE: rows stay Tensors (recorded when nested, carrying tangents in forward mode)
-            # so that jacrev composes with the other transforms.
-            grads = autodiff.grad(out, leaves, grad_output=u.reshape(out.shape),
-                                  retain_graph=True, create_graph=nested)  # fmt: skip
-            for r, g in zip(rows, grads):
-                r.append(g)
-        return _single(
-            argnums, [stack(r).reshape(out.shape + x.shape) for r, x in zip(rows, leaves)]
-        )
+        return _reverse_jacobian("jacrev", out, leaves, nested, argnums)
 
     return jacrev_f
 
 
 def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto") -> Callable:
-    """``f`` -> its Jacobian, shape ``out.shape + x.shape``. ``mode`` "fwd", "rev", or "auto":
-    forward mode when the inputs have no more elements than the output, reverse otherwise."""
+    """``f`` -> its Jacobian, shape ``out.shape + x.shape``. ``mode`` "fwd" (``jacfwd``), "rev"
+    (``jacrev``) or "auto": forward mode when the inputs have no more elements than the output,
+    reverse otherwise.
+
+    "auto" learns the output's size by running ``f`` once, recorded for reverse mode. When it
+    picks reverse mode, the backward passes reuse that run (one call of ``f``, as ``jacrev``);
+    when it picks forward mode, ``f`` runs a second time, with minigrad's random generator put
+    back first, so that dropout draws the same numbers as ``jacfwd`` would.
+    """
     if mode not in ("auto", "fwd", "rev"):
         raise ShapeError(f"jacobian: mode {mode!r} is not one of 'auto', 'fwd', 'rev'")
+    if mode != "auto":
+        return (jacfwd if mode == "fwd" else jacrev)(f, argnums)
+    _argnums_tuple("jacobian", argnums)
 
     def jacobian_f(*args):
-        chosen = mode
-        if mode == "auto":
-            nums = _argnums("jacobian", argnums, len(args))
-            n_in = sum(np.size(args[i].data if isinstance(args[i], Tensor) else args[i])
-                       for i in nums)  # fmt: skip
-            with autodiff.no_grad():
-                n_out = f(*args).size
-            chosen = "fwd" if n_in <= n_out else "rev"
-        return (jacfwd if chosen == "fwd" else jacrev)(f, argnums)(*args)
+        random_state = default_generator.rng.bit_generator.state
+        full, leaves, nested = _with_leaves("jacobian", args, argnums)
+        with _tracing(leaves):
+            out = _check_output("jacobian", f(*full))
+        if sum(x.size for x in leaves) > out.size:
+            return _reverse_jacobian("jacobian", out, leaves, nested, argnums)
+        del out, full, leaves  # free the recording before the forward pass
+        default_generator.rng.bit_generator.state = random_state
+        return _forward_jacobian("jacobian", f, argnums, args)
 
     return jacobian_f

@@ -6,6 +6,7 @@ against central differences of a gradient written by hand in numpy.
 """
 
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -500,6 +501,24 @@ def test_default_chunk_size_fits_under_a_tight_max_memory():
     np.testing.assert_array_equal(H.data, 2 * np.eye(n))
 
 
+def test_hessian_peak_memory_stays_under_max_memory():
+    """tracemalloc sees numpy's allocations. n = 600: the result is 2.9 MB and max_memory 1.5
+    times that. An n x n identity for the tangents (as before) alone took the peak to 1.5 times
+    max_memory; built a chunk at a time, the result and one chunk's tangents fit."""
+    n = 600
+    x = np.linspace(-1.0, 1.0, n)
+    max_memory = int(1.5 * n * n * 8)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        H = mg.hessian(lambda x: (x**4).sum(), max_memory=max_memory)(x)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak <= max_memory, f"peak {peak} bytes > max_memory {max_memory}"
+    np.testing.assert_allclose(H.data, np.diag(12 * x**2), rtol=1e-12)
+
+
 @pytest.mark.parametrize("chunk_size", [0, -2])
 def test_nonpositive_chunk_size_raises(chunk_size):
     with pytest.raises(ValueError, match="chunk_size"):
@@ -519,16 +538,65 @@ def test_hvp_of_non_scalar_function_raises_shape_error():
         mg.hvp(lambda x: x * x, (np.ones(3),), (np.ones(3),))
 
 
-def test_hvp_of_input_requiring_grad_raises_backward_error():
-    x = mg.tensor(X_ROSEN, requires_grad=True)
-    with pytest.raises(BackwardError):
-        mg.hvp(rosenbrock, (x,), (np.ones(4),))
+@pytest.mark.parametrize("primals, tangents", [(X_ROSEN, np.ones(4)), ((X_ROSEN,), np.ones(4))])
+def test_hvp_with_bare_arrays_instead_of_tuples_raises_with_the_fix(primals, tangents):
+    """A bare (4,) array was unpacked into 4 arguments (a raw TypeError inside f)."""
+    with pytest.raises(ShapeError, match=r"hvp: .* must be a tuple or list") as info:
+        mg.hvp(rosenbrock, primals, tangents)
+    assert "mg.hvp(f, (x,), (v,))" in str(info.value)
 
 
-def test_hessian_of_input_requiring_grad_raises_backward_error():
+def test_hvp_and_hessian_of_an_input_requiring_grad_take_its_value():
+    """Under grad mode, a leaf that requires grad (a parameter) is its value, as in JAX."""
     x = mg.tensor(X_ROSEN, requires_grad=True)
-    with pytest.raises(BackwardError):
-        mg.hessian(rosenbrock)(x)
+    v = np.array([0.5, -1.0, 2.0, 1.0])
+    H = rosenbrock_hessian(X_ROSEN)
+    np.testing.assert_allclose(mg.hessian(rosenbrock)(x).data, H, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mg.hvp(rosenbrock, (x,), (v,)).data, H @ v, rtol=1e-12)
+    assert x.grad is None
+
+
+def test_hessian_and_hvp_of_a_linear_layers_parameters():
+    """L(W, b) = sum((X W^T + b)**2) over an nn.Linear(3, 2)'s own Parameters, flat order
+    (W row by row, then b): d2L/dW[o,i]dW[p,j] = 2 [o = p] (X^T X)[i, j],
+    d2L/dW[o,i]db[p] = 2 [o = p] sum_m X[m, i], d2L/db[o]db[p] = 2 m [o = p]."""
+    X = np.random.default_rng(8).standard_normal((5, 3))
+    layer = mg.nn.Linear(3, 2)
+    params = list(layer.parameters())
+
+    def loss(W, b):
+        return ((mg.tensor(X) @ W.T + b) ** 2).sum()
+
+    eye = np.eye(2)
+    H = np.block(
+        [
+            [np.kron(eye, 2 * X.T @ X), np.kron(eye, 2 * X.sum(axis=0)[:, None])],
+            [np.kron(eye, 2 * X.sum(axis=0)[None, :]), 2 * len(X) * eye],
+        ]
+    )
+    flat = mg.hessian(loss, argnums=(0, 1), flat=True)(*params)
+    np.testing.assert_allclose(flat.data, H, rtol=1e-5, atol=1e-4)
+    vW, vb = np.ones((2, 3)), np.array([1.0, -2.0])
+    hW, hb = mg.hvp(loss, params, (vW, vb))
+    Hv = H @ np.concatenate([vW.ravel(), vb])
+    np.testing.assert_allclose(hW.data.ravel(), Hv[:6], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(hb.data, Hv[6:], rtol=1e-5, atol=1e-4)
+    assert all(p.grad is None for p in params)
+
+
+def test_hessian_inside_grad_is_refused_without_pointing_back_at_hessian():
+    """A third derivative through forward mode: reverse-over-forward is not supported."""
+    with pytest.raises(BackwardError) as info:
+        mg.grad(lambda x: mg.hessian(rosenbrock)(x).sum())(X_ROSEN)
+    message = str(info.value)
+    assert message.startswith("hessian: argument 0 is being differentiated in reverse mode")
+    assert "mg.hessian(" not in message
+
+
+def test_hvp_of_a_tensor_computed_from_one_requiring_grad_is_refused():
+    x = mg.tensor(X_ROSEN, requires_grad=True)
+    with pytest.raises(BackwardError, match="hvp: argument 0 is being differentiated"):
+        mg.hvp(rosenbrock, (x * 1.0,), (np.ones(4),))
 
 
 def test_input_requiring_grad_works_under_no_grad():

@@ -247,6 +247,101 @@ def test_grad_argnums_out_of_range_raises_shape_error(argnums):
         mg.grad(two_args, argnums=argnums)(mg.tensor([1.0]), mg.tensor([2.0]))
 
 
+TRANSFORMS_WITH_ARGNUMS = {
+    "grad": mg.grad,
+    "value_and_grad": mg.value_and_grad,
+    "jacfwd": mg.jacfwd,
+    "jacrev": mg.jacrev,
+    "jacobian": mg.jacobian,
+    "hessian": mg.hessian,
+}
+
+
+@pytest.mark.parametrize("argnums", [None, 1.0, "0", (0, None), True, [0, 1.5]])
+@pytest.mark.parametrize("name", TRANSFORMS_WITH_ARGNUMS)
+def test_argnums_of_the_wrong_type_is_refused_when_the_transform_is_made(name, argnums):
+    """Not a raw TypeError at the first call: a ShapeError naming argnums, where it was given."""
+    with pytest.raises(mg.ShapeError) as info:
+        TRANSFORMS_WITH_ARGNUMS[name](two_args, argnums=argnums)
+    message = str(info.value)
+    assert message.startswith(f"{'grad' if name == 'value_and_grad' else name}: argnums")
+    assert "an int or a tuple of ints" in message and repr(argnums) in message
+
+
+def test_argnums_as_a_list_of_ints_is_accepted(rng):
+    x0, y0 = rng.standard_normal(3), rng.standard_normal(3)
+    gx, gy = mg.grad(two_args, argnums=[0, 1])(x0, y0)
+    np.testing.assert_allclose(gx.data, y0**2 + np.exp(x0), rtol=1e-12)
+    np.testing.assert_allclose(gy.data, 2 * x0 * y0, rtol=1e-12)
+
+
+def test_grad_of_a_call_without_positional_arguments_says_so():
+    with pytest.raises(mg.ShapeError, match="no positional arguments"):
+        mg.grad(lambda x=1.0: x**2)(x=2.0)
+
+
+# ----- a list of arrays is not one argument ------------------------------------------------------
+
+X_LIN = np.random.default_rng(5).standard_normal((4, 3))
+W_LIN = np.random.default_rng(6).standard_normal((3, 2))
+B_LIN = np.random.default_rng(7).standard_normal(2)
+
+
+def linear_loss(W, b):
+    """sum((X W + b)**2): dW = 2 X^T (X W + b), db = 2 sum(X W + b, axis=0)."""
+    return ((mg.tensor(X_LIN) @ W + b) ** 2).sum()
+
+
+LIST_ARGUMENT_CALLS = {
+    "grad": lambda: mg.grad(lambda p: linear_loss(*p))([W_LIN, B_LIN]),
+    "jacrev": lambda: mg.jacrev(lambda p: linear_loss(*p))([W_LIN, B_LIN]),
+    "jacfwd": lambda: mg.jacfwd(lambda p: linear_loss(*p))([W_LIN, B_LIN]),
+    "jacobian": lambda: mg.jacobian(lambda p: linear_loss(*p))([W_LIN, B_LIN]),
+    "hessian": lambda: mg.hessian(lambda p: linear_loss(*p))([W_LIN, B_LIN]),
+    "vjp": lambda: mg.vjp(lambda p: linear_loss(*p), [W_LIN, B_LIN]),
+    "jvp": lambda: mg.jvp(lambda p: linear_loss(*p), ([W_LIN, B_LIN],), (np.ones(2),)),
+    "hvp": lambda: mg.hvp(lambda p: linear_loss(*p), ([W_LIN, B_LIN],), (np.ones(2),)),
+}
+
+
+@pytest.mark.parametrize("name", LIST_ARGUMENT_CALLS)
+def test_a_list_of_arrays_of_different_shapes_as_one_argument_is_refused_with_the_fix(name):
+    """minigrad differentiates arrays, not JAX pytrees: [W, b] cannot be one array. The error
+    names the argument, the shapes, and the fix (separate arguments and argnums)."""
+    with pytest.raises(mg.ShapeError) as info:
+        LIST_ARGUMENT_CALLS[name]()
+    message = str(info.value)
+    assert message.startswith(f"{name}: argument 0 is a list of 2 entries of shapes (3, 2), (2,)")
+    assert "argnums=(0, 1)" in message and "concatenate" in message
+
+
+def test_the_fix_for_a_list_argument_gives_the_closed_form_gradients():
+    gW, gb = mg.grad(linear_loss, argnums=(0, 1))(W_LIN, B_LIN)
+    residual = X_LIN @ W_LIN + B_LIN
+    np.testing.assert_allclose(gW.data, 2 * X_LIN.T @ residual, rtol=1e-12)
+    np.testing.assert_allclose(gb.data, 2 * residual.sum(axis=0), rtol=1e-12)
+
+
+def test_a_list_that_is_one_array_is_that_array():
+    """As in numpy (and mg.tensor), a nested list of equal shapes is one array: d sum(p**2) = 2p."""
+    g = mg.grad(lambda p: (p**2).sum())([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(g.data, [[2.0, 4.0], [6.0, 8.0]])
+
+
+@pytest.mark.parametrize("value", ["abc", None, {"w": 1.0}, ["a", "b"]])
+def test_an_argument_that_is_not_numbers_raises_dtype_error(value):
+    with pytest.raises(mg.DTypeError, match=f"grad: argument 0 is a {type(value).__name__}"):
+        mg.grad(lambda x: (x * x).sum())(value)
+
+
+def test_a_ragged_tangent_or_cotangent_raises_shape_error():
+    with pytest.raises(mg.ShapeError, match="jvp: the tangent of argument 0 is a list"):
+        mg.jvp(mg.sin, (np.ones(2),), ([np.ones(2), np.ones(3)],))
+    _, vjp_fn = mg.vjp(mg.sin, np.ones(2))
+    with pytest.raises(mg.ShapeError, match="vjp: the cotangent is a list"):
+        vjp_fn([np.ones(2), np.ones(3)])
+
+
 # ----- vjp ---------------------------------------------------------------------------------------
 
 
@@ -414,6 +509,40 @@ def test_jvp_primals_and_tangents_of_different_lengths_raise_shape_error():
         mg.jvp(mg.sin, (x,), (np.ones(2), np.ones(2)))
 
 
+@pytest.mark.parametrize(
+    "primals, tangents, wrong",
+    [
+        (np.array([3.0]), np.array([1.0]), "primals"),
+        (np.array([3.0, 1.0, 2.0]), np.array([1.0, 0.0, 0.0]), "primals"),
+        (mg.tensor([3.0]), (np.array([1.0]),), "primals"),
+        ((np.array([3.0]),), np.array([1.0]), "tangents"),
+        (3.0, 1.0, "primals"),
+    ],
+)
+def test_jvp_with_bare_values_instead_of_tuples_raises_with_the_fix(primals, tangents, wrong):
+    """JAX's rule: primals and tangents are tuples. A bare array used to be unpacked silently
+    (a (1,) input became a scalar one) or to fail inside f with a raw TypeError."""
+    with pytest.raises(mg.ShapeError) as info:
+        mg.jvp(lambda x: x * x, primals, tangents)
+    message = str(info.value)
+    assert message.startswith(f"jvp: {wrong} must be a tuple or list")
+    assert "mg.jvp(f, (x,), (v,))" in message
+
+
+def test_jvp_with_one_element_tuples_keeps_the_shape():
+    """d/dx x*x along 1 at x = [3]: value [9], tangent [6], both of shape (1,), not ()."""
+    out, t_out = mg.jvp(lambda x: x * x, (np.array([3.0]),), (np.array([1.0]),))
+    assert out.shape == (1,) and t_out.shape == (1,)
+    np.testing.assert_array_equal(out.data, [9.0])
+    np.testing.assert_array_equal(t_out.data, [6.0])
+
+
+def test_jvp_accepts_lists_of_primals_and_tangents(rng):
+    x0, y0, dx, dy = (rng.standard_normal(3) for _ in range(4))
+    _, t_out = mg.jvp(lambda x, y: x * y, [x0, y0], [dx, dy])
+    np.testing.assert_allclose(t_out.data, dx * y0 + x0 * dy, rtol=1e-12)
+
+
 def test_jvp_unequal_batch_sizes_raise_shape_error():
     x = mg.tensor([1.0, 2.0])
     with pytest.raises(mg.ShapeError, match="batch"):
@@ -455,15 +584,76 @@ def test_forward_mode_is_usable_after_a_refused_nesting():
     assert t_out.item() == pytest.approx(2 * np.cos(0.5), rel=1e-12)
 
 
-def test_jvp_of_input_requiring_grad_raises_under_grad_mode_and_works_under_no_grad():
+def test_jvp_of_a_leaf_requiring_grad_takes_its_value():
+    """A parameter is a value to forward mode (as in JAX): sin' = cos, with grad mode on or off;
+    the results are constants and the parameter's .grad is untouched."""
     x = mg.tensor([0.3, -0.7], requires_grad=True)
     v = np.array([1.0, 2.0])
-    with pytest.raises(mg.BackwardError, match="requires grad"):
-        mg.jvp(mg.sin, (x,), (v,))
-    with mg.no_grad():
-        out, t_out = mg.jvp(mg.sin, (x,), (v,))
-    np.testing.assert_allclose(out.data, np.sin([0.3, -0.7]), rtol=1e-12)
-    np.testing.assert_allclose(t_out.data, np.cos([0.3, -0.7]) * v, rtol=1e-12)
+    for grad_mode in (mg.enable_grad, mg.no_grad):
+        with grad_mode():
+            out, t_out = mg.jvp(mg.sin, (x,), (v,))
+        np.testing.assert_allclose(out.data, np.sin([0.3, -0.7]), rtol=1e-12)
+        np.testing.assert_allclose(t_out.data, np.cos([0.3, -0.7]) * v, rtol=1e-12)
+        assert not t_out.requires_grad
+    assert x.grad is None
+
+
+def test_jacfwd_of_nn_parameters_is_the_closed_form():
+    """d(X W^T + b)/dW[o, i] = X[:, i] on output column o, for a Linear layer's own Parameters."""
+    layer = mg.nn.Linear(3, 2)
+    W, b = layer.parameters()
+    J_W, J_b = mg.jacfwd(lambda W, b: mg.tensor(X_LIN) @ W.T + b, argnums=(0, 1))(W, b)
+    expected_W = np.einsum("po,mi->mpoi", np.eye(2), X_LIN)
+    np.testing.assert_allclose(J_W.data, expected_W, rtol=1e-6)
+    np.testing.assert_allclose(J_b.data, np.broadcast_to(np.eye(2), (4, 2, 2)), rtol=1e-6)
+    assert W.grad is None and b.grad is None
+
+
+# What an outer reverse-mode transform cannot differentiate: a forward-mode transform of its
+# own input (the tangents are numpy arrays, not recorded).
+FORWARD_INSIDE = {
+    "jvp": lambda x: mg.jvp(mg.sin, (x,), (mg.ones_like(x),))[1].sum(),
+    "jacfwd": lambda x: mg.jacfwd(mg.sin)(x).sum(),
+    "hvp": lambda x: mg.hvp(lambda z: (z**3).sum(), (x,), (mg.ones_like(x),)).sum(),
+    "hessian": lambda x: mg.hessian(lambda z: (z**3).sum())(x).sum(),
+}
+REVERSE_OUTSIDE = {
+    "grad": lambda f, x: mg.grad(f)(x),
+    "jacrev": lambda f, x: mg.jacrev(f)(x),
+    "vjp": lambda f, x: mg.vjp(f, x),
+}
+
+
+@pytest.mark.parametrize("outer", REVERSE_OUTSIDE)
+@pytest.mark.parametrize("inner", FORWARD_INSIDE)
+def test_reverse_over_forward_is_refused_with_a_fix_that_is_another_route(inner, outer):
+    """Refused with BackwardError (not a silent zero gradient), and the fix named is a different
+    composition or x.detach(), never the function that was called."""
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(mg.BackwardError) as info:
+        REVERSE_OUTSIDE[outer](FORWARD_INSIDE[inner], x)
+    message = str(info.value)
+    assert message.startswith(f"{inner}: argument 0 is being differentiated in reverse mode")
+    assert "reverse-over-forward is not supported" in message and "x.detach()" in message
+    assert f"mg.{inner}(" not in message
+
+
+def test_reverse_over_reverse_is_the_route_the_refusal_names():
+    """d/dx sum(d/dx sin x) = -sin x, by mg.grad over mg.jacrev."""
+    x = np.array([0.5, -1.0, 2.0])
+    g = mg.grad(lambda x: mg.jacrev(mg.sin)(x).sum())(x)
+    np.testing.assert_allclose(g.data, -np.sin(x), rtol=1e-12)
+
+
+def test_jvp_of_a_tensor_computed_from_one_requiring_grad_is_refused_and_detach_fixes_it():
+    """y = 2 w is part of a recorded graph: forward mode of y cannot be backpropagated to w."""
+    w = mg.tensor([0.3, -0.7], requires_grad=True)
+    y = w * 2
+    v = np.array([1.0, 2.0])
+    with pytest.raises(mg.BackwardError, match="jvp: argument 0 is being differentiated"):
+        mg.jvp(mg.sin, (y,), (v,))
+    _, t_out = mg.jvp(mg.sin, (y.detach(),), (v,))
+    np.testing.assert_allclose(t_out.data, np.cos([0.6, -1.4]) * v, rtol=1e-12)
 
 
 # ----- jvp of grad: forward-over-reverse ---------------------------------------------------------
@@ -632,6 +822,45 @@ def test_jacobian_auto_mode_gives_the_same_numbers(rng, n_in, n_out):
     for mode in ("auto", "fwd", "rev"):
         jac = mg.jacobian(f, mode=mode)(mg.tensor(x0))
         np.testing.assert_allclose(jac.data, closed, rtol=1e-12, err_msg=mode)
+
+
+@pytest.mark.parametrize(
+    "n_in, n_out, passes",
+    [(2, 5, ["recorded", "forward"]), (3, 3, ["recorded", "forward"]), (5, 2, ["recorded"])],
+)
+def test_jacobian_auto_picks_forward_mode_unless_inputs_outnumber_outputs(rng, n_in, n_out, passes):
+    """The passes f sees: one recorded run to learn the output's size; reverse mode reuses it
+    (no second call), forward mode runs f once more with tangents. Values: the closed form."""
+    A0, x0 = rng.standard_normal((n_out, n_in)), rng.standard_normal(n_in)
+    seen = []
+
+    def f(x):
+        seen.append("forward" if x.tangent is not None else "recorded" if x.requires_grad else "?")
+        return mg.sin(mg.tensor(A0) @ x)
+
+    jac = mg.jacobian(f)(x0)
+    assert seen == passes
+    np.testing.assert_allclose(jac.data, np.cos(A0 @ x0)[:, None] * A0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_out", [4, 2], ids=["auto-forward", "auto-reverse"])
+def test_jacobian_auto_of_dropout_is_that_of_the_masks_one_call_draws(n_out):
+    """f(x) = dropout(x**2, 0.5)[:n_out]: J = diag(2 x keep / 0.5), with keep the mask that a
+    single call draws after the same seed; minigrad's generator moves on by one call's draws."""
+    x0 = np.array([0.5, -1.0, 1.5, 2.0])
+
+    def f(x):
+        return mg.nn.functional.dropout(x * x, 0.5, training=True)[:n_out]
+
+    mg.manual_seed(0)
+    keep = f(mg.tensor(x0)).numpy() != 0
+    after_one_call = mg.rand(3).numpy()
+    mg.manual_seed(0)
+    jac = mg.jacobian(f)(x0)
+    np.testing.assert_array_equal(mg.rand(3).numpy(), after_one_call)
+    expected = np.diag(2 * x0 / 0.5)[:n_out] * keep[:, None]
+    assert 0 < keep.sum() < n_out  # the mask drops some and keeps some
+    np.testing.assert_allclose(jac.data, expected, rtol=1e-12)
 
 
 def test_jacobian_bad_mode_raises():
