@@ -352,15 +352,20 @@ def test_newton_cg_beats_sgd(hard_quadratic):
 
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
 def test_lbfgs_beats_sgd(hard_quadratic, line_search_fn):
-    """LBFGS: 1e-8 relative error in <= 80 iterations and <= 120 closure runs (one step with
-    max_iter=80); SGD at its best learning rate is still > 1e-1 after 1000 iterations."""
+    """LBFGS: 1e-8 relative error (1e-6 with a line search: the loss's rounding floor) in <= 80
+    iterations and <= 120 closure runs (one step with max_iter=80); SGD at its best learning
+    rate is still > 1e-1 after 1000 iterations."""
     A, b, x_star = hard_quadratic
     x, opt, closure = quadratic_setup(
         LBFGS, A, b, max_iter=80, max_eval=120, tolerance_grad=0, tolerance_change=0,
         line_search_fn=line_search_fn,
     )  # fmt: skip
     opt.step(closure)
-    assert relative_error(x.data, x_star) < 1e-8
+    # NOTE: the strong-Wolfe search compares loss values. x^T A x with entries of A up to 1e4
+    # rounds at ~1e-12, which is the loss decrease left at a relative error of ~1e-7, so the
+    # search stops there (where exactly depends on the BLAS's summation order: 3.7e-8 with
+    # numpy 2.4). Without a line search only gradients are used and 1e-8 is reached.
+    assert relative_error(x.data, x_star) < (1e-8 if line_search_fn is None else 1e-6)
     assert opt.state[x]["n_iter"] <= 80 and opt.state[x]["func_evals"] <= 120
 
 
