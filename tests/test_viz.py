@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -88,6 +89,10 @@ class Dot:
                     seen.add(nxt)
                     stack.append(nxt)
         return False
+
+    def undeclared(self) -> set[str]:
+        """Edge endpoints that no node statement declares (dot would draw them as bare ovals)."""
+        return {n for edge in self.edges for n in edge} - set(self.nodes)
 
     def ancestors(self, cluster: str | None) -> list[str]:
         chain = []
@@ -346,18 +351,81 @@ def test_tensors_holding_nan_or_inf_are_marked(bad):
     assert dot.nodes[out]["fillcolor"] == COLORS["bad"], "NaN/Inf wins over 'output'"
 
 
+def test_a_nan_or_inf_gradient_marks_the_tensor():
+    """d sqrt(w)/dw = 1 / (2 sqrt(w)) is inf at w = 0: w's box is bad once its gradient shows."""
+    w = leaf([1.0, 0.0], name="w")
+    z = mg.sqrt(w).sum()
+    before = parse_graph(mg.viz.draw(z))
+    assert before.nodes[before.named("w")]["fillcolor"] == COLORS["param"]
+    with np.errstate(divide="ignore"):
+        z.backward(retain_graph=True)
+    dot = parse_graph(mg.viz.draw(z))
+    assert "inf" in row(dot, dot.named("w"), "grad")
+    assert dot.nodes[dot.named("w")]["fillcolor"] == COLORS["bad"]
+    hidden = parse_graph(mg.viz.draw(z, show_grad=False))
+    assert hidden.nodes[hidden.named("w")]["fillcolor"] == COLORS["param"]
+
+
+def test_a_nan_tangent_marks_the_tensor():
+    a = leaf([1.0, 2.0], name="a")
+    with forward_mode():
+        a.tangent = np.array([[np.nan, 0.0]])
+        dot = parse_graph(mg.viz.draw(a.exp().sum()))
+    assert dot.nodes[dot.named("a")]["fillcolor"] == COLORS["bad"]
+
+
 # ----- clusters ----------------------------------------------------------------------------------
 
 
+ROOT = "cluster_"  # the model's own cluster (its path is "")
+
+
 def test_module_clusters_are_nested_and_labelled_with_paths():
+    """Each module's cluster sits in its parent's, and the top ones in the model's cluster,
+    which is labelled with the model's class."""
     model, _, loss = net_and_loss()
     dot = parse_graph(mg.viz.draw(loss, model=model))
     expected = {"layers", "layers.0", "layers.0.fc", "layers.1", "layers.1.fc", "head"}
-    assert set(dot.clusters) == {f"cluster_{p}" for p in expected}
+    assert set(dot.clusters) == {f"cluster_{p}" for p in expected} | {ROOT}
+    assert dot.clusters[ROOT]["label"] == "Net" and dot.parent[ROOT] is None
     for path in expected:
         assert dot.clusters[f"cluster_{path}"]["label"] == path
-        parent = path.rsplit(".", 1)[0] if "." in path else None
-        assert dot.parent[f"cluster_{path}"] == (parent and f"cluster_{parent}")
+        parent = f"cluster_{path.rsplit('.', 1)[0]}" if "." in path else ROOT
+        assert dot.parent[f"cluster_{path}"] == parent
+
+
+class MLP(nn.Module):
+    """examples/digits.py's MLP: its own forward reshapes and applies ReLU between layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden1 = nn.Linear(16, 8, dtype=np.float64, generator=mg.Generator(1))
+        self.hidden2 = nn.Linear(8, 8, dtype=np.float64, generator=mg.Generator(2))
+        self.out = nn.Linear(8, 3, dtype=np.float64, generator=mg.Generator(3))
+
+    def forward(self, images):
+        x = images.reshape(len(images), 16)
+        x = mg.nn.functional.relu(self.hidden1(x))
+        x = mg.nn.functional.relu(self.hidden2(x))
+        return self.out(x)
+
+
+def test_the_models_own_operations_sit_in_its_cluster_around_the_layers():
+    """MLP's reshape and ReLUs are in the cluster labelled MLP, with the layers' clusters inside
+    it; the loss, computed outside the model, is outside every cluster."""
+    model = MLP()
+    images = leaf(np.random.default_rng(0).random((4, 4, 4)), name="images")
+    loss = mg.nn.functional.cross_entropy(model(images), np.array([0, 1, 2, 0]))
+    dot = parse_graph(mg.viz.draw(loss, model=model))
+    assert dot.clusters[ROOT]["label"] == "MLP"
+    assert {dot.parent[f"cluster_{p}"] for p in ("hidden1", "hidden2", "out")} == {ROOT}
+    own = [dot.nodes[op]["label"] for op in dot.ops() if dot.cluster_of[op] == ROOT]
+    assert sorted(own) == ["Relu", "Relu", "Reshape"]
+    layer_ops = [op for op in dot.ops() if dot.cluster_of[op] not in (None, ROOT)]
+    assert len(layer_ops) == 3 and {dot.parent[dot.cluster_of[op]] for op in layer_ops} == {ROOT}
+    outside = [op for op in dot.ops() if dot.cluster_of[op] is None]
+    assert outside and len(outside) + len(own) + len(layer_ops) == len(dot.ops())
+    assert dot.cluster_of[dot.named("images")] is None
 
 
 def test_operations_sit_in_the_innermost_module_that_made_them():
@@ -403,10 +471,17 @@ def collapsed_nodes(dot: Dot) -> dict:
     """label's first row -> number of operations, for the nodes standing for a module."""
     found = {}
     for node, attrs in dot.nodes.items():
-        if attrs.get("fillcolor") == COLORS["collapsed"]:
-            path, count = dot.rows(node)
+        if attrs.get("shape") == "box3d":
+            path, count, *_ = dot.rows(node)
             found[path] = int(re.fullmatch(r"\((\d+) operations?\)", count).group(1))
     return found
+
+
+def collapsed_node(dot: Dot, path: str) -> str:
+    (node,) = [
+        n for n, a in dot.nodes.items() if a.get("shape") == "box3d" and dot.rows(n)[0] == path
+    ]
+    return node
 
 
 def test_collapse_by_name_draws_each_item_of_a_list_as_one_node():
@@ -419,8 +494,12 @@ def test_collapse_by_name_draws_each_item_of_a_list_as_one_node():
     }
     assert ops_under(full, "layers.0") == 3  # Affine (the Linear), Tanh, Add
     assert len(dot.nodes) < len(full.nodes)
-    assert not any(c.startswith("cluster_layers") for c in dot.clusters)
+    # The collapsed nodes sit in the cluster of the list that holds them; nothing is left inside.
+    assert not any(c.startswith("cluster_layers.") for c in dot.clusters)
+    for path in ("layers.0", "layers.1"):
+        assert dot.cluster_of[collapsed_node(dot, path)] == "cluster_layers"
     assert "cluster_head" in dot.clusters and len(dot.ops("Affine")) == 1  # head's
+    assert dot.undeclared() == set()
 
 
 def test_collapse_by_depth():
@@ -431,8 +510,10 @@ def test_collapse_by_depth():
         "layers": ops_under(full, "layers"),
         "head": ops_under(full, "head"),
     }
-    assert dot.clusters == {}
+    assert set(dot.clusters) == {ROOT}  # the model's, holding the two collapsed nodes
+    assert {dot.cluster_of[collapsed_node(dot, p)] for p in ("layers", "head")} == {ROOT}
     assert sorted(dot.nodes[n]["label"] for n in dot.ops()) == ["Div", "Pow", "Sum"]
+    assert dot.undeclared() == set()
 
 
 @pytest.mark.parametrize("collapse", [("layers",), 1], ids=["names", "depth"])
@@ -464,6 +545,104 @@ def test_collapse_accepts_one_name_as_a_string():
     as_string = parse_graph(mg.viz.draw(loss, model=model, collapse="layers"))
     assert collapsed_nodes(as_string) == {"layers.0": 3}
     assert "cluster_lay" in as_string.clusters
+
+
+def sequential_and_output():
+    model = nn.Sequential(
+        nn.Linear(3, 4, dtype=np.float64, generator=mg.Generator(1)),
+        nn.Tanh(),
+        nn.Linear(4, 2, dtype=np.float64, generator=mg.Generator(2)),
+    )
+    return model, model(mg.tensor(np.ones((2, 3)), name="x"))
+
+
+def test_a_drawn_output_made_inside_a_collapsed_module_is_drawn_next_to_its_node():
+    """The Sequential's output is made inside module 2: 2 is still one node, and the output
+    box hangs off it, in the same cluster (the model's)."""
+    model, out = sequential_and_output()
+    dot = parse_graph(mg.viz.draw(out, model=model, collapse=1))
+    assert dot.undeclared() == set()
+    assert collapsed_nodes(dot) == {"0": 1, "1": 1, "2": 1}
+    (box,) = [n for n in dot.boxes() if dot.nodes[n]["fillcolor"] == COLORS["output"]]
+    assert dot.inputs(box) == [collapsed_node(dot, "2")]
+    assert dot.cluster_of[box] == dot.cluster_of[collapsed_node(dot, "2")] == ROOT
+    assert dot.ops() == []
+
+
+def nan_from_block(model: Net, first_bad: int):
+    """The loss of ``model`` with NaN in block ``first_bad``'s bias (0: in the data)."""
+    x = mg.tensor(np.ones((2, 3)), name="x")
+    if first_bad == 0:
+        x.data[0, 1] = np.nan
+    else:
+        model.layers[first_bad].fc.bias.data[0] = np.nan
+    return (model(x) ** 2).mean()
+
+
+@pytest.mark.parametrize("depth", [1, 40])
+def test_modules_holding_nan_are_collapsed_and_coloured_as_bad(depth):
+    """NaN in the data: every block is still one node, each coloured as bad, and every edge
+    ends at a drawn node; the same model with finite data has no bad node."""
+    model = Net(depth=depth)
+    with np.errstate(invalid="ignore"):
+        dot = parse_graph(mg.viz.draw(nan_from_block(model, 0), model=model, collapse=("layers",)))
+    assert dot.undeclared() == set()
+    assert collapsed_nodes(dot) == {f"layers.{i}": 3 for i in range(depth)}
+    for i in range(depth):
+        node = collapsed_node(dot, f"layers.{i}")
+        assert dot.nodes[node]["fillcolor"] == COLORS["bad"]
+        assert dot.rows(node)[2] == "holds NaN/Inf"
+    assert sorted(dot.nodes[n]["label"] for n in dot.ops()) == ["Affine", "Div", "Pow", "Sum"]
+    finite_model, _, finite_loss = net_and_loss(depth)
+    fine = parse_graph(mg.viz.draw(finite_loss, model=finite_model, collapse=("layers",)))
+    assert len(collapsed_nodes(fine)) == depth
+    assert COLORS["bad"] not in {a["fillcolor"] for a in fine.nodes.values()}
+
+
+def test_only_the_modules_after_the_nan_are_bad():
+    model = Net(depth=3)
+    with np.errstate(invalid="ignore"):
+        loss = nan_from_block(model, 1)
+    dot = parse_graph(mg.viz.draw(loss, model=model, collapse=("layers",)))
+    colours = [dot.nodes[collapsed_node(dot, f"layers.{i}")]["fillcolor"] for i in range(3)]
+    assert colours == [COLORS["collapsed"], COLORS["bad"], COLORS["bad"]]
+    assert dot.nodes[dot.named("layers.1.fc.bias")]["fillcolor"] == COLORS["bad"]
+
+
+def test_collapse_by_class_name_without_a_model():
+    """Without model= the clusters are class names (Block, Block#2), not nested: a class name
+    collapses every instance's own operations (Tanh, Add; the Linear inside is its own)."""
+    model, _, loss = net_and_loss()
+    dot = parse_graph(mg.viz.draw(loss, collapse=("Block",)))
+    assert collapsed_nodes(dot) == {"Block": 2, "Block#2": 2}
+    assert {"cluster_Linear", "cluster_Linear#2", "cluster_Linear#3"} == set(dot.clusters)
+    assert dot.undeclared() == set()
+
+
+@pytest.mark.parametrize(
+    "collapse, with_model, expected",
+    [
+        (("layer",), True, ["'layer' is not a module", "did you mean 'layers'", "layers.0.fc"]),
+        ("haed", True, ["did you mean 'head'"]),
+        (("layers",), False, ["'layers' is not a module", "Block#2", "model=model"]),
+        (0, True, ["collapse=0", "int >= 1"]),
+        (True, True, ["collapse=True"]),
+        ([1], True, ["collapse=[1]", "module names"]),
+    ],
+)
+def test_collapse_that_matches_no_module_is_an_error(collapse, with_model, expected):
+    model, _, loss = net_and_loss()
+    with pytest.raises(mg.viz.GraphError) as info:
+        mg.viz.draw(loss, model=model if with_model else None, collapse=collapse)
+    for text in expected:
+        assert text in str(info.value)
+    assert str(info.value).startswith("viz.draw: collapse=")
+
+
+def test_collapse_of_a_graph_made_outside_any_module_is_an_error():
+    *_, y = mul_sum()
+    with pytest.raises(mg.viz.GraphError, match="no operation in it was made inside a Module"):
+        mg.viz.draw(y, collapse=("layers",))
 
 
 # ----- big graphs --------------------------------------------------------------------------------
@@ -540,6 +719,39 @@ def test_collapsing_bounds_a_deep_model():
     assert len(dot.nodes) < len(full.nodes) / 2
 
 
+def test_max_nodes_counts_the_collapsed_drawing():
+    """60 blocks collapsed are 192 nodes: all of them fit the default max_nodes, so every block
+    is drawn and nothing is left out (max_nodes used to count the tensors before collapsing)."""
+    model, _, loss = net_and_loss(depth=60)
+    dot = parse_graph(mg.viz.draw(loss, model=model, collapse=("layers",)))
+    everything = parse_graph(mg.viz.draw(loss, model=model, collapse=("layers",), max_nodes=10**6))
+    assert len(dot.nodes) == len(everything.nodes) < DEFAULT_MAX_NODES
+    assert len(collapsed_nodes(dot)) == 60
+    assert not [n for n in dot.nodes if dot.nodes[n].get("shape") == "note"]
+
+
+def ops_inside(loss, module) -> int:
+    """How many operations of ``loss``'s graph ``module``'s forward (or its children's) made."""
+    inside = {id(m) for m in module.modules()}
+    return sum(id(scope) in inside for _, _, scope in mg.viz.snapshot(loss).ops.values())
+
+
+@pytest.mark.parametrize("max_nodes", [DEFAULT_MAX_NODES, 12])
+def test_collapsed_nodes_count_all_their_operations_and_the_note_all_left_out(max_nodes):
+    """200 blocks collapsed at depth 1: "layers" holds 600 operations however few nodes are
+    drawn (its 400 parameters do not all fit), and the tensors drawn as boxes, those inside the
+    collapsed nodes and those the note counts are all the graph's."""
+    model, _, loss = net_and_loss(depth=200)
+    dot = parse_graph(mg.viz.draw(loss, model=model, collapse=1, max_nodes=max_nodes))
+    assert len(drawn_nodes(dot)) <= max_nodes
+    assert ops_inside(loss, model.layers) == 600
+    assert collapsed_nodes(dot) == {"layers": 600, "head": ops_inside(loss, model.head)}
+    left_out = int(re.search(r"(\d+) more tensors", note(dot)).group(1))
+    total = len(mg.viz.snapshot(loss).tensors)
+    assert left_out + len(dot.boxes()) + ops_inside(loss, model) == total
+    assert dot.undeclared() == set()
+
+
 # ----- after backward: freed graphs, retain_graph, snapshots -------------------------------------
 
 
@@ -600,6 +812,35 @@ def test_snapshot_of_a_freed_graph_raises():
     y.backward()
     with pytest.raises(mg.viz.GraphError, match="snapshot"):
         mg.viz.snapshot(y)
+
+
+def test_a_snapshot_keeps_the_values_of_its_moment():
+    """snapshot, backward, an in-place SGD step: the snapshot still shows w = [1, 2] (and the
+    gradient 2w that backward filled in after it); a live drawing shows the stepped w."""
+    w = leaf([1.0, 2.0], name="w")
+    loss = (w * w).sum()
+    snap = mg.viz.snapshot(loss)
+    loss.backward()
+    with mg.no_grad():
+        w.data -= 0.25 * w.grad.data
+    dot = parse_graph(mg.viz.draw(snap))
+    np.testing.assert_array_equal(numbers(row(dot, dot.named("w"), "data")), [1, 2])
+    np.testing.assert_array_equal(numbers(row(dot, dot.named("w"), "grad")), [2, 4])
+    (out,) = dot.outputs(dot.the_op("Sum"))
+    np.testing.assert_array_equal(numbers(row(dot, out, "data")), [5])
+    live = parse_graph(mg.viz.draw(w * 1.0))
+    np.testing.assert_array_equal(numbers(row(live, live.named("w"), "data")), [0.5, 1])
+
+
+def test_a_snapshot_keeps_a_gradient_that_existed_when_it_was_taken():
+    """Taken after backward(retain_graph=True): zero_grad afterwards does not erase it."""
+    w = leaf([1.0, -3.0], name="w")
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    snap = mg.viz.snapshot(loss)
+    w.grad = None  # what optimizer.zero_grad() does
+    dot = parse_graph(mg.viz.draw(snap))
+    np.testing.assert_array_equal(numbers(row(dot, dot.named("w"), "grad")), [2, -6])
 
 
 # ----- forward mode and create_graph -------------------------------------------------------------
@@ -733,6 +974,102 @@ def test_dot_not_on_path_raises_how_to_install(tmp_path, monkeypatch):
     with pytest.raises(mg.viz.GraphError) as error:
         mg.viz.render(y, str(out / "g.svg"))
     check_missing_dot_error(error, out)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ((np.ones(3),), "argument 1 is a numpy.ndarray, not a minigrad Tensor"),
+        ((), "no tensors given"),
+        (([1.0, 2.0],), "argument 1 is a float"),
+    ],
+    ids=["array", "nothing", "list-of-floats"],
+)
+def test_draw_of_something_that_is_not_a_tensor_is_an_error(args, expected):
+    with pytest.raises(mg.viz.GraphError) as info:
+        mg.viz.draw(*args)
+    assert str(info.value).startswith("viz.draw: ") and expected in str(info.value)
+
+
+def test_a_snapshot_is_drawn_alone():
+    *_, y = mul_sum()
+    with pytest.raises(mg.viz.GraphError, match="drawn alone"):
+        mg.viz.draw(mg.viz.snapshot(y), y)
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [({"max_nodes": 0}, "max_nodes=0"), ({"model": "net"}, "model="), ({"params": 3}, "params=")],
+)
+def test_bad_drawing_options_are_errors(options, expected):
+    *_, y = mul_sum()
+    with pytest.raises(mg.viz.GraphError, match=expected):
+        mg.viz.draw(y, **options)
+
+
+def test_draw_and_render_take_a_list_of_tensors(tmp_path, monkeypatch):
+    x = leaf([1.0, 2.0], name="x")
+    a, b = x.sin(), x.exp()
+    assert mg.viz.draw([a, b]).source == mg.viz.draw(a, b).source
+    monkeypatch.setattr("minigrad.viz.shutil.which", lambda *args, **kwargs: None)
+    with pytest.raises(mg.viz.GraphError, match="apt-get"):
+        mg.viz.render([a, b], str(tmp_path / "two.svg"))
+    assert (tmp_path / "two.dot").read_text() == mg.viz.draw(a, b).source
+
+
+@needs_dot
+def test_render_creates_missing_folders_and_takes_upper_case_suffixes(tmp_path):
+    *_, y = mul_sum()
+    out = mg.viz.render(y, tmp_path / "a" / "b" / "g.SVG")
+    assert out == str(tmp_path / "a" / "b" / "g.SVG")
+    assert ET.parse(out).getroot().tag.endswith("svg")
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["g.SVG", "g.dot"]
+    png = mg.viz.render(y, str(tmp_path / "h"), format="PNG")
+    assert png == str(tmp_path / "h.png") and (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    "name, options, expected",
+    [
+        ("g.svg", {"format": "png"}, "ends in '.svg' but format='png'"),
+        ("model.v2", {}, "ends in '.v2'"),
+        ("g.svg", {"format": "gif"}, "format 'gif' is not one of"),
+    ],
+)
+def test_render_refuses_a_suffix_and_format_that_disagree(tmp_path, name, options, expected):
+    *_, y = mul_sum()
+    with pytest.raises(mg.viz.GraphError) as info:
+        mg.viz.render(y, str(tmp_path / name), **options)
+    assert str(info.value).startswith("viz.render: ") and expected in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_of_a_digraph_refuses_drawing_options(tmp_path):
+    *_, y = mul_sum()
+    with pytest.raises(mg.viz.GraphError, match="collapse= would be ignored"):
+        mg.viz.render(mg.viz.draw(y), str(tmp_path / "g.svg"), collapse=1)
+
+
+def test_render_into_a_path_that_cannot_be_a_folder_is_an_error(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    *_, y = mul_sum()
+    with pytest.raises(mg.viz.GraphError, match="cannot write"):
+        mg.viz.render(y, str(tmp_path / "file" / "g.svg"))
+
+
+@needs_dot
+def test_render_warns_when_the_layout_may_take_minutes(tmp_path, monkeypatch):
+    """Clustered graphs past SLOW_LAYOUT_NODES warn (lowered here to keep the test small);
+    a graph without clusters does not."""
+    monkeypatch.setattr("minigrad.viz.SLOW_LAYOUT_NODES", 20)
+    model, _, loss = net_and_loss()
+    with pytest.warns(RuntimeWarning, match="may take minutes.*collapse"):
+        mg.viz.render(loss, str(tmp_path / "net.svg"), model=model)
+    assert (tmp_path / "net.svg").exists()
+    _, chain = sin_chain(30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mg.viz.render(chain, str(tmp_path / "chain.svg"))
 
 
 # ----- Jupyter -----------------------------------------------------------------------------------
