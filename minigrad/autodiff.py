@@ -293,17 +293,40 @@ def tick(data: np.ndarray) -> int:
     its time. The time is also kept for the memory ``data`` belongs to, so that a change
     through one view is seen by every other view of it (as PyTorch's shared version counter)."""
     global last_inplace
-    last_inplace = next(_clock)
+    last_inplace = now = next(_clock)
     root = _root(data)
-    _memory_stamps[id(root)] = (weakref.ref(root), last_inplace)
-    if len(_memory_stamps) > 4096:  # forget arrays that are gone
-        for key, (ref, _) in list(_memory_stamps.items()):  # a copy: other threads may tick
-            if ref() is None:
-                _memory_stamps.pop(key, None)
-    return last_inplace
+    stamp = _memory_stamps.get(id(root))
+    if stamp is not None and stamp() is root:
+        stamp.time = now
+    else:
+        _memory_stamps[id(root)] = _MemoryStamp(root, now)
+    return now
 
 
-# id(array owning some memory) -> (weak reference to it, clock time of its last in-place change)
+class _MemoryStamp(weakref.ref):
+    """The clock time of the last in-place change to an array's memory. It removes itself from
+    ``_memory_stamps`` when the array is freed, so the table holds only live arrays and every
+    operation on it is O(1), however many arrays an optimizer changes."""
+
+    __slots__ = ("key", "time")
+
+    def __new__(cls, root, time):
+        return super().__new__(cls, root, _forget)
+
+    def __init__(self, root, time):
+        super().__init__(root, _forget)
+        self.key = id(root)
+        self.time = time
+
+
+def _forget(stamp: _MemoryStamp) -> None:
+    # Called as the array is freed, before its id can be reused; a newer stamp under the same
+    # id (the array was stamped again) is a different object and stays.
+    if _memory_stamps.get(stamp.key) is stamp:
+        _memory_stamps.pop(stamp.key, None)
+
+
+# id(array owning some memory) -> its _MemoryStamp
 _memory_stamps: dict = {}
 
 
@@ -317,8 +340,8 @@ def _root(data: np.ndarray) -> np.ndarray:
 def changed_at(t) -> int:
     """The clock time of the last in-place change to ``t`` or to any view of its memory."""
     root = _root(t.data)
-    entry = _memory_stamps.get(id(root))
-    shared = entry[1] if entry is not None and entry[0]() is root else 0
+    stamp = _memory_stamps.get(id(root))
+    shared = stamp.time if stamp is not None and stamp() is root else 0
     return max(t._version, shared)
 
 

@@ -11,6 +11,8 @@ import numpy as np
 from . import autodiff
 from .errors import DTypeError, IndexingError, OpError
 
+NUMERIC_KINDS = "biufc"  # numpy's kinds of bool, int, unsigned, float, complex
+
 
 def _differentiable(dtype) -> bool:
     return dtype.kind in "fc"
@@ -32,6 +34,11 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = np.asarray(data, dtype=dtype)
+        if self.data.dtype.kind not in NUMERIC_KINDS:
+            raise DTypeError(
+                f"tensor: cannot hold {self.data.dtype} data; a "
+                f"tensor holds numbers (bool, int, float or complex): convert the values first"
+            )
         self.grad = self._node = self.tangent = None
         self.name = name
         self._version = 0
