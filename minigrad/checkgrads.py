@@ -17,6 +17,7 @@ from .gradcheck import (
     _constant_notes,
     _finish,
     _float64_inputs,
+    as_inputs,
     disagreements,
     gradcheck,
     gradgradcheck,
@@ -31,6 +32,7 @@ class _Problem:
 
     def __init__(self, f, inputs, directions: int, seed: int, caller: str):
         self.f = f
+        self.inputs = inputs = as_inputs(inputs)
         self.notes: list[str] = []
         self.arrays, self.wrt, names = _float64_inputs(inputs, caller, self.notes)
         self.notes += _constant_notes(self.arrays, self.wrt, names)
@@ -107,9 +109,11 @@ def check_grads(
     problem = _Problem(f, inputs, directions, seed, "check_grads")
     checks: list[InputCheck] = []
     if "rev" in modes:
-        checks += gradcheck(f, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed).checks
+        checks += gradcheck(f, *problem.inputs, eps=eps, atol=atol, rtol=rtol, seed=seed).checks
         if order == 2:
-            checks += gradgradcheck(f, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed).checks
+            checks += gradgradcheck(
+                f, *problem.inputs, eps=eps, atol=atol, rtol=rtol, seed=seed
+            ).checks
     if "fwd" in modes:
         out, jv = jvp(problem.on, tuple(problem.x0), tuple(problem.vs))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import OpError, ShapeError
 from .tensor import Tensor
 
 
@@ -17,24 +18,41 @@ def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = Non
     return Tensor(np.array(data, dtype=dtype), requires_grad=requires_grad, name=name)
 
 
-def _filled(make, shape, dtype, requires_grad) -> Tensor:
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+def checked_shape(op: str, shape) -> tuple[int, ...]:
+    """``shape`` (``(2, 3)``, ``[2, 3]``, or ``2``) as a tuple of sizes >= 0, or a clear error."""
+    sizes = (shape,) if isinstance(shape, int | np.integer) else shape
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or not all(
+        isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0 for n in sizes
+    ):
+        raise ShapeError(
+            f"{op}: {shape!r} is not a shape; give sizes >= 0 as ints: {op}(2, 3) or {op}((2, 3))"
+        )
+    return tuple(int(n) for n in sizes)
+
+
+def _filled(op, make, shape, dtype, requires_grad) -> Tensor:
+    if len(shape) == 1 and not isinstance(shape[0], int | np.integer):
         shape = shape[0]
-    return Tensor(make(tuple(shape), dtype), requires_grad=requires_grad)
+    return Tensor(make(checked_shape(op, shape), dtype), requires_grad=requires_grad)
 
 
 def zeros(*shape, dtype=np.float64, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _filled(np.zeros, shape, dtype, requires_grad)
+    return _filled("zeros", np.zeros, shape, dtype, requires_grad)
 
 
 def ones(*shape, dtype=np.float64, requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
-    return _filled(np.ones, shape, dtype, requires_grad)
+    return _filled("ones", np.ones, shape, dtype, requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value``."""
+    shape = checked_shape("full", shape)
     return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
@@ -93,16 +111,28 @@ def _rng(generator: Generator | None) -> np.random.Generator:
 
 def rand(*shape, dtype=np.float64, requires_grad=False, generator=None) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _filled(lambda s, d: _rng(generator).random(s).astype(d), shape, dtype, requires_grad)
+    return _filled(
+        "rand", lambda s, d: _rng(generator).random(s).astype(d), shape, dtype, requires_grad
+    )
 
 
 def randn(*shape, dtype=np.float64, requires_grad=False, generator=None) -> Tensor:
     """Standard normal samples."""
     return _filled(
-        lambda s, d: _rng(generator).standard_normal(s).astype(d), shape, dtype, requires_grad
+        "randn",
+        lambda s, d: _rng(generator).standard_normal(s).astype(d),
+        shape,
+        dtype,
+        requires_grad,
     )
 
 
 def randint(low: int, high: int, shape, dtype=np.int64, generator=None) -> Tensor:
     """Integers drawn uniformly from [low, high)."""
+    if not low < high:
+        raise OpError(
+            f"randint: low={low} must be less than high={high}: the integers are drawn from "
+            f"[low, high), so randint(0, 10, (3,)) gives three of 0..9"
+        )
+    shape = checked_shape("randint", shape)
     return Tensor(_rng(generator).integers(low, high, size=shape, dtype=dtype))

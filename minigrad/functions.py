@@ -14,8 +14,8 @@ import numpy as np
 
 from . import ops
 from .autodiff import apply, constant, mode
-from .errors import OpError, ShapeError
-from .tensor import Tensor
+from .errors import DTypeError, OpError, ShapeError
+from .tensor import NUMERIC_KINDS, Tensor
 
 # ----- operands and broadcasting -----------------------------------------------------------------
 
@@ -129,7 +129,12 @@ add = binary(ops.Add, "add", "a + b, with numpy broadcasting.")
 sub = binary(ops.Sub, "sub", "a - b, with numpy broadcasting.")
 mul = binary(ops.Mul, "mul", "a * b, with numpy broadcasting.")
 div = binary(ops.Div, "div", "a / b (true division), with numpy broadcasting.")
-pow = binary(ops.Pow, "pow", "a ** b, with numpy broadcasting; d/db uses log(a).")
+pow = binary(
+    ops.Pow,
+    "pow",
+    "a ** b, with numpy broadcasting; d/db uses log(a). At a = 0, as PyTorch: d/da = 0 where "
+    "b = 0, d/db = 0 where b >= 0.",
+)
 maximum = binary(ops.Maximum, "maximum", "Elementwise max; at ties each side gets half the grad.")
 minimum = binary(ops.Minimum, "minimum", "Elementwise min; at ties each side gets half the grad.")
 
@@ -159,11 +164,23 @@ def clip(x, min=None, max=None) -> Tensor:
 
 
 def astype(x, dtype) -> Tensor:
-    """``x`` in ``dtype``; the gradient flows back cast to ``x``'s dtype."""
+    """``x`` in ``dtype``; the gradient flows back cast to ``x``'s dtype. A cast to an integer
+    or bool dtype has no gradient (as in PyTorch): the result is a constant."""
     x = as_tensor(x)
-    if np.dtype(dtype) == x.dtype:
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as e:
+        raise DTypeError(f"astype: {dtype!r} is not a dtype ({e})") from None
+    if dtype.kind not in NUMERIC_KINDS:
+        raise DTypeError(
+            f"astype: cannot cast a tensor ({x.shape} {x.dtype}) to {dtype}; a tensor holds "
+            f"numbers: cast to a bool, int, float or complex dtype"
+        )
+    if dtype == x.dtype:
         return x
-    return apply(ops.Cast, x, dtype=np.dtype(dtype))
+    if dtype.kind not in "fc":
+        return Tensor(x.data.astype(dtype))
+    return apply(ops.Cast, x, dtype=dtype)
 
 
 def compare(ufunc, a, b) -> Tensor:
@@ -210,7 +227,14 @@ def normalize_axes(op: str, axis, shape: tuple, ndim: int | None = None) -> tupl
         f"a result with {ndim} dimensions (input shape {shape})")  # fmt: skip
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, int | np.integer) else axis
+    if not isinstance(axes, tuple | list) or not builtins.all(
+        isinstance(a, int | np.integer) and not isinstance(a, bool) for a in axes
+    ):
+        raise ShapeError(
+            f"{op}: axis={axis!r} is not an axis; give an int, a tuple of ints or None (all "
+            f"axes), for {what}"
+        )
     out = []
     for a in axes:
         if not -ndim <= a < ndim or (ndim == 0 and a not in (0, -1)):
@@ -287,6 +311,11 @@ def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
 
 def _arg(fn, x, axis, keepdims):
     x = as_tensor(x)
+    if x.size == 0:
+        raise ShapeError(
+            f"{fn.__name__}: the tensor is empty (shape {x.shape}), so it has no "
+            f"{fn.__name__[3:]}imum to point at; check the size before asking"
+        )
     if axis is not None:
         (axis,) = normalize_axes(fn.__name__, axis, x.shape)
     return Tensor(fn(x.data, axis=axis, keepdims=keepdims))
@@ -331,7 +360,14 @@ def matmul(a, b) -> Tensor:
             f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} axis "
             f"of the right one ({b.shape[-2 if b.ndim > 1 else 0]}); transpose (x.T) or reshape"
         )
-    out_shape = broadcast_shape(a.shape[:-2], b.shape[:-2]) if a.ndim > 2 or b.ndim > 2 else ()
+    try:
+        out_shape = broadcast_shape(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ShapeError(
+            f"matmul: shapes {a.shape} @ {b.shape}: the batch axes {a.shape[:-2]} and "
+            f"{b.shape[:-2]} (all but the last two) cannot be broadcast together (each pair "
+            f"must be equal or 1); reshape one operand so the batch axes line up"
+        ) from None
     out_shape += a.shape[-2:-1] + b.shape[-1:] if b.ndim > 1 else a.shape[-2:-1]
     if a.ndim == 1:
         a = a.reshape((1, a.shape[0]))

@@ -123,6 +123,17 @@ class GradcheckNotice(UserWarning):
 # ----- inputs ------------------------------------------------------------------------------------
 
 
+def as_inputs(inputs: tuple) -> tuple:
+    """The inputs of a check, in either convention: ``gradcheck(f, x, y)``, or PyTorch's
+    ``gradcheck(f, (x, y))`` (one tuple or list of Tensors or arrays), which would otherwise be
+    read as a single stacked input and silently check something else."""
+    if len(inputs) == 1 and isinstance(inputs[0], tuple | list) and inputs[0]:
+        items = inputs[0]
+        if all(isinstance(x, Tensor | np.ndarray) for x in items):
+            return tuple(items)
+    return inputs
+
+
 def _float64_inputs(inputs, caller: str, notes=None):
     """float64 copies of the floating-point inputs (complex stays complex), which to
     differentiate, and names for the report. With no floating-point input there is nothing to
@@ -228,6 +239,8 @@ def gradcheck(
       first that is not). ``eps``: a fixed step; by default one per element (see ``numeric``).
     Inputs are copied to float64 (float32 ones with a notice); integer inputs are constants
     (listed in ``notes``), and a ``DTypeError`` says so when no input is floating point.
+    PyTorch's form ``gradcheck(f, (x, y))`` (one tuple of Tensors) is the same as
+    ``gradcheck(f, x, y)``.
 
     >>> import minigrad as mg
     >>> bool(gradcheck(lambda x: (x * x).sum(), mg.tensor([1.0, 2.0])))
@@ -237,6 +250,7 @@ def gradcheck(
         raise MinigradError(f"gradcheck: mode {mode!r} is not 'full' or 'fast'")
     if method not in numeric.METHODS:
         raise MinigradError(f"gradcheck: method {method!r} is not one of {numeric.METHODS}")
+    inputs = as_inputs(inputs)
     notes: list[str] = []
     arrays, wrt, names = _float64_inputs(inputs, "gradcheck", notes)
     for note in notes:
@@ -375,6 +389,7 @@ def gradgradcheck(
 ) -> GradcheckReport:
     """Check second derivatives: ``gradcheck`` of ``<v, grad(sum(u * f))>`` (a fixed random
     ``v``), where the inner gradient is computed with ``create_graph=True``."""
+    inputs = as_inputs(inputs)
     scalar = _projected(f, seed)
     arrays, wrt, _ = _float64_inputs(inputs, "gradgradcheck")
     rng = np.random.default_rng(seed + 1)

@@ -277,6 +277,34 @@ MISTAKES = [
         "einsum",
         ["(3, 1)"],
     ),
+    # ----- raised numpy's or Python's error before -----
+    Mistake(
+        "matmul batch axes",
+        lambda: mg.randn(2, 3, 4) @ mg.randn(5, 4, 2),
+        SHAPE,
+        "matmul",
+        ["(2, 3, 4)", "(5, 4, 2)", "batch axes"],
+    ),
+    Mistake("float axis", lambda: x23().max(axis=1.0), SHAPE, "max", ["axis=1.0", "(2, 3)"]),
+    Mistake("string tensor", lambda: mg.tensor(["a"]) + 1, mg.DTypeError, "tensor", ["<U1"]),
+    Mistake("astype str", lambda: x3().astype(str), mg.DTypeError, "astype", ["float64"]),
+    Mistake(
+        "randint low >= high",
+        lambda: mg.randint(5, 2, (3,)),
+        mg.OpError,
+        "randint",
+        ["low=5", "high=2"],
+    ),  # fmt: skip
+    Mistake("negative size", lambda: mg.zeros(-1, 3), SHAPE, "zeros", ["(-1, 3)", ">= 0"]),
+    Mistake("argmax of empty", lambda: mg.zeros(0).argmax(), SHAPE, "argmax", ["(0,)", "empty"]),
+    Mistake(
+        "backward of a string",
+        lambda: (x3() * 2).sum().backward("abc"),
+        mg.BackwardError,
+        "backward",
+        ["'abc'", "ones_like"],
+    ),
+    Mistake("draw a number", lambda: mg.viz.draw(3.0), mg.viz.GraphError, "viz.draw", ["float"]),
 ]
 
 

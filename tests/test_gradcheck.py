@@ -985,3 +985,22 @@ def test_detect_anomaly_works_with_forward_mode():
     with np.errstate(divide="ignore"):
         out, _ = mg.jvp(log_of, (mg.tensor([1.0, 0.0]),), (mg.tensor(t0),))
     assert np.isneginf(out.data[1])
+
+
+def test_pytorch_style_tuple_of_inputs_checks_each_input():
+    """gradcheck(f, (x, y)) is PyTorch's form; it was read as one stacked (1, n) input, so f got
+    the wrong argument and the report described the wrong tensor."""
+    x, y = mg.tensor([1.0, 2.0, 3.0]), mg.tensor([0.5, -1.0, 2.0])
+    seen = []
+
+    def f(a, b):
+        seen.append((a.shape, b.shape))
+        return (a * a * b).sum()
+
+    report = mg.gradcheck(f, (x, y))
+    assert report.passed and [c.shape for c in report.checks] == [(3,), (3,)]
+    assert set(seen) == {((3,), (3,))}
+    assert [c.shape for c in mg.check_grads(lambda a: (a**3).sum(), (x,)).checks][0] == (3,)
+    bad = np.arange(12.0).reshape(3, 4) / 10
+    wrong = mg.gradcheck(lambda a: ExpWrongAtOneElement.apply(a).sum(), [bad])  # list of arrays
+    assert not wrong.passed and wrong.checks[0].failures[0].index == (1, 2)

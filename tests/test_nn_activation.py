@@ -415,7 +415,7 @@ def test_linear_bias_of_the_wrong_shape_is_a_shape_error(bias, shape):
 
 
 def test_linear_operand_that_holds_no_numbers_is_a_dtype_error():
-    with pytest.raises(mg.DTypeError, match=r"linear: input has dtype <U1"):
+    with pytest.raises(mg.DTypeError, match=r"tensor: cannot hold <U1 data"):
         mg.nn.functional.linear([["a", "b", "c"]], mg.ones(2, 3))
     with pytest.raises(mg.DTypeError, match=r"linear: bias has dtype object"):
         mg.nn.functional.linear(mg.ones(1, 3), mg.ones(2, 3), np.array([None, None]))

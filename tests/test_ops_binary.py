@@ -434,3 +434,54 @@ def test_mul_gradient_is_the_other_operand_summed_to_shape(shapes, seed):
     np.testing.assert_allclose(
         b.grad.data, sum_to(np.broadcast_to(a_values, result), shape_b), rtol=1e-12, atol=1e-12
     )
+
+
+# ----- pow at a = 0: PyTorch's conventions -----------------------------------------------------
+
+
+def test_pow_gradient_in_the_exponent_is_finite_where_the_base_is_zero():
+    """d/dp sum(relu(x) ** p) = sum over x > 0 of x**p log x; PyTorch counts x = 0 as 0 (the
+    limit of x**p log x for p > 0), where the formula gives 0 * log 0 = NaN."""
+    x = mg.tensor([-1.0, 0.0, 1.5, 2.0], requires_grad=True)
+    p = mg.tensor(2.5, requires_grad=True)
+    (mg.relu(x) ** p).sum().backward()
+    np.testing.assert_allclose(p.grad.data, 1.5**2.5 * np.log(1.5) + 2**2.5 * np.log(2.0))
+    np.testing.assert_allclose(x.grad.data, [0.0, 0.0, 2.5 * 1.5**1.5, 2.5 * 2**1.5])
+
+
+# (a, b, d/da, d/db) with PyTorch's values: d/da = 0 where b = 0; d/db = 0 where a = 0, b >= 0.
+POW_AT_ZERO = [
+    (0.0, 0.0, 0.0, 0.0),  # 0 ** 0 = 1: neither 0 * 0 ** -1 nor 1 * log 0
+    (0.0, 1.0, 1.0, 0.0),
+    (0.0, 2.0, 0.0, 0.0),
+    (0.0, 0.5, np.inf, 0.0),  # 0.5 * 0 ** -0.5: really infinite, as in PyTorch
+    (2.0, 0.0, 0.0, np.log(2.0)),
+    (3.0, 2.0, 6.0, 9.0 * np.log(3.0)),
+]
+
+
+def test_pow_derivatives_at_zero_follow_pytorch_in_both_modes():
+    a_values, b_values, da, db = (np.array(column) for column in zip(*POW_AT_ZERO))
+    a, b = mg.tensor(a_values, requires_grad=True), mg.tensor(b_values, requires_grad=True)
+    with np.errstate(divide="ignore"):
+        (a**b).sum().backward()
+        _, ta = mg.jvp(lambda a: a**b_values, (mg.tensor(a_values),), (mg.ones(6),))
+        _, tb = mg.jvp(lambda b: a_values**b, (mg.tensor(b_values),), (mg.ones(6),))
+    for got in (a.grad.data, ta.data):
+        np.testing.assert_allclose(got, da)
+    for got in (b.grad.data, tb.data):
+        np.testing.assert_allclose(got, db)
+
+
+def test_a_constant_zero_exponent_has_zero_gradient_at_zero():
+    z = mg.tensor([0.0, 3.0], requires_grad=True)
+    (z**0).sum().backward()
+    assert z.grad.tolist() == [0.0, 0.0]  # d/dz z**0 = 0 (PyTorch), not 0 * 0 ** -1 = NaN
+
+
+def test_pow_second_derivative_away_from_zero_is_unchanged():
+    """The fix-ups touch only a = 0; elsewhere d2/da db (a ** b) = a**(b-1) (1 + b log a)."""
+    a, b = mg.tensor([0.0, 2.0], requires_grad=True), mg.tensor([2.0, 3.0], requires_grad=True)
+    (ga,) = mg.autograd.grad((a**b).sum(), [a], create_graph=True)
+    (gab,) = mg.autograd.grad(ga.sum(), [b])
+    np.testing.assert_allclose(gab.data[1], 2.0**2 * (1 + 3 * np.log(2.0)))

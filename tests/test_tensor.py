@@ -446,3 +446,12 @@ def test_augmented_assignment_of_plain_tensors_is_in_place():
     alias = a
     a += 1
     np.testing.assert_array_equal(alias.data, [2.0, 3.0])
+
+
+def test_a_cast_to_an_integer_dtype_has_no_gradient():
+    """As PyTorch's x.long(): the result is a constant (an int tensor cannot require grad)."""
+    x = mg.tensor([1.5, -2.5], requires_grad=True)
+    n = x.astype(np.int64)
+    assert n.tolist() == [1, -2] and not n.requires_grad and n.is_leaf
+    y = x.astype(np.float32)
+    assert y.requires_grad and y.dtype == np.float32

@@ -63,13 +63,24 @@ class Div(Elementwise):
 
 
 class Pow(Elementwise):
+    """``a ** b``. At ``a = 0`` the formulas meet ``0 * inf`` and ``0 * log 0``; as PyTorch,
+    d/da is 0 where ``b = 0`` (not ``0 * 0 ** -1``) and d/db is 0 where ``b >= 0`` (the limit
+    of ``a ** b log a``), so ``relu(x) ** p`` has a finite gradient in ``p``."""
+
     holomorphic = True
     uses = ("x", "y")
     forward = staticmethod(np.power)
 
     @staticmethod
     def partial(i, y, a, b, xp):
-        return b * a ** (b - 1) if i == 0 else y * xp.log(a)
+        # NOTE: the points are moved, not masked afterwards: a where() over an inf would still
+        # put 0 * inf = NaN into second derivatives. The masks are constants (no gradient).
+        a_zero = np.asarray(a) == 0
+        if i == 0:
+            fixed = a_zero & (np.asarray(b) == 0)  # b * a ** (b - 1) = 0 * a ** 0 there
+            return b * a ** (b - 1 + fixed) if fixed.any() else b * a ** (b - 1)
+        fixed = a_zero & (np.asarray(b).real >= 0)  # y * log(1) = 0 there
+        return y * xp.log(a + fixed) if fixed.any() else y * xp.log(a)
 
 
 class Maximum(Elementwise):
