@@ -11,7 +11,8 @@ download). This script
    backpropagate, step the optimizer;
 4. prints the mean training loss and the accuracy on the held-out images after every epoch.
 
-The default budget is small (a few seconds): about 96% for the MLP and 97% for the CNN.
+The default budget is small (a few seconds): about 96% for the MLP and 97% for the CNN, and the
+script checks that both get at least 94% of the test digits right.
 ``python -m minigrad.demo`` (or ``make demo``) is the full version: more epochs, a learning-rate
 schedule, progress bars, gradient checks during training, the curvature of the loss, and
 plots and graphs written to disk.
@@ -34,6 +35,7 @@ SEED = 0
 BATCH_SIZE = 64
 EPOCHS = {"mlp": 10, "cnn": 6}  # the default budget; the demo trains 40 and 20
 LEARNING_RATE = {"mlp": 2e-3, "cnn": 5e-3}
+TARGET_ACCURACY = 0.94  # with the default budget; seeds 0 to 5 all give 96% to 98%
 
 
 # ----- 1. the data -------------------------------------------------------------------------------
@@ -150,6 +152,9 @@ def main(argv=None) -> None:
     print()
     for name, test_accuracy in results.items():
         print(f"{name.upper()}: {test_accuracy:.1%} of the test digits right")
+        if args.epochs is None and test_accuracy < TARGET_ACCURACY:  # fewer epochs: no promise
+            raise SystemExit(f"the {name.upper()} should reach {TARGET_ACCURACY:.0%} in "
+                             f"{EPOCHS[name]} epochs")  # fmt: skip
     print("For more epochs, plots and gradient checks: python -m minigrad.demo")
 
 

@@ -63,6 +63,8 @@ def one_dimension() -> None:
             x = x - lr * df(x).item()
         print(f"  lr = {factor:3.1f}/f'' : x - x* = {x - 1.0: 9.4g}   (factor 1 - lr f'' = "
               f"{1 - factor:+.1f} per step)")  # fmt: skip
+        if not np.isclose(x - 1.0, 3.0 * (1 - factor) ** 5, rtol=1e-12, atol=1e-12):
+            raise SystemExit(f"x - x* should be 3 (1 - lr f'')^5 after 5 steps, got {x - 1.0}")
     x = 4.0 - df(4.0).item() / curvature
     if x != 1.0:
         raise SystemExit(f"one step of size 1/f'' should land on the minimum, got {x}")
@@ -145,8 +147,9 @@ def logistic_regression() -> None:
     print(f"gradient descent's (1000 it): {np.array2string(w_gd, precision=4)}")
     if np.linalg.norm(grad(w_newton).numpy()) > 1e-10:
         raise SystemExit("Newton's method did not converge in 9 steps")
-    if not loss(w_gd).item() >= best - 1e-12:
-        raise SystemExit("gradient descent went below Newton's minimum: something is wrong")
+    # Gradient descent crawls: far above Newton's minimum after 9 steps, still above it after 1000.
+    if not (losses_gd[8] - best > 1e-2 and loss(w_gd).item() - best > 1e-8):
+        raise SystemExit("gradient descent should lag far behind Newton's method here")
     return np.array(losses_gd), np.array(losses_newton), best
 
 
