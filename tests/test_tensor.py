@@ -279,7 +279,7 @@ def test_len():
 
 
 def test_len_of_0d_raises_type_error():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="0-d tensor: it has no first axis"):
         len(mg.tensor(3.0))
 
 
@@ -303,7 +303,7 @@ def test_iter_keeps_gradients():
 
 
 def test_iter_of_0d_raises_type_error():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="0-d tensor: it has no first axis"):
         iter(mg.tensor(1.0)).__next__()
 
 
