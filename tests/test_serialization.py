@@ -2,15 +2,25 @@
 
 Round trips preserve every value and type exactly; hostile and broken files are refused with
 ``mg.CheckpointError`` and a clear message, without ever unpickling and without touching the
-model; saving is atomic.
+model, in bounded memory whatever sizes the file declares; saving is atomic, durable, and keeps
+the old file's permissions and symlinks.
 """
 
+import functools
+import inspect
 import io
 import json
 import math
 import os
 import pickle
+import re
+import signal
+import stat
+import struct
+import subprocess
+import sys
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -180,6 +190,8 @@ def test_tensors_come_back_as_tensors_and_arrays_as_arrays(tmp_path, rng):
         np.array([np.nan, np.inf, -np.inf, -0.0]),
         np.arange(12.0).reshape(3, 4).T,  # not C-contiguous
         np.array([1.5, 2.5], dtype=np.float16),
+        np.arange(3, dtype=">i4"),  # byte order kept, as np.load keeps it
+        np.arange(24, dtype=">f8").reshape(2, 3, 4).transpose(2, 0, 1).copy(order="F"),
     ],
     ids=lambda a: f"{a.dtype}{a.shape}",
 )
@@ -188,6 +200,19 @@ def test_array_dtypes_shapes_and_values(tmp_path, array):
     back = mg.load(tmp_path / "a")["x"]
     assert back.dtype == array.dtype and back.shape == array.shape
     np.testing.assert_array_equal(back, array)
+
+
+def test_a_compressed_checkpoint_loads_in_chunks(tmp_path, rng):
+    """An npz that numpy compressed (deflate) loads too, its arrays larger than one read."""
+    big = rng.standard_normal(1_300_000)  # 10.4 MB: three reads of 4 MiB
+    document = json.dumps(
+        {"format": FORMAT, "object": {"list": [{"array": "a0"}, {"tensor": "a1"}]}}
+    )
+    with open(tmp_path / "z", "wb") as file:
+        np.savez_compressed(file, a0=big, a1=np.eye(3), **{STRUCTURE: np.array(document)})
+    back = mg.load(tmp_path / "z")
+    np.testing.assert_array_equal(back[0], big)
+    np.testing.assert_array_equal(back[1].data, np.eye(3))
 
 
 def test_top_level_array_and_empty_containers(tmp_path):
@@ -298,6 +323,113 @@ def test_saved_file_has_the_usual_permissions(tmp_path):
     assert (tmp_path / "ck").stat().st_mode & 0o777 == reference.stat().st_mode & 0o777
 
 
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444], ids=oct)
+def test_saving_over_a_file_keeps_its_permissions(tmp_path, mode):
+    """A private checkpoint stays private (and a read-only one read-only), as when a file is
+    rewritten in place."""
+    path = tmp_path / "ck"
+    mg.save({"x": np.zeros(2)}, path)
+    path.chmod(mode)
+    mg.save({"x": np.ones(2)}, path)
+    assert path.stat().st_mode & 0o777 == mode
+    np.testing.assert_array_equal(mg.load(path)["x"], [1.0, 1.0])
+    assert os.listdir(tmp_path) == ["ck"]
+
+
+def test_saving_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):
+    runs, latest = tmp_path / "runs", tmp_path / "latest"
+    runs.mkdir()
+    latest.mkdir()
+    target, link = runs / "model.ckpt", latest / "model.ckpt"
+    mg.save({"x": np.zeros(2)}, target)
+    target.chmod(0o600)
+    link.symlink_to(os.path.join("..", "runs", "model.ckpt"))
+    mg.save({"x": np.ones(2)}, link)
+    assert link.is_symlink() and os.readlink(link) == os.path.join("..", "runs", "model.ckpt")
+    np.testing.assert_array_equal(mg.load(target)["x"], [1.0, 1.0])
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert os.listdir(runs) == ["model.ckpt"] and os.listdir(latest) == ["model.ckpt"]
+
+
+def test_saving_through_a_dangling_symlink_creates_its_target(tmp_path):
+    link = tmp_path / "link"
+    link.symlink_to("new.ckpt")
+    mg.save({"x": np.ones(2)}, link)
+    assert link.is_symlink() and (tmp_path / "new.ckpt").is_file()
+    np.testing.assert_array_equal(mg.load(tmp_path / "new.ckpt")["x"], [1.0, 1.0])
+
+
+def test_save_fsyncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    """Without the first fsync a crash soon after the rename can leave an empty checkpoint;
+    without the second the rename itself can be lost."""
+    events = []
+    fsync, replace = os.fsync, os.replace
+
+    def spy_fsync(fd):
+        info = os.fstat(fd)
+        events.append(("fsync", "folder" if stat.S_ISDIR(info.st_mode) else "file", info.st_ino))
+        fsync(fd)
+
+    def spy_replace(source, destination):
+        events.append(("replace", os.fspath(source), os.fspath(destination)))
+        replace(source, destination)
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    path = tmp_path / "ck"
+    mg.save({"x": np.ones(2)}, path)
+    monkeypatch.undo()
+    temporary = events[1][1]
+    assert events == [
+        ("fsync", "file", path.stat().st_ino),  # the file that became the checkpoint
+        ("replace", temporary, os.path.realpath(path)),
+        ("fsync", "folder", tmp_path.stat().st_ino),
+    ]
+    assert re.fullmatch(r"\.ck\.[0-9a-f]+\.minigrad-tmp", os.path.basename(temporary))
+    assert os.path.dirname(temporary) == os.path.realpath(tmp_path)
+
+
+KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+import minigrad as mg
+
+def killed_half_way(file, *args, **kwargs):
+    file.write(b"PK\\x03\\x04 partial bytes")
+    file.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+np.savez = killed_half_way
+mg.save({"x": np.ones(2)}, sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_killed_save_leaves_the_old_file_and_a_recognisable_temporary(tmp_path):
+    """Nothing can clean up after a killed process: what it leaves is named after the
+    checkpoint, hidden, and ends in .minigrad-tmp, as save's docstring says."""
+    path = tmp_path / "model.ckpt"
+    mg.save({"x": np.zeros(2)}, path)
+    child = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)], timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    np.testing.assert_array_equal(mg.load(path)["x"], [0.0, 0.0])
+    (orphan,) = set(os.listdir(tmp_path)) - {"model.ckpt"}
+    assert re.fullmatch(r"\.model\.ckpt\.[0-9a-f]+\.minigrad-tmp", orphan)
+    assert ".<name>.<random>.minigrad-tmp" in mg.save.__doc__
+
+
+def test_save_refuses_a_structure_that_load_would_refuse(tmp_path):
+    """The structure (all but the arrays) is bounded on load, so save refuses to write a bigger
+    one rather than a file that cannot be read back; the largest one round-trips."""
+    overhead = len(json.dumps({"format": FORMAT, "object": ""}))
+    largest = "x" * (4 * 2**20 - overhead)
+    mg.save(largest, tmp_path / "big")
+    assert mg.load(tmp_path / "big") == largest
+    with pytest.raises(mg.CheckpointError, match=r"save: .*4,194,305 characters.*np\.asarray"):
+        mg.save(largest + "x", tmp_path / "big")
+    assert mg.load(tmp_path / "big") == largest
+
+
 # ----- hostile and broken files ------------------------------------------------------------------
 
 
@@ -405,16 +537,103 @@ def deeply_nested(path):
     write_checkpoint(path, {}, text + "]}" * depth + "}")
 
 
+def npy_header(shape, descr="<f8") -> bytes:
+    """The .npy header (magic, version 1.0, length, dict) of an array of ``shape``, without data."""
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+def structure_npy(node) -> bytes:
+    """The structure entry of a checkpoint whose object is described by ``node``."""
+    return npy_bytes(np.array(json.dumps({"format": FORMAT, "object": node})))
+
+
+def stored(name, data, declared=None):
+    """A member for ``raw_zip``: ``data`` stored uncompressed, which the zip directory says is
+    ``declared`` bytes long (by default, truthfully)."""
+    return (
+        name,
+        data,
+        zipfile.ZIP_STORED,
+        zlib.crc32(data),
+        len(data) if declared is None else declared,
+    )
+
+
+def raw_zip(members) -> bytes:
+    """A zip written byte by byte, so that its directory says whatever a test needs. Each member
+    is (name, bytes as stored, compression method, CRC-32, size the central directory declares);
+    sizes go in a zip64 field, so they may exceed 4 GiB."""
+    local, central = bytearray(), bytearray()
+    for name, data, method, crc, declared in members:
+        offset, encoded = len(local), name.encode()
+        local += struct.pack("<4s5H3L2H", b"PK\x03\x04", 45, 0, method, 0, 33, crc,
+                             len(data), len(data), len(encoded), 0)  # fmt: skip
+        local += encoded + data
+        zip64 = struct.pack("<2H2Q", 1, 16, declared, len(data))
+        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 45, 45, 0, method, 0, 33, crc,
+                               0xFFFFFFFF, 0xFFFFFFFF, len(encoded), len(zip64), 0, 0, 0, 0,
+                               offset)  # fmt: skip
+        central += encoded + zip64
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members),
+                      len(central), len(local), 0)  # fmt: skip
+    return bytes(local + central + end)
+
+
 def huge_declared_shape(path):
     """An array header claiming 10^13 float64s (80 TB) over 24 bytes of data: must be refused,
     not allocated."""
-    header = {"descr": "<f8", "fortran_order": False, "shape": (10**13,)}
-    buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buffer, header)
     document = json.dumps({"format": FORMAT, "object": {"array": "a0"}})
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("a0.npy", buffer.getvalue() + np.zeros(3).tobytes())
+        archive.writestr("a0.npy", npy_header((10**13,)) + np.zeros(3).tobytes())
         archive.writestr(f"{STRUCTURE}.npy", npy_bytes(np.array(document)))
+
+
+def unreferenced_entry(path):
+    """A well-formed array that nothing in the structure refers to."""
+    document = {"format": FORMAT, "object": {"array": "a0"}}
+    write_checkpoint(path, {"a0": np.zeros(3), "a1": np.zeros(3)}, document)
+
+
+def entry_longer_than_its_array(path):
+    """Eight bytes after the array's data: the header and the zip directory disagree."""
+    a0 = npy_bytes(np.zeros(3)) + bytes(8)
+    path.write_bytes(
+        raw_zip([stored("a0.npy", a0), stored(f"{STRUCTURE}.npy", structure_npy({"array": "a0"}))])
+    )
+
+
+def entry_shorter_than_its_directory_says(path):
+    """The header and the zip directory agree on six float64s; the entry holds three."""
+    a0 = npy_bytes(np.zeros(6))
+    members = [
+        stored("a0.npy", a0[:-24], declared=len(a0)),
+        stored(f"{STRUCTURE}.npy", structure_npy({"array": "a0"})),
+    ]
+    path.write_bytes(raw_zip(members))
+
+
+def duplicate_entry(path):
+    """Two entries named a0.npy: which one is read would be a guess."""
+    members = [stored("a0.npy", npy_bytes(np.zeros(3))), stored("a0.npy", npy_bytes(np.ones(3))),
+               stored(f"{STRUCTURE}.npy", structure_npy({"array": "a0"}))]  # fmt: skip
+    path.write_bytes(raw_zip(members))
+
+
+def bzip2_entries(path):
+    """bzip2 can expand a few KB into GBs in one step of zipfile's reader; numpy never writes it."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("a0.npy", npy_bytes(np.zeros(3)))
+        archive.writestr(f"{STRUCTURE}.npy", structure_npy({"array": "a0"}))
+
+
+def string_array(path):
+    """save writes numeric arrays only."""
+    write_checkpoint(
+        path, {"a0": np.array(["a", "b"])}, {"format": FORMAT, "object": {"array": "a0"}}
+    )
 
 
 def unsupported_compression(path):
@@ -468,6 +687,12 @@ BROKEN = [
     huge_declared_shape,
     unsupported_compression,
     encrypted_entry,
+    unreferenced_entry,
+    entry_longer_than_its_array,
+    entry_shorter_than_its_directory_says,
+    duplicate_entry,
+    bzip2_entries,
+    string_array,
     directory,
 ]
 
@@ -534,6 +759,166 @@ def test_every_single_byte_corruption_is_refused_or_harmless(tmp_path, no_pickle
         for key in original:
             np.testing.assert_array_equal(back[key], original[key], err_msg=f"byte {i}")
     assert escaped == [], f"{len(escaped)} corruptions raised something else, e.g. {escaped[:3]}"
+
+
+# ----- bounded memory: zip bombs, lying zip directories, max_bytes ------------------------------
+
+GiB = 2**30
+# What a refused load may add to a process's peak memory: a few chunks of a few MB each, far
+# below the GiBs the hostile files below declare.
+MEMORY_BOUND = 64 * 2**20
+
+
+@functools.cache
+def deflated(prefix: bytes, zeros: int) -> tuple[bytes, int]:
+    """``prefix`` then ``zeros`` zero bytes (a whole number of MiB), deflated, and their CRC-32.
+    After a full flush a deflate stream refers to nothing before it, so one MiB of zeros is
+    compressed once (~1 KB) and its block repeated: 1 GiB takes ~1 MB, and no time."""
+    mib = bytes(2**20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = compressor.compress(prefix) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(prefix)
+    for _ in range(zeros // 2**20):
+        crc = zlib.crc32(mib, crc)
+    return head + block * (zeros // 2**20) + compressor.flush(), crc
+
+
+def bomb(name, prefix: bytes, zeros: int):
+    """A member for ``raw_zip``: ``prefix`` and ``zeros`` zero bytes, deflated, sizes honest."""
+    data, crc = deflated(prefix, zeros)
+    return name, data, zipfile.ZIP_DEFLATED, crc, len(prefix) + zeros
+
+
+def bomb_nothing_refers_to(path):
+    """A good checkpoint plus 1 GiB of float64 zeros in an entry its structure never names."""
+    members = [stored("a0.npy", npy_bytes(np.zeros(3))),
+               stored(f"{STRUCTURE}.npy", structure_npy({"array": "a0"})),
+               bomb("a1.npy", npy_header((GiB // 8,)), GiB)]  # fmt: skip
+    path.write_bytes(raw_zip(members))
+
+
+def bomb_in_the_structure(path):
+    """A structure entry declaring a string of 2^28 characters (1 GiB), all NUL."""
+    path.write_bytes(raw_zip([bomb(f"{STRUCTURE}.npy", npy_header((), f"<U{GiB // 4}"), GiB)]))
+
+
+def bomb_in_an_npy_header(path):
+    """A version 2.0 .npy header whose length field says 1 GiB, and 1 GiB of zeros after it:
+    numpy's header reader reads a header as long as it says before checking its length."""
+    prefix = np.lib.format.MAGIC_PREFIX + b"\x02\x00" + struct.pack("<I", GiB)
+    members = [
+        bomb("a0.npy", prefix, GiB),
+        stored(f"{STRUCTURE}.npy", structure_npy({"array": "a0"})),
+    ]
+    path.write_bytes(raw_zip(members))
+
+
+def lying_directory(path, declared: int):
+    """The zip directory and the array's header agree on ``declared`` bytes of float64 data;
+    the entry holds 24."""
+    header = npy_header((declared // 8,))
+    members = [stored("a0.npy", header + np.zeros(3).tobytes(), declared=len(header) + declared),
+               stored(f"{STRUCTURE}.npy", structure_npy({"array": "a0"}))]  # fmt: skip
+    path.write_bytes(raw_zip(members))
+
+
+LOAD_IN_A_CHILD = """
+import json, sys
+import minigrad as mg
+
+def peak(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field)) * 1024
+
+before = peak("VmHWM:"), peak("VmPeak:")
+try:
+    mg.load(sys.argv[1])
+    outcome = "loaded"
+except Exception as e:
+    outcome = f"{type(e).__name__}: {e}"
+print(json.dumps({"outcome": outcome, "resident": peak("VmHWM:") - before[0],
+                  "virtual": peak("VmPeak:") - before[1]}))
+"""
+
+needs_proc = pytest.mark.skipif(
+    not os.path.exists("/proc/self/status"), reason="reads peak memory from /proc/self/status"
+)
+
+
+def load_in_a_child(path) -> dict:
+    """``mg.load(path)`` in a fresh process: how it ended, and by how many bytes its peak
+    resident (VmHWM) and virtual (VmPeak) memory grew beyond what importing minigrad took."""
+    child = subprocess.run([sys.executable, "-c", LOAD_IN_A_CHILD, str(path)],
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert child.returncode == 0, child.stderr
+    return json.loads(child.stdout)
+
+
+@needs_proc
+@pytest.mark.parametrize(
+    "make", [bomb_nothing_refers_to, bomb_in_the_structure, bomb_in_an_npy_header],
+    ids=lambda f: f.__name__,
+)  # fmt: skip
+def test_a_deflate_bomb_is_refused_in_bounded_memory(tmp_path, make):
+    path = tmp_path / "bomb.ckpt"
+    make(path)
+    with zipfile.ZipFile(path) as archive:  # the bomb is real: a ~1 MB file that inflates to GiBs
+        (info,) = [info for info in archive.infolist() if info.file_size > GiB]
+        with archive.open(info) as entry:
+            assert len(entry.read(2**20)) == 2**20
+    assert path.stat().st_size < 2 * 2**20
+    result = load_in_a_child(path)
+    assert result["outcome"].startswith(f"CheckpointError: load: {path}")
+    assert result["resident"] < MEMORY_BOUND, result
+
+
+@needs_proc
+@pytest.mark.parametrize("declared", [5 * GiB, 50 * 10**9], ids=["5GiB", "50GB"])
+def test_a_zip_directory_that_lies_about_sizes_is_refused_before_allocating(tmp_path, declared):
+    """The issue's 4.6 KB file that declared 50 GB made numpy try a 46 GiB allocation: now what
+    the file declares is checked against max_bytes before anything is allocated."""
+    path = tmp_path / "liar.ckpt"
+    lying_directory(path, declared)
+    assert path.stat().st_size < 5000
+    result = load_in_a_child(path)
+    assert result["outcome"].startswith(f"CheckpointError: load: {path} needs {declared:,} bytes")
+    assert f"mg.load(path, max_bytes={declared})" in result["outcome"]
+    assert result["resident"] < MEMORY_BOUND and result["virtual"] < MEMORY_BOUND, result
+
+
+def test_the_bomb_makers_write_valid_zips():
+    """The hostile files are refused for what they declare, not for being broken zips: the
+    deflate trick inflates to exactly the bytes it claims, with the right CRC."""
+    data, crc = deflated(b"prefix", 3 * 2**20)
+    inflated = zlib.decompress(data, -15)
+    assert inflated == b"prefix" + bytes(3 * 2**20) and zlib.crc32(inflated) == crc
+    members = [stored("a0.npy", npy_bytes(np.arange(3.0))),
+               stored(f"{STRUCTURE}.npy", structure_npy({"tensor": "a0"}))]  # fmt: skip
+    back = mg.load(io.BytesIO(raw_zip(members)))
+    assert isinstance(back, mg.Tensor)
+    np.testing.assert_array_equal(back.data, [0.0, 1.0, 2.0])
+
+
+def test_max_bytes_bounds_the_arrays_total_size(tmp_path):
+    path = tmp_path / "ck"
+    mg.save({"w": np.zeros((10, 100)), "b": np.zeros(100), "n": 3}, path)  # 8,000 + 800 bytes
+    with pytest.raises(mg.CheckpointError) as info:
+        mg.load(path, max_bytes=8_799)
+    message = str(info.value)
+    assert message.startswith(f"load: {path} needs 8,800 bytes")
+    assert "max_bytes=8,799" in message and "mg.load(path, max_bytes=8800)" in message
+    assert mg.load(path, max_bytes=8_800)["n"] == 3
+    assert inspect.signature(mg.load).parameters["max_bytes"].default == 4 * GiB
+
+
+@pytest.mark.parametrize(
+    "bad, error", [(-1, ValueError), (1.5e9, TypeError), (True, TypeError), ("4G", TypeError)]
+)
+def test_max_bytes_must_be_a_number_of_bytes(tmp_path, bad, error):
+    mg.save({"x": np.zeros(2)}, tmp_path / "ck")
+    with pytest.raises(error, match="load: max_bytes must be"):
+        mg.load(tmp_path / "ck", max_bytes=bad)
 
 
 # ----- state dicts that load but do not fit ------------------------------------------------------
