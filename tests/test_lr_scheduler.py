@@ -6,7 +6,9 @@ rates, chaining, state dicts (through ``mg.save``) and ReduceLROnPlateau's patie
 and thresholds are checked on hand-worked sequences.
 """
 
+import copy
 import math
+import re
 
 import numpy as np
 import pytest
@@ -352,6 +354,104 @@ def test_lambda_lr_state_dict_saves_callable_objects_not_functions():
     assert other.lr_lambdas[0].rate == 0.5
 
 
+def scheduler_snapshot(sched):
+    """Copies of everything a scheduler and its optimizer's groups hold (functions by identity)."""
+    own = {k: v for k, v in vars(sched).items() if k != "optimizer"}
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in sched.optimizer.param_groups]
+    return copy.deepcopy(own), copy.deepcopy(groups), sched.optimizer
+
+
+def valid_state(name):
+    opt = make_sgd(momentum=0.9)
+    sched = SCHEDULES[name](opt)
+    advance(sched, 4, 0)
+    return sched.state_dict()
+
+
+# (a schedule, what to load into it, the error's words); each must be refused and change nothing.
+COMMON_SPOILS = [
+    ({"optimizer": None, "get_lr": None}, "unknown keys ['get_lr', 'optimizer']"),
+    ({"last_epoch": "3"}, "Invalid last_epoch: '3'"),
+    ({"last_epoch": 2.5}, "last_epoch must be an integer"),
+    ({"_last_lr": [0.1]}, "_last_lr must be a list of 2 numbers"),
+    ({"_last_lr": [-0.1, 0.1]}, "Invalid _last_lr[0]: -0.1"),
+]
+OWN_SPOILS = [
+    ("StepLR", {"step_size": "two"}, "Invalid step_size: 'two'"),  # failed at the next step
+    ("StepLR", {"gamma": -1.0}, "Invalid gamma: -1.0"),
+    ("StepLR", {"base_lrs": [0.1, math.inf]}, "Invalid base_lrs[1]: inf"),
+    ("MultiStepLR", {"milestones": {2.5: 1}}, "milestones must be integers >= 0"),
+    ("MultiStepLR", {"milestones": {3: 0}}, "(counted 0 times)"),
+    ("ExponentialLR", {"gamma": -1}, "Invalid gamma: -1"),
+    ("ExponentialLR", {"step_size": 3}, "unknown keys ['step_size']"),  # StepLR's
+    ("CosineAnnealingLR", {"T_max": 0}, "Invalid T_max: 0"),
+    ("CosineAnnealingLR", {"eta_min": math.inf}, "Invalid eta_min: inf"),
+    ("LinearLR", {"total_iters": 1.5}, "Invalid total_iters: 1.5"),
+    ("LambdaLR", {"lr_lambdas": [None]}, "lr_lambdas must be a list of 2 entries"),
+    ("LambdaLR", {"lr_lambdas": ["x", None]}, "lr_lambdas[0] must be None or a dict"),
+    ("LambdaLR", {"lr_lambdas": [None, None], "gamma": 0.5}, "unknown keys ['gamma']"),
+    ("OneCycleLR", {"anneal_strategy": "exp"}, "anneal_strategy must be one of 'cos', 'linear'"),
+    ("OneCycleLR", {"_schedule_phases": []}, "_schedule_phases must be 2 or 3 phases"),
+    ("OneCycleLR", {"total_steps": 25}, "the last phase ends at step 19"),
+    ("OneCycleLR", {"use_beta1": True}, "use_beta1=True, but the optimizer has no betas"),
+    ("ReduceLROnPlateau", {"mode": "lowest"}, "mode must be one of 'min', 'max'"),
+    ("ReduceLROnPlateau", {"factor": 2.0}, "Invalid factor: 2.0"),
+    ("ReduceLROnPlateau", {"best": math.nan}, "Invalid best: nan"),
+    ("ReduceLROnPlateau", {"mode": "max"}, "mode_worse=inf does not fit mode='max'"),
+    ("ReduceLROnPlateau", {"cooldown_counter": 5}, "cooldown_counter=5 is more than cooldown=1"),
+    ("ReduceLROnPlateau", {"base_lrs": [0.1, 0.1]}, "unknown keys ['base_lrs']"),
+]
+SPOILS = [(name, *spoil) for name in SCHEDULES for spoil in COMMON_SPOILS] + OWN_SPOILS
+
+
+@pytest.mark.parametrize("name, bad, words", SPOILS, ids=[f"{n}-{w}" for n, _, w in SPOILS])
+def test_a_bad_state_dict_is_refused_and_changes_nothing(name, bad, words):
+    """Only the scheduler's own fields load, each checked, then the whole (loading was
+    ``__dict__.update(anything)``: it took an optimizer, a get_lr, a step_size of "two"). After
+    the refusal the scheduler, the optimizer's groups and the next steps are those of a twin."""
+    opt, twin_opt = make_sgd(momentum=0.9), make_sgd(momentum=0.9)
+    sched, twin = SCHEDULES[name](opt), SCHEDULES[name](twin_opt)
+    advance(sched, 4, 0)
+    advance(twin, 4, 0)
+    before = scheduler_snapshot(sched)
+    with pytest.raises(OptimizerError, match=re.escape(words)):
+        sched.load_state_dict({**valid_state(name), **bad})
+    after = scheduler_snapshot(sched)
+    assert after[0] == before[0] and after[1] == before[1] and after[2] is before[2]
+    np.testing.assert_array_equal(advance(sched, 5, 4), advance(twin, 5, 4))
+
+
+def test_a_state_dict_that_is_not_a_dict_is_refused():
+    sched = StepLR(make_sgd(), step_size=2)
+    with pytest.raises(OptimizerError, match="expected a dict"):
+        sched.load_state_dict([("last_epoch", 3)])
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_the_fields_are_what_a_scheduler_holds(name):
+    """Every attribute but the optimizer (and LambdaLR's functions) is a declared, checked field:
+    nothing a state dict needs is left out of it, nothing else can be loaded."""
+    sched = SCHEDULES[name](make_sgd(momentum=0.9))
+    assert set(vars(sched)) - {"optimizer", "lr_lambdas"} == set(type(sched).fields)
+    assert set(sched.state_dict()) - {"lr_lambdas"} == set(type(sched).fields)
+
+
+def test_some_fields_load_alone():
+    """As PyTorch's update: a dict with some of the fields sets those (checked)."""
+    sched = StepLR(make_sgd(lrs=(1.0,)), step_size=1, gamma=0.5)
+    sched.load_state_dict({"gamma": 0.25})
+    sched.optimizer.step()
+    sched.step()
+    assert sched.get_last_lr() == [0.25]
+
+
+def test_milestones_from_json_keys_load():
+    """A checkpoint written as JSON has string keys: {"2": 1, "6": 2} means milestones 2, 6, 6."""
+    sched = MultiStepLR(make_sgd(), milestones=[1], gamma=0.5)
+    sched.load_state_dict({"milestones": {"2": 1, "6": 2}})
+    assert sched.milestones == {2: 1, 6: 2}
+
+
 # ----- ReduceLROnPlateau -----------------------------------------------------------------------
 
 
@@ -449,25 +549,80 @@ def test_plateau_accepts_tensor_metric():
 @pytest.mark.parametrize(
     "build, message",
     [
-        (lambda opt: LinearLR(opt, start_factor=0.0), "Starting multiplicative factor"),
-        (lambda opt: LinearLR(opt, end_factor=1.5), "Ending multiplicative factor"),
+        (lambda opt: LinearLR(opt, start_factor=0.0), "Invalid start_factor: 0.0"),
+        (lambda opt: LinearLR(opt, end_factor=1.5), "Invalid end_factor: 1.5"),
+        (lambda opt: LinearLR(opt, start_factor="a"), "Invalid start_factor: 'a'"),
+        (lambda opt: LinearLR(opt, total_iters=2.0), "total_iters must be an integer >= 1"),
         (lambda opt: StepLR(opt, step_size=0), "step_size"),
+        (lambda opt: StepLR(opt, step_size=2, gamma=-0.5), "Invalid gamma: -0.5"),
+        (lambda opt: ExponentialLR(opt, gamma=-1), "gamma must be a finite number > 0"),
+        (lambda opt: ExponentialLR(opt, gamma=0.0), "Invalid gamma: 0.0"),
+        (lambda opt: ExponentialLR(opt, gamma=math.inf), "Invalid gamma: inf"),
+        (lambda opt: ExponentialLR(opt, gamma=math.nan), "Invalid gamma: nan"),
+        (lambda opt: MultiStepLR(opt, [2, 5], gamma=0.0), "Invalid gamma: 0.0"),
+        (lambda opt: MultiStepLR(opt, [2.5]), "milestones must be integers >= 0"),
+        (lambda opt: MultiStepLR(opt, [-1]), "milestones must be integers >= 0"),
+        (lambda opt: MultiStepLR(opt, 3), "milestones must be a list"),
         (lambda opt: CosineAnnealingLR(opt, T_max=0), "T_max"),
+        (lambda opt: CosineAnnealingLR(opt, T_max=math.inf), "Invalid T_max: inf"),
+        (lambda opt: CosineAnnealingLR(opt, T_max=5, eta_min=-0.1), "Invalid eta_min: -0.1"),
         (lambda opt: LambdaLR(opt, [lambda t: 1.0]), "Expected 2 lr_lambdas, but got 1"),
         (lambda opt: OneCycleLR(opt, max_lr=1.0), "total_steps OR"),
         (lambda opt: OneCycleLR(opt, max_lr=1.0, total_steps=0), "total_steps"),
+        (lambda opt: OneCycleLR(opt, max_lr=1.0, total_steps=True), "Invalid total_steps: True"),
+        (lambda opt: OneCycleLR(opt, 1.0, epochs=2.5, steps_per_epoch=2), "Invalid epochs: 2.5"),
         (lambda opt: OneCycleLR(opt, max_lr=[1.0], total_steps=5), "expected 2 values for max_lr"),
+        (lambda opt: OneCycleLR(opt, max_lr=math.inf, total_steps=5), "Invalid max_lr: inf"),
+        (lambda opt: OneCycleLR(opt, 1.0, 5, div_factor=0.0), "Invalid div_factor: 0.0"),
+        (lambda opt: OneCycleLR(opt, 1.0, 5, final_div_factor=-1), "Invalid final_div_factor"),
+        (lambda opt: OneCycleLR(opt, 1.0, 5, max_momentum=-0.5), "Invalid max_momentum: -0.5"),
         (lambda opt: OneCycleLR(opt, max_lr=1.0, total_steps=5, pct_start=1.5), "pct_start"),
         (lambda opt: OneCycleLR(opt, 1.0, 5, anneal_strategy="exp"), "anneal_strategy"),
-        (lambda opt: ReduceLROnPlateau(opt, factor=1.0), "Factor should be < 1.0"),
-        (lambda opt: ReduceLROnPlateau(opt, mode="lowest"), "mode lowest is unknown"),
-        (lambda opt: ReduceLROnPlateau(opt, threshold_mode="pct"), "threshold mode pct"),
-        (lambda opt: ReduceLROnPlateau(opt, min_lr=[0.0]), "expected 2 min_lrs, got 1"),
+        (lambda opt: OneCycleLR(opt, 1.0, 5, last_epoch=-2), "Invalid last_epoch: -2"),
+        (lambda opt: ReduceLROnPlateau(opt, factor=1.0), "Invalid factor: 1.0"),
+        (
+            lambda opt: ReduceLROnPlateau(opt, factor=0.0),
+            "factor must be a finite number in (0, 1)",
+        ),
+        (lambda opt: ReduceLROnPlateau(opt, factor=-0.5), "Invalid factor: -0.5"),
+        (lambda opt: ReduceLROnPlateau(opt, patience=1.5), "Invalid patience: 1.5"),
+        (lambda opt: ReduceLROnPlateau(opt, cooldown=-1), "Invalid cooldown: -1"),
+        (lambda opt: ReduceLROnPlateau(opt, threshold=-1e-4), "Invalid threshold: -0.0001"),
+        (lambda opt: ReduceLROnPlateau(opt, eps=math.nan), "Invalid eps: nan"),
+        (lambda opt: ReduceLROnPlateau(opt, min_lr=-1.0), "Invalid min_lr: -1.0"),
+        (lambda opt: ReduceLROnPlateau(opt, mode="lowest"), "mode must be one of 'min', 'max'"),
+        (lambda opt: ReduceLROnPlateau(opt, threshold_mode="pct"), "threshold_mode must be one"),
+        (lambda opt: ReduceLROnPlateau(opt, min_lr=[0.0]), "min_lrs must be a list of 2 numbers"),
     ],
 )
 def test_bad_arguments_are_refused(build, message):
-    with pytest.raises(OptimizerError, match=message):
-        build(make_sgd(momentum=0.9))
+    """Each refused by name, with what is allowed: a gamma <= 0 would flip or zero the rate, a
+    non-finite one make it inf or nan, a float count be cut or fail at the first step."""
+    opt = make_sgd(momentum=0.9)
+    groups = copy.deepcopy(
+        [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+    )
+    with pytest.raises(OptimizerError, match=re.escape(message)):
+        build(opt)
+    assert [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups] == groups
+
+
+def test_one_cycle_refused_leaves_the_optimizer_as_it_was():
+    """Checked before the groups are changed (its max_lr, initial_lr, ... were written first)."""
+    opt = Optimizer([mg.tensor([1.0], requires_grad=True)], dict(lr=0.1))
+    with pytest.raises(OptimizerError, match="cycle_momentum=False"):
+        OneCycleLR(opt, max_lr=1.0, total_steps=10)
+    assert opt.param_groups[0].keys() == {"lr", "params"}
+
+
+def test_one_cycle_refuses_a_beta1_of_one_or_more():
+    """With Adam the momenta become beta1, which must stay below 1."""
+    opt = WithBetas([mg.tensor([1.0], requires_grad=True)])
+    with pytest.raises(
+        OptimizerError, match=re.escape("max_momentum must be a finite number in [0, 1)")
+    ):
+        OneCycleLR(opt, max_lr=1.0, total_steps=10, max_momentum=1.5)
+    assert opt.param_groups[0]["betas"] == (0.9, 0.999)
 
 
 def test_scheduler_needs_an_optimizer():

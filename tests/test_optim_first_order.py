@@ -410,6 +410,24 @@ BAD = [
     (Adadelta, dict(rho=-0.5), "Invalid rho value: -0.5"),
     (Adadelta, dict(eps=-1), "Invalid epsilon value: -1"),
     (Adadelta, dict(weight_decay=-1), "Invalid weight_decay value: -1"),
+    # not finite: PyTorch's meaning needs a number (NaN fails every comparison, inf does not)
+    (SGD, dict(lr=np.inf), "Invalid learning rate: inf"),
+    (SGD, dict(lr=0.1, momentum=np.inf), "Invalid momentum value: inf"),
+    (SGD, dict(lr=0.1, dampening=np.nan), "Invalid dampening value: nan"),
+    (SGD, dict(lr=0.1, weight_decay=np.inf), "Invalid weight_decay value: inf"),
+    (Adam, dict(lr=np.inf), "Invalid learning rate: inf"),
+    (Adam, dict(eps=np.inf), "Invalid epsilon value: inf"),
+    (Adam, dict(betas=(np.nan, 0.9)), "Invalid beta parameter at index 0: nan"),
+    (AdamW, dict(weight_decay=np.nan), "Invalid weight_decay value: nan"),
+    (Adagrad, dict(lr_decay=np.inf), "Invalid lr_decay value: inf"),
+    (
+        Adagrad,
+        dict(initial_accumulator_value=np.inf),
+        "Invalid initial_accumulator_value value: inf",
+    ),
+    (RMSprop, dict(alpha=np.inf), "Invalid alpha value: inf"),
+    (RMSprop, dict(momentum=np.nan), "Invalid momentum value: nan"),
+    (Adadelta, dict(eps=np.inf), "Invalid epsilon value: inf"),
 ]
 
 
@@ -433,10 +451,17 @@ def test_bad_hyperparameters_in_a_group_are_refused(cls, hp, message):
     assert len(opt.param_groups) == 1
 
 
+PAIR = "Adam: betas must be a pair (beta1, beta2) of numbers in [0, 1), got"
 WRONG_KINDS = [
     (SGD, dict(lr=0.1, momentum="a"), "SGD: momentum must be a number, got 'a'"),
-    (Adam, dict(betas=("x", 0.9)), "Adam: betas must be a tuple of numbers, got ('x', 0.9)"),
+    (SGD, dict(lr=True), "SGD: lr must be a number, got True"),
+    (SGD, dict(lr=0.1, nesterov="yes"), "SGD: nesterov must be True or False, got 'yes'"),
+    (Adam, dict(betas=("x", 0.9)), f"{PAIR} ('x', 0.9)"),
+    (Adam, dict(betas=0.9), f"{PAIR} 0.9"),  # was Python's "'float' object is not iterable"
+    (Adam, dict(betas=(0.9,)), f"{PAIR} (0.9,)"),
+    (Adam, dict(betas=(0.9, 0.99, 0.999)), f"{PAIR} (0.9, 0.99, 0.999)"),
     (Adam, dict(lr=mg.tensor(0.1)), "Adam: lr must be a number, got tensor(0.1)"),
+    (Adam, dict(amsgrad="False"), "Adam: amsgrad must be True or False, got 'False'"),
     (RMSprop, dict(alpha=None), "RMSprop: alpha must be a number, got None"),
 ]
 
@@ -495,13 +520,69 @@ def test_frozen_parameters_are_accepted_and_left_alone(cls, hp):
     assert not np.array_equal(model[2].weight.data, trained)
 
 
-def test_edge_hyperparameters_are_accepted():
-    """The boundaries PyTorch allows: lr 0, beta 0, rho 0 and 1, alpha 0."""
-    p = mg.tensor([1.0], requires_grad=True)
-    Adam([p], lr=0.0, betas=(0.0, 0.0), eps=0.0)
-    Adadelta([p], rho=0.0)
-    Adadelta([p], rho=1.0)
-    RMSprop([p], alpha=0.0)
+@pytest.mark.parametrize("cls", [cls for cls, _ in ALL], ids=lambda c: c.__name__)
+def test_lr_zero_leaves_the_parameters_unchanged(cls):
+    """lr = 0 (allowed, as in PyTorch) moves nothing, whatever the rest (decay, momentum)."""
+    hp = dict(lr=0.0, weight_decay=0.1, **({"momentum": 0.9} if cls in (SGD, RMSprop) else {}))
+    w0 = np.array([1.0, -2.0, 3.0])
+    w = mg.tensor(w0, requires_grad=True)
+    opt = cls([w], **hp)
+    for _ in range(3):
+        opt.zero_grad()
+        (w**2).sum().backward()
+        opt.step()
+    np.testing.assert_array_equal(w.data, w0)
+    assert opt.state[w]  # it did run the rule: its state was made
+
+
+@pytest.mark.parametrize("cls", [Adam, AdamW, Adagrad, RMSprop, Adadelta], ids=lambda c: c.__name__)
+def test_eps_zero_stays_finite_for_nonzero_gradients(cls):
+    """eps = 0 (allowed) divides by the running gradient size itself: finite while the gradients
+    are not zero (a zero gradient would give 0 / 0, as in PyTorch)."""
+    w = mg.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    opt = cls([w], lr=0.01, eps=0.0)
+    for _ in range(10):
+        opt.zero_grad()
+        ((w - 10.0) ** 2).sum().backward()  # minimum far away: the gradients stay nonzero
+        opt.step()
+    assert np.all(np.isfinite(w.data))
+
+
+def test_edge_hyperparameters_do_what_their_formulas_say():
+    """The boundaries PyTorch allows, each checked against its rule worked out by hand: with the
+    gradient g of sum(w^2 / 2) = w (nonzero),
+
+    - Adam, betas (0, 0), eps 0: m = g, v = g^2, so every step is lr * sign(g);
+    - Adam, eps 0: the first step is lr * sign(g) (bias-corrected m / sqrt(v) = g / |g|);
+    - RMSprop, alpha 0, eps 0: v = g^2, so every step is lr * sign(g);
+    - Adadelta, rho 1: the averages stay 0, so the step is lr * sqrt(eps) / sqrt(eps) * g;
+    - Adadelta, rho 0: v = g^2, u = delta^2 of the last step.
+    """
+    w0 = np.array([0.5, -2.0, 4.0])
+
+    def steps(cls, n, **hp):
+        w = mg.tensor(w0, requires_grad=True)
+        opt, path = cls([w], **hp), [w0]
+        for _ in range(n):
+            opt.zero_grad()
+            (0.5 * (w**2)).sum().backward()
+            opt.step()
+            path.append(w.data.copy())
+        return np.array(path)
+
+    sign_steps = w0 - 0.1 * np.arange(4)[:, None] * np.sign(w0)
+    np.testing.assert_allclose(steps(Adam, 3, lr=0.1, betas=(0.0, 0.0), eps=0.0), sign_steps)
+    np.testing.assert_allclose(steps(RMSprop, 3, lr=0.1, alpha=0.0, eps=0.0), sign_steps)
+    np.testing.assert_allclose(steps(Adam, 1, lr=0.1, eps=0.0)[1], w0 - 0.1 * np.sign(w0))
+    # rho = 1: plain gradient descent, w_t = (1 - lr)^t w0
+    np.testing.assert_allclose(steps(Adadelta, 3, lr=0.5, rho=1.0)[-1], 0.5**3 * w0)
+    # rho = 0: delta_1 = sqrt(eps) / sqrt(g^2 + eps) g, then delta_2 = sqrt(delta_1^2 + eps) /
+    # sqrt(g_2^2 + eps) g_2 with g_2 = w_1
+    eps = 1e-2
+    d1 = np.sqrt(eps) / np.sqrt(w0**2 + eps) * w0
+    w1 = w0 - d1
+    d2 = np.sqrt(d1**2 + eps) / np.sqrt(w1**2 + eps) * w1
+    np.testing.assert_allclose(steps(Adadelta, 2, lr=1.0, rho=0.0, eps=eps)[1:], [w1, w1 - d2])
 
 
 # ----- convergence ------------------------------------------------------------------------------------

@@ -749,6 +749,16 @@ def test_cubic_interpolation_finds_the_minimum_of_a_cubic():
             "doesn't support per-parameter options",
         ),
         (lambda p: Newton([{"params": p[:1]}, {"params": p[1:]}]), "parameter groups"),
+        # kinds and ranges checked by name, not by a TypeError at the first step
+        (lambda p: LBFGS(p, max_iter=2.0), "Invalid max_iter: 2.0; max_iter must be an integer"),
+        (lambda p: LBFGS(p, history_size=np.int64(3), lr=np.inf), "Invalid learning rate: inf"),
+        (lambda p: LBFGS(p, tolerance_grad=np.nan), "Invalid tolerance_grad: nan"),
+        (lambda p: Newton(p, damping=np.inf), "Invalid damping value: inf"),
+        (lambda p: Newton(p, chunk_size=1.5), "Invalid chunk_size: 1.5"),
+        (lambda p: Newton(p, max_retries=-1), "Invalid max_retries: -1"),
+        (lambda p: Newton(p, adaptive="no"), "adaptive must be True or False"),
+        (lambda p: NewtonCG(p, cg_iters=2.5), "Invalid cg_iters: 2.5"),
+        (lambda p: NewtonCG(p, cg_tol=np.inf), "Invalid cg_tol: inf"),
     ],
 )
 def test_bad_hyperparameters_are_refused(make, message):

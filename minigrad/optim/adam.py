@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, check, coupled_gradient
+from .checks import Limits
+from .optimizer import Optimizer, coupled_gradient
+from .state_checks import array_slot, count_slot
 
 
 class Adam(Optimizer):
@@ -20,6 +22,15 @@ class Adam(Optimizer):
 
     State: ``step``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` with amsgrad).
     """
+
+    tuple_kinds = {"betas": "a pair (beta1, beta2) of numbers in [0, 1)"}
+    state_slots = {
+        "step": count_slot,
+        "exp_avg": array_slot,
+        "exp_avg_sq": array_slot,
+        "max_exp_avg_sq": array_slot,
+    }
+    required_state = ("step", "exp_avg", "exp_avg_sq")
 
     #: AdamW decays the parameter itself (``p *= 1 - lr * weight_decay``) instead of the gradient.
     decoupled_weight_decay = False
@@ -36,7 +47,7 @@ class Adam(Optimizer):
     ):
         defaults = dict(
             lr=lr,
-            betas=tuple(betas),
+            betas=tuple(betas) if isinstance(betas, list) else betas,
             eps=eps,
             weight_decay=weight_decay,
             amsgrad=amsgrad,
@@ -45,13 +56,10 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def validate(self, group: dict) -> None:
-        super().validate(group)
-        check(group["eps"] >= 0, f"Invalid epsilon value: {group['eps']}")
-        betas = group["betas"]
-        check(len(betas) == 2, f"Invalid betas: expected two values, got {betas}")
-        for i, beta in enumerate(betas):
-            check(0 <= beta < 1, f"Invalid beta parameter at index {i}: {beta}")
-        check(group["weight_decay"] >= 0, f"Invalid weight_decay value: {group['weight_decay']}")
+        super().validate(group)  # lr, eps, weight_decay; betas' kind and length are checked
+        for i, beta in enumerate(group["betas"]):
+            beta_range = Limits(f"beta parameter at index {i}", high=1.0, high_open=True)
+            beta_range.check(type(self).__name__, f"betas[{i}]", beta)
 
     def update(self, p, grad, state, group) -> None:
         if not state:

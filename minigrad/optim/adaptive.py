@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check, coupled_gradient
+from .checks import Limits
+from .optimizer import Optimizer, coupled_gradient
+from .state_checks import array_slot, count_slot
 
 
 class Adagrad(Optimizer):
@@ -21,6 +23,14 @@ class Adagrad(Optimizer):
 
     State: ``step``, ``sum``.
     """
+
+    limits = {
+        **Optimizer.limits,
+        "lr_decay": Limits("lr_decay value"),
+        "initial_accumulator_value": Limits("initial_accumulator_value value"),
+    }
+    state_slots = {"step": count_slot, "sum": array_slot}
+    required_state = ("step", "sum")
 
     def __init__(
         self,
@@ -41,14 +51,6 @@ class Adagrad(Optimizer):
             maximize=maximize,
         )
         super().__init__(params, defaults)
-
-    def validate(self, group: dict) -> None:
-        super().validate(group)
-        check(group["lr_decay"] >= 0, f"Invalid lr_decay value: {group['lr_decay']}")
-        check(group["weight_decay"] >= 0, f"Invalid weight_decay value: {group['weight_decay']}")
-        value = group["initial_accumulator_value"]
-        check(value >= 0, f"Invalid initial_accumulator_value value: {value}")
-        check(group["eps"] >= 0, f"Invalid epsilon value: {group['eps']}")
 
     def update(self, p, grad, state, group) -> None:
         if not state:
@@ -74,6 +76,15 @@ class RMSprop(Optimizer):
     State: ``step``, ``square_avg``, and ``momentum_buffer`` / ``grad_avg`` when used.
     """
 
+    limits = {**Optimizer.limits, "alpha": Limits("alpha value")}
+    state_slots = {
+        "step": count_slot,
+        "square_avg": array_slot,
+        "momentum_buffer": array_slot,
+        "grad_avg": array_slot,
+    }
+    required_state = ("step", "square_avg")
+
     def __init__(
         self,
         params,
@@ -95,13 +106,6 @@ class RMSprop(Optimizer):
             maximize=maximize,
         )
         super().__init__(params, defaults)
-
-    def validate(self, group: dict) -> None:
-        super().validate(group)
-        check(group["eps"] >= 0, f"Invalid epsilon value: {group['eps']}")
-        check(group["momentum"] >= 0, f"Invalid momentum value: {group['momentum']}")
-        check(group["weight_decay"] >= 0, f"Invalid weight_decay value: {group['weight_decay']}")
-        check(group["alpha"] >= 0, f"Invalid alpha value: {group['alpha']}")
 
     def update(self, p, grad, state, group) -> None:
         if not state:
@@ -145,6 +149,10 @@ class Adadelta(Optimizer):
     State: ``step``, ``square_avg``, ``acc_delta``.
     """
 
+    limits = {**Optimizer.limits, "rho": Limits("rho value", high=1.0)}
+    state_slots = {"step": count_slot, "square_avg": array_slot, "acc_delta": array_slot}
+    required_state = ("step", "square_avg", "acc_delta")
+
     def __init__(
         self,
         params,
@@ -156,12 +164,6 @@ class Adadelta(Optimizer):
     ):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
-
-    def validate(self, group: dict) -> None:
-        super().validate(group)
-        check(0 <= group["rho"] <= 1, f"Invalid rho value: {group['rho']}")
-        check(group["eps"] >= 0, f"Invalid epsilon value: {group['eps']}")
-        check(group["weight_decay"] >= 0, f"Invalid weight_decay value: {group['weight_decay']}")
 
     def update(self, p, grad, state, group) -> None:
         if not state:

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 import numpy as np
 
 from ..autodiff import enable_grad, no_grad
+from .checks import Limits
 from .line_search import FlatParams, strong_wolfe
-from .optimizer import Optimizer, OptimizerError, check
+from .optimizer import Optimizer, check
+from .state_checks import (
+    array_list_slot,
+    array_slot,
+    check_required,
+    count_slot,
+    number_list_slot,
+    number_slot,
+)
+
+FINITE = Limits(low=-np.inf)
 
 
 class LBFGS(Optimizer):
@@ -49,6 +59,32 @@ class LBFGS(Optimizer):
     al``. Only one parameter group (as PyTorch). Memory: about ``(2 history_size + 3) n``.
     """
 
+    limits = {
+        **Optimizer.limits,
+        "max_iter": Limits(low=1, integer=True),
+        "max_eval": Limits(low=1, integer=True),
+        "history_size": Limits(low=1, integer=True),
+        "tolerance_grad": Limits(),
+        "tolerance_change": Limits(),
+    }
+    global_state = True
+    state_slots = {
+        "func_evals": count_slot,
+        "n_iter": count_slot,
+        "d": array_slot,
+        "t": number_slot(FINITE),
+        "old_dirs": array_list_slot,
+        "old_stps": array_list_slot,
+        "ro": number_list_slot(FINITE),
+        "H_diag": number_slot(FINITE),
+        "prev_flat_grad": array_slot,
+        "prev_loss": number_slot(Limits(low=-np.inf, finite=False)),
+        "al": number_list_slot(Limits(low=-np.inf, optional=True)),
+    }
+    #: what an iteration leaves for the next one (held once ``n_iter >= 1``)
+    required_state = ("d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad",
+                      "prev_loss")  # fmt: skip
+
     def __init__(
         self,
         params,
@@ -73,7 +109,7 @@ class LBFGS(Optimizer):
         )
         super().__init__(params, defaults)
         self._params = self.param_groups[0]["params"]
-        self._flat = FlatParams(self._params)
+        self._flat = FlatParams(self._params, owner="LBFGS.step")
 
     def add_param_group(self, group: dict) -> None:
         check(
@@ -84,11 +120,6 @@ class LBFGS(Optimizer):
 
     def validate(self, group: dict) -> None:
         super().validate(group)
-        for key in ("max_iter", "max_eval", "history_size"):
-            value = group[key]
-            check(isinstance(value, int) and value >= 1, f"Invalid {key}: {value}")
-        for key in ("tolerance_grad", "tolerance_change"):
-            check(group[key] >= 0, f"Invalid {key}: {group[key]}")
         check(
             group["line_search_fn"] in (None, "strong_wolfe"),
             f"Invalid line_search_fn: {group['line_search_fn']!r}; only 'strong_wolfe' (or None) "
@@ -246,27 +277,23 @@ class LBFGS(Optimizer):
         state["prev_loss"] = prev_loss
         return orig_loss
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        """As ``Optimizer.load_state_dict``; the saved vectors must have the flat size ``n``."""
-        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("state"), dict):
-            return super().load_state_dict(state_dict)  # refuses it with the base's message
-        saved = state_dict["state"]
-        n = self._flat.n
-        for i, s in saved.items():
-            check(
-                int(i) == 0,
-                f"LBFGS.load_state_dict: state for parameter {i}; LBFGS keeps its state on the "
-                f"first parameter (index 0)",
-            )
-            for key, value in s.items():
-                for a in value if isinstance(value, list) else [value]:
-                    if isinstance(a, np.ndarray) and a.shape != (n,):
-                        raise OptimizerError(
-                            f"LBFGS.load_state_dict: state '{key}' has shape {a.shape}, but the "
-                            f"parameters flatten to ({n},)"
-                        )
-        super().load_state_dict({**state_dict, "state": {}})
-        self._params = self.param_groups[0]["params"]
-        self.state = {}
-        for s in saved.values():  # at most one entry, for index 0
-            self.state[self._params[0]] = copy.deepcopy(s)
+    def state_layout(self, p):
+        """The saved vectors (``d``, the pairs, ``prev_flat_grad``) have the flat size ``n``."""
+        return (self._flat.n,), self._flat.dtype
+
+    def check_state(self, entry: dict, group: dict, where: str) -> None:
+        """After an iteration, all of ``required_state``; as many pairs as curvatures ``ro``, at
+        most ``history_size``; ``al`` one slot per pair of the history."""
+        if entry.get("n_iter", 0) >= 1:
+            check_required(self, entry, where)
+        pairs = [len(entry[k]) for k in ("old_dirs", "old_stps", "ro") if k in entry]
+        history = group["history_size"]
+        check(
+            len(set(pairs)) <= 1 and all(n <= history for n in pairs),
+            f"{where}: old_dirs, old_stps and ro hold {pairs} entries; they must be equal in "
+            f"number and at most history_size={history}",
+        )
+        check(
+            len(entry.get("al", [None] * history)) == history,
+            f"{where}: 'al' has {len(entry.get('al', []))} entries, history_size is {history}",
+        )

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..autodiff import enable_grad, no_grad
 from ..tensor import Tensor
-from .optimizer import check
+from .checks import check, check_gradient
 
 # ----- parameters as one flat vector -------------------------------------------------------------
 
@@ -33,11 +33,14 @@ class FlatParams:
     ``get``/``set``/``add`` read and write ``x`` (writes are in place under ``no_grad``, so each
     parameter's version clock ticks); ``grad`` gathers the gradients (zeros for a parameter
     without one); ``evaluate(closure)`` runs a PyTorch-style closure (zero grads, loss,
-    backward, return loss) with grad mode on and returns the loss as a float.
+    backward, return loss) with grad mode on and returns the loss as a float. ``owner`` names
+    the caller in errors (a ``.grad`` that does not fit its parameter is refused).
     """
 
-    def __init__(self, params: Sequence[Tensor]):
+    def __init__(self, params: Sequence[Tensor], owner: str = "FlatParams"):
         # Frozen parameters (requires_grad=False) are not part of x: they are left alone.
+        self.owner = owner
+        self.indices = [i for i, p in enumerate(params) if p.requires_grad]
         self.params = [p for p in params if p.requires_grad]
         self.sizes = [p.size for p in self.params]
         self.offsets = np.cumsum([0, *self.sizes])
@@ -69,8 +72,16 @@ class FlatParams:
             for p, piece in zip(self.params, self.split(d)):
                 p.add_(piece, alpha=t)
 
+    def check_grads(self) -> None:
+        """Refuse a ``.grad`` that is not of its parameter's shape and dtype kind: flattened, a
+        ``(3, 2)`` gradient of a ``(2, 3)`` parameter would be read in the wrong order."""
+        for i, p in zip(self.indices, self.params):
+            if p.grad is not None:
+                check_gradient(self.owner, p, i)
+
     def grad(self) -> np.ndarray:
         """The parameters' gradients as one flat vector (zeros where ``.grad`` is None)."""
+        self.check_grads()
         return np.concatenate(
             [
                 np.zeros(p.size, self.dtype) if p.grad is None else p.grad.data.ravel()
@@ -181,7 +192,7 @@ def _armijo(phi, f0, slope, step, c1, shrink, max_iter):
 
 
 def _armijo_on_params(closure, params, direction, grad, step, c1, shrink, max_iter, f0):
-    flat = FlatParams(params)
+    flat = FlatParams(params, owner="backtracking_armijo")
     x0 = flat.get()
     d = np.asarray(direction.data if isinstance(direction, Tensor) else direction).ravel()
     check(

@@ -7,8 +7,44 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .lr_scheduler import LRScheduler, _per_group
-from .optimizer import Optimizer, OptimizerError, check
+from .checks import Limits, check, choice_field, flag_field, per_group_field
+from .lr_scheduler import RATE, LRScheduler, check_optimizer, per_group
+from .optimizer import Optimizer, OptimizerError
+
+POSITIVE = Limits(low_open=True)  # max_lr, div_factor, final_div_factor: finite > 0
+COUNT = Limits(low=1, integer=True)
+ANNEAL = choice_field("cos", "linear")
+
+
+def _phase(end_step, start_lr, end_lr, start_momentum, end_momentum) -> dict:
+    """One phase of the 1cycle schedule: where it ends, and the group keys it goes between."""
+    return {
+        "end_step": end_step,
+        "start_lr": start_lr,
+        "end_lr": end_lr,
+        "start_momentum": start_momentum,
+        "end_momentum": end_momentum,
+    }
+
+
+LR_KEYS, MOMENTUM_KEYS = ("initial_lr", "max_lr", "min_lr"), ("max_momentum", "base_momentum")
+
+
+def phases_field(scheduler, where: str, key: str, value) -> list:
+    """The saved phases: two or three, each ending at a finite step and going between the
+    groups' rate keys and momentum keys (``get_lr`` reads them from the groups)."""
+    names = {"start_lr": LR_KEYS, "end_lr": LR_KEYS,
+             "start_momentum": MOMENTUM_KEYS, "end_momentum": MOMENTUM_KEYS}  # fmt: skip
+    ok = isinstance(value, list | tuple) and len(value) in (2, 3)
+    ok = ok and all(isinstance(p, dict) and set(p) == {"end_step", *names} for p in value)
+    ok = ok and all(p[k] in options for p in value for k, options in names.items())
+    ok = ok and all(Limits(low=-math.inf).allows(p["end_step"]) for p in value)
+    check(
+        ok,
+        f"{where}: {key} must be 2 or 3 phases (dicts of end_step and the group keys "
+        f"{LR_KEYS} / {MOMENTUM_KEYS} they go between), ending at finite steps; got {value!r:.100}",
+    )
+    return [dict(p) for p in value]
 
 
 class OneCycleLR(LRScheduler):
@@ -29,6 +65,15 @@ class OneCycleLR(LRScheduler):
     more than ``total_steps`` times is an error.
     """
 
+    fields = {
+        **LRScheduler.fields,
+        "total_steps": Limits(low=1, integer=True),
+        "anneal_strategy": ANNEAL,
+        "_schedule_phases": phases_field,
+        "cycle_momentum": flag_field,
+        "use_beta1": flag_field,
+    }
+
     def __init__(
         self,
         optimizer: Optimizer,
@@ -46,77 +91,93 @@ class OneCycleLR(LRScheduler):
         three_phase: bool = False,
         last_epoch: int = -1,
     ):
-        check(
-            isinstance(optimizer, Optimizer),
-            f"OneCycleLR: {type(optimizer).__name__} is not an Optimizer",
-        )
+        name = "OneCycleLR"
+        check_optimizer(name, optimizer)
+        # NOTE: everything is checked before the groups are changed: a refused schedule leaves
+        # the optimizer as it was.
         if total_steps is not None:
-            check(
-                isinstance(total_steps, int) and total_steps > 0,
-                f"Expected positive integer total_steps, but got {total_steps}",
-            )
-            self.total_steps = total_steps
+            total_steps = COUNT.check(name, "total_steps", total_steps)
         elif epochs is not None and steps_per_epoch is not None:
-            check(
-                isinstance(epochs, int) and epochs > 0,
-                f"Expected positive integer epochs, but got {epochs}",
+            total_steps = COUNT.check(name, "epochs", epochs) * COUNT.check(
+                name, "steps_per_epoch", steps_per_epoch
             )
-            check(
-                isinstance(steps_per_epoch, int) and steps_per_epoch > 0,
-                f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}",
-            )
-            self.total_steps = epochs * steps_per_epoch
         else:
             raise OptimizerError(
-                "You must define either total_steps OR (epochs AND steps_per_epoch)"
+                f"{name}: You must define either total_steps OR (epochs AND steps_per_epoch)"
             )
-        check(
-            isinstance(pct_start, int | float) and 0 <= pct_start <= 1,
-            f"Expected float between 0 and 1 pct_start, but got {pct_start}",
-        )
-        check(
-            anneal_strategy in ("cos", "linear"),
-            f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}",
-        )
-        self.anneal_strategy = anneal_strategy
-        up = float(pct_start * self.total_steps) - 1
+        LRScheduler.fields["last_epoch"].check(name, "last_epoch", last_epoch)
+        Limits(high=1.0).check(name, "pct_start", pct_start)
+        POSITIVE.check(name, "div_factor", div_factor)
+        POSITIVE.check(name, "final_div_factor", final_div_factor)
+        max_lrs = [
+            POSITIVE.check(name, "max_lr", v) for v in per_group("max_lr", optimizer, max_lr)
+        ]
+        self.optimizer = optimizer
+        self.anneal_strategy = ANNEAL(self, name, "anneal_strategy", anneal_strategy)
+        self.cycle_momentum = flag_field(self, name, "cycle_momentum", cycle_momentum)
+        three_phase = flag_field(self, name, "three_phase", three_phase)
+        if cycle_momentum:
+            defaults = optimizer.defaults
+            check(
+                "momentum" in defaults or "betas" in defaults,
+                f"{name}: {type(optimizer).__name__} has neither momentum nor betas to "
+                f"cycle; pass cycle_momentum=False",
+            )
+            self.use_beta1 = "betas" in defaults
+            # the momenta become a group's momentum (>= 0), or Adam's beta1 (in [0, 1))
+            momentum = Limits(high=1.0, high_open=True) if self.use_beta1 else RATE
+            tops = [momentum.check(name, "max_momentum", v)
+                    for v in per_group("max_momentum", optimizer, max_momentum)]  # fmt: skip
+            bases = [momentum.check(name, "base_momentum", v)
+                     for v in per_group("base_momentum", optimizer, base_momentum)]  # fmt: skip
+
+        self.total_steps = total_steps
+        up = float(pct_start * total_steps) - 1
         if three_phase:
-            down = float(2 * pct_start * self.total_steps) - 2
+            down = float(2 * pct_start * total_steps) - 2
             self._schedule_phases = [
                 _phase(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                 _phase(down, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
-                _phase(
-                    self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"
-                ),
+                _phase(total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
             ]
         else:
             self._schedule_phases = [
                 _phase(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                _phase(self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+                _phase(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
             ]
-        max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, max_lrs):
                 group["initial_lr"] = top / div_factor
                 group["max_lr"] = top
                 group["min_lr"] = group["initial_lr"] / final_div_factor
-
-        self.cycle_momentum = cycle_momentum
-        if cycle_momentum:
-            defaults = optimizer.defaults
-            check(
-                "momentum" in defaults or "betas" in defaults,
-                f"OneCycleLR: {type(optimizer).__name__} has neither momentum nor betas to "
-                f"cycle; pass cycle_momentum=False",
-            )
-            self.use_beta1 = "betas" in defaults
-            tops = _per_group("max_momentum", optimizer, max_momentum)
-            bases = _per_group("base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
+            if cycle_momentum:
                 for group, top, base in zip(optimizer.param_groups, tops, bases):
                     self._set_momentum(group, top)
                     group["max_momentum"], group["base_momentum"] = top, base
         super().__init__(optimizer, last_epoch)
+
+    def check_state(self, state: dict, where: str) -> None:
+        """Momentum cycles only on an optimizer that has it, as the one it was saved from; the
+        last phase ends at the last step."""
+        if state.get("cycle_momentum"):
+            defaults = self.optimizer.defaults
+            check(
+                "momentum" in defaults or "betas" in defaults,
+                f"{where}: cycle_momentum=True, but {type(self.optimizer).__name__} has neither "
+                f"momentum nor betas",
+            )
+            check(
+                state.get("use_beta1") == ("betas" in defaults),
+                f"{where}: use_beta1={state.get('use_beta1')}, but the optimizer "
+                f"{'has' if 'betas' in defaults else 'has no'} betas",
+            )
+        phases, total = state.get("_schedule_phases"), state.get("total_steps")
+        if phases and total is not None:
+            check(
+                phases[-1]["end_step"] == total - 1,
+                f"{where}: the last phase ends at step {phases[-1]['end_step']}, but "
+                f"total_steps={total} (it must end at {total - 1})",
+            )
 
     def _set_momentum(self, group: dict, value: float) -> None:
         if self.use_beta1:
@@ -157,17 +218,6 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-def _phase(end_step, start_lr, end_lr, start_momentum, end_momentum) -> dict:
-    """One phase of the 1cycle schedule: where it ends, and the group keys it goes between."""
-    return {
-        "end_step": end_step,
-        "start_lr": start_lr,
-        "end_lr": end_lr,
-        "start_momentum": start_momentum,
-        "end_momentum": end_momentum,
-    }
-
-
 class ReduceLROnPlateau(LRScheduler):
     """Divide the rate by ``1 / factor`` when a metric stops improving: ``step(metric)``.
 
@@ -178,6 +228,24 @@ class ReduceLROnPlateau(LRScheduler):
     factor, min_lr)`` (skipped if that changes it by no more than ``eps``), and the next
     ``cooldown`` steps count no bad steps.
     """
+
+    fields = {
+        "mode": choice_field("min", "max"),
+        "factor": Limits(low_open=True, high=1.0, high_open=True),
+        "patience": Limits(integer=True),
+        "threshold": Limits(),
+        "threshold_mode": choice_field("rel", "abs"),
+        "cooldown": Limits(integer=True),
+        "eps": Limits(),
+        "min_lrs": per_group_field(Limits("min_lr")),
+        "default_min_lr": Limits("min_lr", optional=True),
+        "last_epoch": Limits(integer=True),
+        "_last_lr": per_group_field(RATE),
+        "best": Limits(low=-math.inf, finite=False),  # inf before the first metric
+        "cooldown_counter": Limits(integer=True),
+        "num_bad_epochs": Limits(integer=True),
+        "mode_worse": Limits(low=-math.inf, finite=False),
+    }
 
     def __init__(
         self,
@@ -191,39 +259,40 @@ class ReduceLROnPlateau(LRScheduler):
         min_lr: float | Sequence[float] = 0,
         eps: float = 1e-8,
     ):
-        check(
-            isinstance(optimizer, Optimizer),
-            f"ReduceLROnPlateau: {type(optimizer).__name__} is not an Optimizer",
-        )
-        check(factor < 1.0, f"Factor should be < 1.0, got {factor}")
-        check(patience >= 0, f"ReduceLROnPlateau: patience must be >= 0, got {patience}")
-        check(cooldown >= 0, f"ReduceLROnPlateau: cooldown must be >= 0, got {cooldown}")
+        name = "ReduceLROnPlateau"
+        check_optimizer(name, optimizer)
         self.optimizer = optimizer
-        self.factor = factor
-        if isinstance(min_lr, list | tuple):
-            n = len(optimizer.param_groups)
-            check(len(min_lr) == n, f"expected {n} min_lrs, got {len(min_lr)}")
-            self.default_min_lr = None
-            self.min_lrs = list(min_lr)
-        else:
-            self.default_min_lr = min_lr
-            self.min_lrs = [min_lr] * len(optimizer.param_groups)
-        self.patience, self.cooldown, self.eps = patience, cooldown, eps
-        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
-        self._check_mode()
+        several = isinstance(min_lr, list | tuple)
+        settings = dict(
+            mode=mode, factor=factor, patience=patience, threshold=threshold,
+            threshold_mode=threshold_mode, cooldown=cooldown, eps=eps,
+            min_lrs=list(min_lr) if several else [min_lr] * len(optimizer.param_groups),
+            default_min_lr=None if several else min_lr,
+        )  # fmt: skip
+        self.__dict__.update(self.checked_fields(name, settings))
+        self.mode_worse = math.inf if self.mode == "min" else -math.inf
         self.last_epoch = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
         self.best = self.mode_worse
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def _check_mode(self) -> None:
-        check(self.mode in ("min", "max"), f"mode {self.mode} is unknown! Use 'min' or 'max'")
-        check(
-            self.threshold_mode in ("rel", "abs"),
-            f"threshold mode {self.threshold_mode} is unknown! Use 'rel' or 'abs'",
-        )
-        self.mode_worse = math.inf if self.mode == "min" else -math.inf
+    def check_state(self, state: dict, where: str) -> None:
+        """``mode_worse`` is the worst value in ``mode``; a cooldown counts down from
+        ``cooldown``."""
+        if "mode_worse" in state:
+            worse = math.inf if state["mode"] == "min" else -math.inf
+            check(
+                state["mode_worse"] == worse,
+                f"{where}: mode_worse={state['mode_worse']} does not fit mode={state['mode']!r} "
+                f"(it must be {worse})",
+            )
+        if "cooldown_counter" in state:
+            check(
+                state["cooldown_counter"] <= state["cooldown"],
+                f"{where}: cooldown_counter={state['cooldown_counter']} is more than "
+                f"cooldown={state['cooldown']}",
+            )
 
     @property
     def in_cooldown(self) -> bool:
@@ -270,7 +339,3 @@ class ReduceLROnPlateau(LRScheduler):
             new = max(old * self.factor, min_lr)
             if old - new > self.eps:
                 group["lr"] = new
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        super().load_state_dict(state_dict)
-        self._check_mode()

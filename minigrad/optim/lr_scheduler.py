@@ -26,13 +26,14 @@ the same values for a scheduler used alone, ``t = last_epoch`` and ``base_lr`` t
 
 from __future__ import annotations
 
+import copy
 import math
 import types
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Sequence
 
-from .optimizer import Optimizer, check
+from .checks import Limits, check, check_field, milestones_field, per_group_field
+from .optimizer import Optimizer
 
 __all__ = [
     "LRScheduler",
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-def _per_group(name: str, optimizer: Optimizer, value) -> list:
+def per_group(name: str, optimizer: Optimizer, value) -> list:
     """One value per parameter group: a list/tuple of that length, or one value for all."""
     n = len(optimizer.param_groups)
     if isinstance(value, list | tuple):
@@ -56,19 +57,45 @@ def _per_group(name: str, optimizer: Optimizer, value) -> list:
     return [value] * n
 
 
+def check_optimizer(name: str, optimizer) -> None:
+    """Refuse anything but an ``Optimizer`` (a list of parameters is the usual slip)."""
+    check(
+        isinstance(optimizer, Optimizer),
+        f"{name}: {type(optimizer).__name__} is not an Optimizer; build the scheduler on the "
+        f"optimizer whose rates it sets",
+    )
+
+
+#: a learning rate, and a multiplicative factor of one (PyTorch's gamma): finite, rates >= 0
+RATE = Limits()
+FACTOR = Limits(low_open=True)
+
+
 class LRScheduler:
     """Base class: subclasses implement ``get_lr()`` (the chainable rule, one rate per group).
 
     ``last_epoch=-1`` starts a new schedule: every group gets ``initial_lr = lr`` (unless it
     already has one). Another value resumes one: the groups must already hold ``initial_lr``.
+
+    ``fields`` declares the attributes a state dict holds and how each is checked (a ``Limits``
+    or a field function from ``checks``); ``settings`` names the constructor's hyperparameters
+    among them, checked the same way before the schedule starts.
     """
 
+    fields: dict = {
+        "last_epoch": Limits(low=-1, integer=True),
+        "_step_count": Limits(integer=True),
+        "base_lrs": per_group_field(RATE),
+        "_last_lr": per_group_field(RATE),
+    }
+    settings: tuple[str, ...] = ()
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
-        check(
-            isinstance(optimizer, Optimizer),
-            f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer",
-        )
+        name = type(self).__name__
+        check_optimizer(name, optimizer)
         self.optimizer = optimizer
+        settings = {key: getattr(self, key) for key in self.settings}
+        self.__dict__.update(self.checked_fields(name, {**settings, "last_epoch": last_epoch}))
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -76,12 +103,11 @@ class LRScheduler:
             for i, group in enumerate(optimizer.param_groups):
                 check(
                     "initial_lr" in group,
-                    f"{type(self).__name__}: param 'initial_lr' is not specified in "
+                    f"{name}: param 'initial_lr' is not specified in "
                     f"param_groups[{i}] when resuming a schedule (last_epoch={last_epoch}); "
                     f"load the optimizer's state dict first, or use last_epoch=-1",
                 )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = last_epoch
         self._step_count = 0
         self.step()
 
@@ -102,16 +128,40 @@ class LRScheduler:
         return list(self._last_lr)
 
     def state_dict(self) -> dict:
-        """Every attribute except the optimizer (PyTorch's layout); saves with ``mg.save``."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        """Copies of the attributes in ``fields`` (PyTorch's layout, without the optimizer);
+        saves with ``mg.save``."""
+        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k in self.fields}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore the attributes a ``state_dict()`` saved (the optimizer is not touched)."""
+        """Restore what a ``state_dict()`` of this class saved (also through ``mg.save`` /
+        ``mg.load``; a dict with some of the keys restores those). Only the scheduler's own
+        ``fields`` are loaded, each checked, then the whole; a key it does not keep (the
+        optimizer, a method, another scheduler's setting) or a bad value raises an
+        ``OptimizerError`` and nothing changes. The optimizer is not touched."""
+        name = f"{type(self).__name__}.load_state_dict"
         check(
             isinstance(state_dict, dict),
-            f"{type(self).__name__}.load_state_dict: expected a dict",
+            f"{name}: expected a dict (from state_dict()), got {type(state_dict).__name__}",
         )
-        self.__dict__.update(state_dict)
+        unknown = sorted(str(k) for k in state_dict if k not in self.fields)
+        check(
+            not unknown,
+            f"{name}: unknown keys {unknown}; a {type(self).__name__} state dict holds only "
+            f"{sorted(self.fields)} (never the optimizer or methods); was it saved from another "
+            f"scheduler?",
+        )
+        self.__dict__.update(self.checked_fields(name, state_dict))
+
+    def checked_fields(self, where: str, values: dict) -> dict:
+        """``values`` (some of ``fields``), each checked by its field, then together with the
+        attributes they would join (``check_state``); returns the checked values."""
+        checked = {k: check_field(self, where, k, self.fields[k], v) for k, v in values.items()}
+        current = {k: v for k, v in self.__dict__.items() if k in self.fields}
+        self.check_state({**current, **checked}, where)
+        return checked
+
+    def check_state(self, state: dict, where: str) -> None:
+        """Check the attributes as a whole (subclasses whose fields depend on each other)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
@@ -125,6 +175,7 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
+        check_optimizer("LambdaLR", optimizer)
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, list | tuple):
             check(len(lr_lambda) == n, f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
@@ -139,20 +190,40 @@ class LambdaLR(LRScheduler):
         return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambdas)]
 
     def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state = super().state_dict()
         state["lr_lambdas"] = [
-            None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+            None if isinstance(fn, types.FunctionType) else copy.deepcopy(fn.__dict__)
             for fn in self.lr_lambdas
         ]
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
+        name = "LambdaLR.load_state_dict"
+        check(isinstance(state_dict, dict), f"{name}: expected a dict, got {type(state_dict)}")
         state = dict(state_dict)
         saved = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
-        super().load_state_dict(state)
+        n = len(self.lr_lambdas)
+        check(
+            isinstance(saved, list | tuple) and len(saved) == n,
+            f"{name}: lr_lambdas must be a list of {n} entries (None, or a callable object's "
+            f"attributes), got {saved!r:.80}",
+        )
+        for i, (fn, attributes) in enumerate(zip(self.lr_lambdas, saved)):
+            check(
+                attributes is None
+                or (isinstance(attributes, dict) and all(isinstance(k, str) for k in attributes)),
+                f"{name}: lr_lambdas[{i}] must be None or a dict of attributes, got "
+                f"{attributes!r:.80}",
+            )
+            check(
+                attributes is None or hasattr(fn, "__dict__"),
+                f"{name}: lr_lambdas[{i}] has attributes to restore, but this scheduler's "
+                f"lr_lambda {fn!r:.60} has no __dict__ to hold them",
+            )
+        super().load_state_dict(state)  # checks the rest, then sets it
         for fn, attributes in zip(self.lr_lambdas, saved):
             if attributes is not None:
-                fn.__dict__.update(attributes)
+                fn.__dict__.update(copy.deepcopy(attributes))
 
 
 class StepLR(LRScheduler):
@@ -161,13 +232,16 @@ class StepLR(LRScheduler):
     lr = base_lr * gamma ** (t // step_size)
     """
 
+    fields = {
+        **LRScheduler.fields,
+        "step_size": Limits(low=1, integer=True),
+        "gamma": FACTOR,
+    }
+    settings = ("step_size", "gamma")
+
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ):
-        check(
-            isinstance(step_size, int) and step_size >= 1,
-            f"StepLR: step_size must be a positive integer, got {step_size}",
-        )
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
@@ -185,6 +259,9 @@ class MultiStepLR(LRScheduler):
     """Decay by ``gamma`` at each milestone: ``lr = base_lr * gamma ** bisect_right(milestones,
     t)`` (a milestone listed twice decays twice)."""
 
+    fields = {**LRScheduler.fields, "milestones": milestones_field, "gamma": FACTOR}
+    settings = ("milestones", "gamma")
+
     def __init__(
         self,
         optimizer: Optimizer,
@@ -192,8 +269,7 @@ class MultiStepLR(LRScheduler):
         gamma: float = 0.1,
         last_epoch: int = -1,
     ):
-        self.milestones = Counter(int(m) for m in milestones)
-        self.gamma = gamma
+        self.milestones, self.gamma = milestones, gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -207,14 +283,12 @@ class MultiStepLR(LRScheduler):
             base * self.gamma ** bisect_right(milestones, self.last_epoch) for base in self.base_lrs
         ]
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        super().load_state_dict(state_dict)
-        # NOTE: a checkpoint holds a plain dict; keys may come back as any int-like.
-        self.milestones = Counter({int(k): int(v) for k, v in dict(self.milestones).items()})
-
 
 class ExponentialLR(LRScheduler):
-    """Decay by ``gamma`` every step: ``lr = base_lr * gamma ** t``."""
+    """Decay by ``gamma`` every step: ``lr = base_lr * gamma ** t`` (``gamma > 0``)."""
+
+    fields = {**LRScheduler.fields, "gamma": FACTOR}
+    settings = ("gamma",)
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
@@ -240,10 +314,16 @@ class CosineAnnealingLR(LRScheduler):
     ``step`` uses the recursive form, which also follows changes made to ``lr`` from outside.
     """
 
+    fields = {
+        **LRScheduler.fields,
+        "T_max": Limits(low_open=True),
+        "eta_min": Limits(),
+    }
+    settings = ("T_max", "eta_min")
+
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ):
-        check(T_max > 0, f"CosineAnnealingLR: T_max must be positive, got {T_max}")
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
@@ -282,6 +362,14 @@ class LinearLR(LRScheduler):
     with ``a = start_factor`` and ``b = end_factor``.
     """
 
+    fields = {
+        **LRScheduler.fields,
+        "start_factor": Limits(low_open=True, high=1.0),
+        "end_factor": Limits(high=1.0),
+        "total_iters": Limits(low=1, integer=True),
+    }
+    settings = ("start_factor", "end_factor", "total_iters")
+
     def __init__(
         self,
         optimizer: Optimizer,
@@ -290,19 +378,6 @@ class LinearLR(LRScheduler):
         total_iters: int = 5,
         last_epoch: int = -1,
     ):
-        check(
-            0 < start_factor <= 1,
-            "Starting multiplicative factor expected to be greater than 0 and less or equal "
-            f"to 1, got {start_factor}",
-        )
-        check(
-            0 <= end_factor <= 1,
-            f"Ending multiplicative factor expected to be between 0 and 1, got {end_factor}",
-        )
-        check(
-            isinstance(total_iters, int) and total_iters >= 1,
-            f"LinearLR: total_iters must be a positive integer, got {total_iters}",
-        )
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 

@@ -2,16 +2,8 @@
 Levenberg-Marquardt damping) and ``NewtonCG`` (Hessian-free: conjugate gradient on
 Hessian-vector products).
 
-How the curvature is computed (exactly, not by differences). ``mg.hessian`` and ``mg.hvp`` take
-a function of their inputs that builds the loss from those inputs; a PyTorch-style closure
-builds it from the parameter objects the model holds and calls ``backward`` itself. So
-``closure_hvp`` does what they do, forward-over-reverse, with the parameters themselves as the
-inputs: each parameter gets a tangent (a batch of ``B`` directions ``V``, its slice of each),
-and the closure runs in forward mode. The loss's forward pass pushes the tangents; so does its
-``backward``, because every VJP is made of Tensor ops. The gradient that lands in ``p.grad`` then
-carries the tangent ``d/de grad f(x + e v) = H v`` for each direction: ``B`` Hessian-vector
-products from one pass, and with ``V`` the rows of the identity, rows of the Hessian. The
-tangents are removed afterwards; the parameters' values never change.
+The curvature comes from ``closure_hvp`` (``closure_curvature.py``): exact Hessian-vector
+products of the closure by forward-over-reverse, not differences.
 """
 
 from __future__ import annotations
@@ -21,55 +13,25 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..autodiff import enable_grad, forward_mode, no_grad
+from ..autodiff import enable_grad, no_grad
 from ..hessians import DEFAULT_MAX_MEMORY, HessianTooLarge
-from ..tensor import Tensor
+from .checks import Limits
+from .closure_curvature import closure_hvp
 from .line_search import FlatParams, backtracking_armijo
 from .optimizer import Optimizer, check
-
-
-def closure_hvp(closure: Callable, params, tangents) -> tuple:
-    """Loss, gradient and Hessian-vector products of a PyTorch-style closure.
-
-    ``params`` is a list of parameters (or a ``FlatParams``) with ``n`` elements in all and
-    ``tangents`` a ``(B, n)`` array of directions ``v_1 .. v_B`` over the flattened parameters.
-    Returns ``(loss, g, HV)``: the closure's loss (a Tensor), the flat gradient ``g`` (``(n,)``)
-    and ``HV`` (``(B, n)``) with rows ``H v_b``, where ``H`` is the Hessian of the loss in the
-    flattened parameters. One run of the closure, in forward mode (see the module docstring).
-    """
-    flat = params if isinstance(params, FlatParams) else FlatParams(params)
-    tangents = np.asarray(tangents, dtype=flat.dtype)
-    check(
-        tangents.ndim == 2 and tangents.shape[1] == flat.n,
-        f"closure_hvp: tangents must have shape (B, {flat.n}), got {tangents.shape}",
-    )
-    B = tangents.shape[0]
-    try:
-        for p, t in zip(flat.params, flat.split(tangents)):
-            p.tangent = t.astype(p.dtype, copy=False)
-        with forward_mode(), enable_grad():
-            loss = closure()
-        grads, products = [], []
-        for p in flat.params:
-            g = p.grad
-            grads.append(np.zeros(p.size, flat.dtype) if g is None else g.data.ravel())
-            if g is None or g.tangent is None:  # the gradient does not depend on p: H v = 0
-                products.append(np.zeros((B, p.size), flat.dtype))
-            else:
-                products.append(g.tangent.reshape(B, p.size))
-    finally:
-        for p in flat.params:
-            p.tangent = None
-            if p.grad is not None:
-                p.grad.tangent = None
-    if isinstance(loss, Tensor):
-        loss.tangent = None
-    return loss, np.concatenate(grads).astype(flat.dtype), np.concatenate(products, axis=1)
+from .state_checks import count_slot, flag_slot, number_slot
 
 
 class _FlatSecondOrder(Optimizer):
     """What ``Newton`` and ``NewtonCG`` share: one parameter group, seen as one flat vector,
     with the global state kept on the first parameter (as PyTorch's LBFGS)."""
+
+    limits = {
+        **Optimizer.limits,
+        "damping": Limits("damping value"),
+        "tolerance_grad": Limits(),
+    }
+    global_state = True
 
     def add_param_group(self, group: dict) -> None:
         check(
@@ -78,10 +40,9 @@ class _FlatSecondOrder(Optimizer):
         )
         super().add_param_group(group)
 
-    def validate(self, group: dict) -> None:
-        super().validate(group)
-        check(group["damping"] >= 0, f"Invalid damping value: {group['damping']}")
-        check(group["tolerance_grad"] >= 0, f"Invalid tolerance_grad: {group['tolerance_grad']}")
+    def flat(self) -> FlatParams:
+        """The parameters as one flat vector (see ``FlatParams``)."""
+        return FlatParams(self.param_groups[0]["params"], owner=f"{type(self).__name__}.step")
 
     def _setup(self, closure, counters):
         check(
@@ -90,7 +51,7 @@ class _FlatSecondOrder(Optimizer):
             f"loss, calls backward() and returns the loss",
         )
         group = self.param_groups[0]
-        flat = FlatParams(group["params"])
+        flat = self.flat()
         state = self.state.setdefault(group["params"][0], {})
         for key, value in counters.items():
             state.setdefault(key, value)
@@ -138,6 +99,21 @@ class Newton(_FlatSecondOrder):
     steps refused in the last step). A step with ``max |g| <= tolerance_grad`` does nothing.
     """
 
+    limits = {
+        **_FlatSecondOrder.limits,
+        "max_size": Limits(low=1, finite=False),
+        "max_memory": Limits(low_open=True, finite=False),
+        "max_retries": Limits(integer=True),
+        "chunk_size": Limits(low=1, integer=True, optional=True),
+    }
+    state_slots = {
+        "step": count_slot,
+        "func_evals": count_slot,
+        "damping": number_slot(Limits()),
+        "nu": number_slot(Limits(low_open=True)),
+        "rejected": count_slot,
+    }
+
     def __init__(
         self,
         params,
@@ -161,15 +137,7 @@ class Newton(_FlatSecondOrder):
             tolerance_grad=tolerance_grad,
         )
         super().__init__(params, defaults)
-        self._chunk(FlatParams(self.param_groups[0]["params"]), self.param_groups[0])
-
-    def validate(self, group: dict) -> None:
-        super().validate(group)
-        check(group["max_size"] >= 1, f"Invalid max_size: {group['max_size']}")
-        check(group["max_memory"] > 0, f"Invalid max_memory: {group['max_memory']}")
-        check(group["max_retries"] >= 0, f"Invalid max_retries: {group['max_retries']}")
-        chunk = group["chunk_size"]
-        check(chunk is None or chunk >= 1, f"Invalid chunk_size: {chunk}")
+        self._chunk(self.flat(), self.param_groups[0])
 
     def _chunk(self, flat: FlatParams, group: dict) -> int:
         """Rows of the Hessian per run of the closure, after checking that it fits."""
@@ -195,7 +163,7 @@ class Newton(_FlatSecondOrder):
         """``(loss, g, H)`` at the current parameters: the loss (a Tensor), the flat gradient
         ``(n,)`` and the symmetrised Hessian ``(n, n)`` in float64."""
         group = self.param_groups[0]
-        flat = FlatParams(group["params"])
+        flat = self.flat()
         chunk = self._chunk(flat, group)
         n = flat.n
         H = np.empty((n, n))
@@ -298,6 +266,19 @@ class NewtonCG(_FlatSecondOrder):
     step). A step with ``max |g| <= tolerance_grad`` does nothing.
     """
 
+    limits = {
+        **_FlatSecondOrder.limits,
+        "cg_iters": Limits(low=1, integer=True),
+        "cg_tol": Limits(),
+    }
+    state_slots = {
+        "step": count_slot,
+        "func_evals": count_slot,
+        "hvp_evals": count_slot,
+        "cg_iters": count_slot,
+        "negative_curvature": flag_slot,
+    }
+
     def __init__(
         self,
         params,
@@ -320,8 +301,6 @@ class NewtonCG(_FlatSecondOrder):
 
     def validate(self, group: dict) -> None:
         super().validate(group)
-        check(group["cg_iters"] >= 1, f"Invalid cg_iters: {group['cg_iters']}")
-        check(group["cg_tol"] >= 0, f"Invalid cg_tol: {group['cg_tol']}")
         check(
             group["line_search_fn"] in (None, "armijo"),
             f"Invalid line_search_fn: {group['line_search_fn']!r}; only 'armijo' (or None) is "

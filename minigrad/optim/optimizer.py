@@ -15,12 +15,9 @@ import numbers
 import numpy as np
 
 from ..autodiff import enable_grad, no_grad
-from ..errors import MinigradError
 from ..tensor import Tensor
-
-
-class OptimizerError(MinigradError, ValueError):
-    """A bad hyperparameter or parameter list, or a state dict that does not fit."""
+from .checks import Limits, OptimizerError, check, check_gradient, is_flag, is_real
+from .state_checks import check_required, checked_state_dict
 
 
 def _plain(value) -> bool:
@@ -29,12 +26,6 @@ def _plain(value) -> bool:
     if isinstance(value, tuple | list):
         return all(isinstance(v, numbers.Real) for v in value)
     return value is None or isinstance(value, numbers.Real | str)
-
-
-def check(condition: bool, message: str) -> None:
-    """Refuse a hyperparameter early, with a message that says what is allowed."""
-    if not condition:
-        raise OptimizerError(message)
 
 
 def coupled_gradient(p, grad: np.ndarray, group: dict) -> np.ndarray:
@@ -50,7 +41,34 @@ def coupled_gradient(p, grad: np.ndarray, group: dict) -> np.ndarray:
 
 class Optimizer:
     """Base class: holds ``param_groups`` (dicts of hyperparameters with a ``params`` list) and
-    ``state`` (per parameter, created on its first update)."""
+    ``state`` (per parameter, created on its first update).
+
+    A subclass declares what it accepts and keeps, and every path (constructor,
+    ``add_param_group``, ``load_state_dict``) checks against the same declarations:
+    ``limits`` (the range of each numeric hyperparameter), ``validate`` (anything else),
+    ``state_slots``/``required_state`` (what a parameter's state holds; ``None``: undeclared,
+    then loaded arrays need only the parameter's shape) and ``global_state`` (all state on the
+    first parameter, as in the flat optimizers).
+    """
+
+    #: PyTorch's word for each numeric hyperparameter and its range. The scheduler keys are here
+    #: because the schedulers keep them in the groups (and so in the optimizer's state dict).
+    limits: dict[str, Limits] = {
+        "lr": Limits("learning rate"),
+        "weight_decay": Limits("weight_decay value"),
+        "eps": Limits("epsilon value"),
+        "momentum": Limits("momentum value"),
+        "initial_lr": Limits(),
+        "max_lr": Limits(),
+        "min_lr": Limits(),
+        "max_momentum": Limits(),
+        "base_momentum": Limits(),
+    }
+    #: a tuple hyperparameter's shape in words, for its error message (Adam: betas)
+    tuple_kinds: dict[str, str] = {}
+    state_slots: dict | None = None
+    required_state: tuple[str, ...] = ()
+    global_state: bool = False
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
@@ -95,39 +113,48 @@ class Optimizer:
             f"{type(self).__name__}: a parameter appears in more than one group",
         )
         full = {**self.defaults, **group, "params": params}
-        self._check_kinds(full)
+        self.check_group(full)
+        self.param_groups.append(full)
+
+    def check_group(self, group: dict) -> None:
+        """Check a complete group's hyperparameters: each of its default's kind, then
+        ``validate``. Used by ``add_param_group`` and ``load_state_dict`` alike."""
+        self._check_kinds(group)
         try:
-            self.validate(full)
-        except TypeError:  # a comparison with a string, a Tensor, ...
-            odd = [f"{k}={v!r}" for k, v in full.items() if k != "params" and not _plain(v)]
+            self.validate(group)
+        except TypeError:  # a subclass's comparison with a string, a Tensor, ...
+            odd = [f"{k}={v!r}" for k, v in group.items() if k != "params" and not _plain(v)]
             raise OptimizerError(
                 f"{type(self).__name__}: hyperparameters must be numbers (or the documented "
                 f"options); got {', '.join(odd) or 'a value of the wrong type'}"
             ) from None
-        self.param_groups.append(full)
 
     def _check_kinds(self, group: dict) -> None:
-        """A hyperparameter whose default is a number must be a number (numpy's count), and
-        one whose default is a tuple of numbers a tuple of numbers: named, before ``validate``
-        compares it with anything."""
+        """A hyperparameter whose default is a number must be a number (numpy's count), one
+        whose default is a bool a bool, and one whose default is a tuple of numbers a tuple of as
+        many numbers: named, before ``validate`` compares it with anything."""
         signature = inspect.signature(type(self).__init__).parameters
         for key, value in group.items():
             default = signature[key].default if key in signature else None
-            if isinstance(default, bool) or default is None:
+            if default is None:
                 continue
-            if isinstance(default, numbers.Real):
-                ok, kind = isinstance(value, numbers.Real), "a number"
+            if isinstance(default, bool):
+                ok, kind = is_flag(value), "True or False"
+            elif isinstance(default, numbers.Real):
+                ok, kind = is_real(value), "a number"
             elif isinstance(default, tuple):
-                ok, kind = _plain(value) and isinstance(value, tuple | list), "a tuple of numbers"
+                kind = self.tuple_kinds.get(key, f"a tuple of {len(default)} numbers")
+                ok = isinstance(value, tuple | list) and len(value) == len(default)
+                ok = ok and all(is_real(v) for v in value)
             else:
                 continue
-            check(ok, f"{type(self).__name__}: {key} must be {kind}, got {value!r}")
+            check(ok, f"{type(self).__name__}: {key} must be {kind}, got {value!r:.80}")
 
     def validate(self, group: dict) -> None:
-        """Check a group's hyperparameters (subclasses extend this)."""
-        if "lr" in group:
-            lr = group["lr"]
-            check(isinstance(lr, numbers.Real) and lr >= 0, f"Invalid learning rate: {lr!r}")
+        """Check a group's hyperparameters (subclasses extend this): each one in ``limits``."""
+        for key, limits in self.limits.items():
+            if key in group:
+                limits.check(type(self).__name__, key, group[key])
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients of every parameter (``None``, or zeros)."""
@@ -143,12 +170,21 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with no_grad():
+            self.check_gradients()  # all of them before any update: a refused step changes nothing
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
                         state = self.state.setdefault(p, {})
                         self.update(p, p.grad.data, state, group)
         return loss
+
+    def check_gradients(self) -> None:
+        """Refuse a ``.grad`` that is not a Tensor of its parameter's shape and dtype kind (numpy
+        would broadcast it: a ``(4,)`` gradient would move every row of a ``(3, 4)`` weight)."""
+        for g, group in enumerate(self.param_groups):
+            for i, p in enumerate(group["params"]):
+                if p.grad is not None:
+                    check_gradient(f"{type(self).__name__}.step", p, i, g)
 
     def update(self, p: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         """Change ``p.data`` in place from its gradient ``grad`` (an ndarray), its ``state``
@@ -176,45 +212,21 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore hyperparameters and per-parameter state. Checked first: the groups must have
-        the same sizes, and saved arrays the parameters' shapes; on error nothing changes."""
-        name = type(self).__name__
-        check(
-            isinstance(state_dict, dict) and {"state", "param_groups"} <= set(state_dict),
-            f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'",
-        )
-        groups = state_dict["param_groups"]
-        check(
-            len(groups) == len(self.param_groups),
-            f"{name}.load_state_dict: {len(groups)} parameter groups saved, "
-            f"{len(self.param_groups)} here",
-        )
-        for saved, group in zip(groups, self.param_groups):
-            check(
-                len(saved["params"]) == len(group["params"]),
-                f"{name}.load_state_dict: a group of {len(saved['params'])} parameters saved "
-                f"for one of {len(group['params'])}",
-            )
-        params = [p for g in self.param_groups for p in g["params"]]
-        index_of = {i: params[k] for k, i in enumerate(i for g in groups for i in g["params"])}
-        new_state = {}
-        for i, s in state_dict["state"].items():
-            p = index_of.get(int(i))
-            check(p is not None, f"{name}.load_state_dict: state for unknown parameter {i}")
-            for key, value in s.items():
-                if isinstance(value, np.ndarray) and value.shape not in (p.shape, ()):
-                    raise OptimizerError(
-                        f"{name}.load_state_dict: state '{key}' of parameter {i} has shape "
-                        f"{value.shape}, the parameter {p.shape}"
-                    )
-            new_state[p] = copy.deepcopy(s)
-        new_groups = []
-        for saved, group in zip(groups, self.param_groups):
-            full = {**group, **{k: v for k, v in saved.items() if k != "params"}}
-            full["params"] = group["params"]
-            self.validate(full)
-            new_groups.append(full)
-        self.param_groups, self.state = new_groups, new_state
+        """Restore hyperparameters and per-parameter state from a ``state_dict()`` of this
+        optimizer's class (also after ``mg.save``/``mg.load``: arrays or Tensors, ints or
+        floats). All of it is checked first: the groups' sizes and indices, each
+        hyperparameter's kind and range, each state entry's keys (none this optimizer does not
+        use), shapes (the parameter's) and dtypes. On any problem an ``OptimizerError`` says
+        which, and nothing changes; the optimizer keeps copies, never the dict's arrays."""
+        self.param_groups, self.state = checked_state_dict(self, state_dict)
+
+    def state_layout(self, p: Tensor) -> tuple[tuple, np.dtype]:
+        """The shape and dtype of ``p``'s state arrays (the flat optimizers: the flat vector's)."""
+        return p.shape, p.dtype
+
+    def check_state(self, entry: dict, group: dict, where: str) -> None:
+        """Check a loaded state entry as a whole, after each key (subclasses extend this)."""
+        check_required(self, entry, where)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

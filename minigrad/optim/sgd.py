@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .checks import Limits
 from .optimizer import Optimizer, check, coupled_gradient
+from .state_checks import array_slot
 
 
 class SGD(Optimizer):
@@ -14,7 +18,13 @@ class SGD(Optimizer):
         b = g (first step), else b = mu * b + (1 - dampening) * g
         d = g + mu * b if nesterov else b          (d = g when mu = 0)
         p = p - lr * d
+
+    State: ``momentum_buffer`` (with momentum).
     """
+
+    # PyTorch does not bound dampening; it must be a finite number
+    limits = {**Optimizer.limits, "dampening": Limits("dampening value", low=-math.inf)}
+    state_slots = {"momentum_buffer": array_slot}
 
     def __init__(
         self,
@@ -38,11 +48,9 @@ class SGD(Optimizer):
 
     def validate(self, group: dict) -> None:
         super().validate(group)
-        check(group["momentum"] >= 0, f"Invalid momentum value: {group['momentum']}")
-        check(group["weight_decay"] >= 0, f"Invalid weight_decay value: {group['weight_decay']}")
         check(
             not group["nesterov"] or (group["momentum"] > 0 and group["dampening"] == 0),
-            "Nesterov momentum requires a momentum and zero dampening",
+            f"{type(self).__name__}: Nesterov momentum requires a momentum and zero dampening",
         )
 
     def update(self, p, grad, state, group) -> None:
