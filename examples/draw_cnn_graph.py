@@ -67,17 +67,14 @@ class SmallCNN(nn.Module):
 
 def render(graph: mg.viz.Snapshot, path: pathlib.Path, **options) -> str | None:
     """Draw ``graph`` to the SVG file ``path``; its text, or None without Graphviz's ``dot``."""
-    source = path.with_suffix(".dot")
     try:
         mg.viz.render(graph, str(path), **options)
     except mg.viz.GraphError as error:
         if shutil.which("dot") is not None:
             raise  # Graphviz is there: this is a real failure
-        if not source.is_file() or source.stat().st_size == 0:
-            raise SystemExit(f"without Graphviz, render should still write {source}") from error
-        print(f"NOT DRAWN: {error}")  # the error names the DOT source written
+        print(f"NOT DRAWN: {error}")  # no `dot`: the error names the DOT source written instead
         return None
-    print(f"wrote {path} (DOT source: {source})")
+    print(f"wrote {path} (DOT source: {path.with_suffix('.dot')})")
     return path.read_text()
 
 

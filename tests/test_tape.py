@@ -706,10 +706,7 @@ def test_a_gradient_does_not_share_memory_with_the_grad_passed_in(as_tensor):
     assert b.grad.tolist() == [1.0, 1.0]
 
 
-def test_a_backward_that_fails_part_way_leaves_no_stale_cotangents():
-    """Cotangents wait on the nodes during backward; an error must not leave them there."""
-    calls = []
-
+def failing_once(calls: list):
     class FailsOnce(mg.Primitive):
         forward = staticmethod(lambda x: 2 * x)
 
@@ -720,8 +717,13 @@ def test_a_backward_that_fails_part_way_leaves_no_stale_cotangents():
                 raise RuntimeError("first time")
             return (g * 2,)
 
+    return FailsOnce
+
+
+def test_a_backward_that_fails_part_way_leaves_no_stale_cotangents():
+    """Cotangents wait on the nodes during backward; an error must not leave them there."""
     x = mg.tensor([1.0, 2.0], requires_grad=True)
-    loss = (FailsOnce.apply(x * 3) * 5).sum()
+    loss = (failing_once([]).apply(x * 3) * 5).sum()
     with pytest.raises(RuntimeError, match="first time"):
         loss.backward(retain_graph=True)
     loss.backward()
@@ -785,20 +787,6 @@ def test_backward_on_two_threads_into_one_leaf_adds_up_exactly():
     finally:
         sys.setswitchinterval(interval)
     assert w.grad.tolist() == [passes * threads] * 2
-
-
-def failing_once(calls: list):
-    class FailsOnce(mg.Primitive):
-        forward = staticmethod(lambda x: 2 * x)
-
-        @staticmethod
-        def vjp(g, y, x):
-            calls.append(1)
-            if len(calls) == 1:
-                raise RuntimeError("first time")
-            return (g * 2,)
-
-    return FailsOnce
 
 
 def test_a_failed_backward_delivers_no_retained_gradient():
