@@ -10,7 +10,7 @@ tensor(8.)
 
 # NOTE: autodiff first: it defines the tape that tensor.py and the operations build on.
 from . import autodiff, ops  # noqa: I001
-from . import autodiff as autograd  # torch-style: mg.autograd.grad(output, inputs)
+from . import autograd  # torch-style: mg.autograd.grad(output, inputs)
 from .anomaly import AnomalyError
 from .autodiff import Primitive, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .tensor import Tensor

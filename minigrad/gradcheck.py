@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import autodiff, numeric
+from . import autodiff, autograd, numeric
 from .errors import DTypeError, MinigradError
 from .tensor import Tensor
 
@@ -195,7 +195,7 @@ def _analytic(scalar, arrays, wrt):
         loss = scalar(*xs)
     if not loss.requires_grad:
         return [np.zeros_like(a) for i, a in enumerate(arrays) if i in wrt], loss
-    return [g.data for g in autodiff.grad(loss, [xs[i] for i in wrt])], loss
+    return [g.data for g in autograd.grad(loss, [xs[i] for i in wrt])], loss
 
 
 def _require_holomorphic(scalar, arrays, wrt):
@@ -206,7 +206,7 @@ def _require_holomorphic(scalar, arrays, wrt):
     xs = [Tensor(a, requires_grad=i in wrt) for i, a in enumerate(arrays)]
     with autodiff.enable_grad():
         loss = scalar(*xs)
-    for t in autodiff.toposort(loss) if loss.requires_grad else []:
+    for t in autograd.toposort(loss) if loss.requires_grad else []:
         prim = t._node.prim if t._node is not None else None
         if prim is not None and not prim.holomorphic:
             raise MinigradError(
@@ -402,7 +402,7 @@ def gradgradcheck(
             loss = scalar(*xs)
             if not loss.requires_grad:
                 return Tensor(0.0)
-            grads = autodiff.grad(loss, [xs[i] for i in wrt], create_graph=True)
+            grads = autograd.grad(loss, [xs[i] for i in wrt], create_graph=True)
         total = Tensor(0.0)
         for i, g in zip(wrt, grads):
             total = total + (g * directions[i]).sum()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import autodiff
+from . import autodiff, autograd
 from .autodiff import forward_mode
 from .errors import MinigradError, ShapeError
 from .tensor import Tensor
@@ -38,7 +38,7 @@ def _hessian_vector_products(fname, f, xs_data, tangents, batched=None):
             )
         if not out.requires_grad:
             return [np.zeros((B, *x.shape), x.dtype) for x in xs], batched
-        grads = autodiff.grad(out, xs)
+        grads = autograd.grad(out, xs)
     products = [
         np.zeros((B, *x.shape), x.dtype) if g.tangent is None else g.tangent
         for g, x in zip(grads, xs)
@@ -149,7 +149,7 @@ def _chunk_size(g, xs, n, dtype, chunk_size, max_memory) -> int:
     leaves = [Tensor(x.data, requires_grad=True) for x in xs]
     with autodiff.enable_grad():
         out = g(*leaves)
-    tape = autodiff.toposort(out) if isinstance(out, Tensor) and out.requires_grad else []
+    tape = autograd.toposort(out) if isinstance(out, Tensor) and out.requires_grad else []
     per_row = 3 * itemsize * sum(t.size for t in tape) + 2 * itemsize * n
     fits = max(0, (max_memory - result) // per_row)
     if chunk_size is None:

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 
 import numpy as np
 
-from . import autodiff
+from . import autodiff, autograd
 from .autodiff import forward_mode, mode
 from .creation import default_generator
 from .errors import BackwardError, DTypeError, ShapeError
@@ -195,7 +195,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
                 f"mg.jacrev or mg.vjp for non-scalar outputs, or reduce it (e.g. .sum())"
             )
         if out.requires_grad:
-            grads = autodiff.grad(out, leaves, create_graph=nested)
+            grads = autograd.grad(out, leaves, create_graph=nested)
         else:  # f does not depend on its arguments
             grads = [Tensor(np.zeros_like(x.data)) for x in leaves]
         if not nested:  # its graph is gone: hand back a plain value (with its tangent, if any)
@@ -245,7 +245,7 @@ def vjp(f: Callable, *primals):
             )
         if not out.requires_grad:
             return tuple(Tensor(np.zeros_like(x.data)) for x in leaves)
-        return autodiff.grad(out, leaves, grad_output=u, retain_graph=True, create_graph=nested)
+        return autograd.grad(out, leaves, grad_output=u, retain_graph=True, create_graph=nested)
 
     return out, vjp_fn
 
@@ -404,7 +404,7 @@ def _reverse_jacobian(fname: str, out, leaves, nested: bool, argnums):
         u[k] = 1
         # NOTE: rows stay Tensors (recorded when nested, carrying tangents in forward mode)
         # so that jacrev composes with the other transforms.
-        grads = autodiff.grad(out, leaves, grad_output=u.reshape(out.shape),
+        grads = autograd.grad(out, leaves, grad_output=u.reshape(out.shape),
                               retain_graph=True, create_graph=nested)  # fmt: skip
         for r, g in zip(rows, grads):
             r.append(g)

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..autodiff import enable_grad, toposort
+from ..autodiff import enable_grad
+from ..autograd import toposort
 from ..hessians import hvp
 from ..tensor import Tensor
 from .optimizer import OptimizerError, check
