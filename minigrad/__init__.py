@@ -41,10 +41,9 @@ from .shaping import (
     broadcast_to, concatenate, expand_dims, flatten, moveaxis, pad, repeat, reshape, split,
     squeeze, stack, swapaxes, tile, transpose,
 )  # fmt: skip
-from .gradcheck import GradcheckReport, gradcheck, gradgradcheck
 from .transforms import grad, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from .hessians import HessianTooLarge, hessian, hvp
-from .checkgrads import check_grads, check_hvp
+from .checking import GradcheckReport, check_grads, check_hvp, gradcheck, gradgradcheck
 from .serialization import CheckpointError, load, save
 from . import nn, optim, viz  # noqa: E402  (build on everything above)
 

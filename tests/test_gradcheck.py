@@ -21,9 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad import numeric
+from minigrad.checking import GradcheckError, GradcheckNotice, numeric
 from minigrad.errors import BackwardError, DTypeError
-from minigrad.gradcheck import GradcheckError, GradcheckNotice
 
 # ----- planted bugs: custom primitives, each wrong in one way --------------------------------------
 
@@ -432,13 +431,13 @@ NOT_HOLOMORPHIC = {
 
 @pytest.mark.parametrize("op", sorted(NOT_HOLOMORPHIC))
 def test_complex_step_names_the_first_non_holomorphic_op(op):
-    with pytest.raises(mg.MinigradError, match=rf"\b{op}\b.*not holomorphic"):
+    with pytest.raises(mg.OpError, match=rf"\b{op}\b.*not holomorphic"):
         mg.gradcheck(NOT_HOLOMORPHIC[op], mg.tensor(X23), method="complex")
 
 
 @pytest.mark.parametrize("f", [mg.erf, mg.nn.functional.gelu], ids=["erf", "gelu"])
 def test_complex_step_through_erf_names_it_and_the_fix_works(f):
-    with pytest.raises(mg.MinigradError) as info:
+    with pytest.raises(mg.OpError) as info:
         mg.gradcheck(f, mg.tensor(X23), method="complex")
     assert not isinstance(info.value, DTypeError)  # not erf's own "takes real numbers"
     assert str(info.value) == (
@@ -450,9 +449,9 @@ def test_complex_step_through_erf_names_it_and_the_fix_works(f):
 
 
 def test_complex_step_names_the_first_non_holomorphic_op_in_order():
-    with pytest.raises(mg.MinigradError, match=r"\bErf\b"):
+    with pytest.raises(mg.OpError, match=r"\bErf\b"):
         mg.gradcheck(lambda x: mg.relu(mg.erf(x)), mg.tensor(X23), method="complex")
-    with pytest.raises(mg.MinigradError, match=r"\bRelu\b"):
+    with pytest.raises(mg.OpError, match=r"\bRelu\b"):
         mg.gradcheck(lambda x: mg.erf(mg.relu(x)), mg.tensor(X23), method="complex")
 
 
@@ -505,10 +504,24 @@ def test_curvature_is_not_mistaken_for_a_kink():
 
 
 def test_unknown_method_or_mode_is_rejected():
-    with pytest.raises(mg.MinigradError, match="method"):
+    with pytest.raises(mg.OpError, match="method"):
         mg.gradcheck(SMOOTH["exp"], mg.tensor(X23), method="backward")
-    with pytest.raises(mg.MinigradError, match="mode"):
+    with pytest.raises(mg.OpError, match="mode"):
         mg.gradcheck(SMOOTH["exp"], mg.tensor(X23), mode="quick")
+
+
+def test_a_function_that_returns_no_tensor_is_a_type_error():
+    with pytest.raises(DTypeError, match="must return a Tensor, it returned float"):
+        mg.gradcheck(lambda x: 1.0, mg.tensor(X23))
+
+
+def test_check_grads_names_only_the_option_that_is_wrong():
+    with pytest.raises(mg.OpError, match="modes") as info:
+        mg.check_grads(mg.sin, mg.tensor(X23), modes=("backward",))
+    assert "order" not in str(info.value)
+    with pytest.raises(mg.OpError, match="order") as info:
+        mg.check_grads(mg.sin, mg.tensor(X23), order=3)
+    assert "modes" not in str(info.value)
 
 
 # ----- dtypes ------------------------------------------------------------------------------------
@@ -680,8 +693,8 @@ def test_unused_second_input_has_zero_gradient_and_passes():
 # ----- no false alarms ---------------------------------------------------------------------------
 # The composites are f(x, y) = post(mix(pre(binary(x / c, y / c)))) with c = max(1, s), s the
 # inputs' scale (1e-3 to 1e3): f varies on the scale max(1, |x|), the scale the default step is
-# chosen for (see minigrad/numeric.py), and the gradients range from 1 to 1e-3. x holds values
-# at and near kinks (0, +-1e-9). Kinks (relu, abs, max) come before or at the one mixing
+# chosen for (see minigrad/checking/numeric.py), and the gradients range from 1 to 1e-3. x holds
+# values at and near kinks (0, +-1e-9). Kinks (relu, abs, max) come before or at the one mixing
 # operation, only smooth operations after it, and y (generic values, away from kinks) may
 # broadcast only when nothing downstream has a kink: so moving one element by one
 # finite-difference step crosses at most one kink, or several at the same point. Two kinks

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.errors import MinigradError
+from minigrad.errors import DTypeError, OpError, ShapeError
 
 matplotlib.use("Agg")
 
@@ -339,8 +339,10 @@ def test_loss_fn_none_finds_a_planted_bug(data):
 
 
 def test_a_loss_that_is_not_a_scalar_is_an_error(data):
-    with pytest.raises(MinigradError, match="scalar"):
+    with pytest.raises(ShapeError, match=r"scalar.*got shape \(6, 3\)"):
         mg.nn.check_module(mlp(), lambda logits, y: logits, *data)
+    with pytest.raises(DTypeError, match="scalar Tensor.*got float"):
+        mg.nn.check_module(mlp(), lambda logits, y: 0.5, *data)
 
 
 # ----- GradientMonitor ---------------------------------------------------------------------------
@@ -480,7 +482,7 @@ def test_flags_exploding_and_vanishing_norms(data, explode, vanish, norm, kind):
 
 
 def test_every_must_be_positive():
-    with pytest.raises(MinigradError, match="every"):
+    with pytest.raises(OpError, match="every"):
         mg.nn.GradientMonitor(mlp(), cross_entropy, every=0)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.nn.checking import check_module
+from minigrad.nn import check_module
 from minigrad.nn.conv import AvgPool2d, Conv2d, MaxPool2d, avg_pool2d, conv2d, max_pool2d
 
 rng = np.random.default_rng(7)

@@ -1,12 +1,14 @@
 """``minigrad.nn``: modules, layers, losses and initialisation, with PyTorch's names."""
 
+from ..checking import GradientMonitor, check_module
 from . import functional, init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .checking import GradientMonitor, check_module
+from .containers import ModuleList, Sequential
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .layers import Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .module import Module, ModuleList, Parameter, Sequential, StateDictError, functional_call
+from .module import Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .stateless import functional_call

@@ -21,12 +21,18 @@ from functools import partial
 
 import numpy as np
 
-from .errors import OpError
+from ..errors import OpError
 
 METHODS = ("central", "forward", "richardson", "complex")
 MACHINE_EPS = float(np.finfo(np.float64).eps)
 _STEP_POWER = {"central": 1 / 3, "forward": 1 / 2, "richardson": 1 / 5}
 COMPLEX_STEP = 1e-20
+
+
+def check_method(method: str) -> None:
+    """An ``OpError`` unless ``method`` is one of ``METHODS``."""
+    if method not in METHODS:
+        raise OpError(f"gradcheck: method {method!r} is not one of {METHODS}")
 
 
 def step_sizes(x: np.ndarray, method: str, eps: float | None = None) -> np.ndarray:
@@ -63,8 +69,7 @@ def differentiate(value, arrays: list, wrt: list[int], method: str = "central",
     estimate is disputed, a better one from smaller steps, so that a step too large is not
     reported as a wrong gradient.
     """
-    if method not in METHODS:
-        raise OpError(f"gradcheck: method {method!r} is not one of {METHODS}")
+    check_method(method)
     arrays = [np.array(a, dtype=complex if method == "complex" and i in wrt else None)
               for i, a in enumerate(arrays)]  # fmt: skip
     f0 = value(arrays) if method in ("central", "forward", "richardson") else None
@@ -78,8 +83,7 @@ def differentiate(value, arrays: list, wrt: list[int], method: str = "central",
         for j in np.ndindex(x.shape):
             h = steps[j]
 
-            def at(delta, x=x, j=j):
-                return _value_moved(value, arrays, x, j, delta)
+            at = partial(moved, partial(value, arrays), x, j)
 
             if method == "complex":
                 numeric[j] = np.imag(at(1j * h)) / h
@@ -143,12 +147,12 @@ def refined(at, h):
     return np.take_along_axis(estimates[1:], best[None], axis=0)[0]
 
 
-def _value_moved(value, arrays, x, j, delta):
-    """``value(arrays)`` with element ``j`` of ``x`` (one of ``arrays``) moved by ``delta``."""
+def moved(value, x: np.ndarray, j, delta):
+    """``value()`` with element ``j`` of the array ``x`` moved by ``delta`` (then put back)."""
     saved = x[j]
     x[j] = saved + delta
     try:
-        return value(arrays)
+        return value()
     finally:
         x[j] = saved
 

@@ -2,26 +2,40 @@
 
 Both work on a float64 copy of the model, so the model, its gradients and minigrad's random
 generator are exactly as they were afterwards: checking never changes a training run.
+``mg.nn`` exports both. A model is anything with ``nn.Module``'s parameter and buffer walks
+(``Model``), so this module does not import ``nn``, which imports it.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator
 from functools import partial
+from typing import Protocol
 
 import numpy as np
 
-from .. import numeric
 from ..autodiff import enable_grad, no_grad
 from ..creation import default_generator
-from ..errors import MinigradError
-from ..gradcheck import GradcheckReport, _compare, disagreements
+from ..errors import DTypeError, MinigradError, OpError, ShapeError
 from ..tensor import Tensor
-from .module import Module
+from . import numeric
+from .report import GradcheckReport, compare, disagreements
 
 
-def _float64_copy(module: Module) -> Module:
+class Model(Protocol):
+    """What the checks use of a model (an ``nn.Module``): calling it, and walking its named
+    parameters and buffers. It is deep-copied, never changed."""
+
+    def __call__(self, *inputs): ...
+
+    def named_parameters(self) -> Iterator[tuple[str, Tensor]]: ...
+
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]: ...
+
+
+def _float64_copy(module: Model) -> Model:
     """A deep copy of ``module`` whose parameters and buffers are float64 leaves."""
     twin = copy.deepcopy(module)
     for _, t in list(twin.named_parameters()) + list(twin.named_buffers()):
@@ -40,14 +54,19 @@ def _float64_batch(batch):
     return out
 
 
+_SCALAR_LOSS = (
+    "the loss must be a scalar Tensor (loss_fn(module(batch[0]), *batch[1:]), or module(*batch) "
+    "when loss_fn is None)"
+)
+
+
 def _loss(module, loss_fn, batch):
     out = module(batch[0]) if loss_fn is not None else module(*batch)
     loss = loss_fn(out, *batch[1:]) if loss_fn is not None else out
-    if not isinstance(loss, Tensor) or loss.size != 1:
-        raise MinigradError(
-            "check_module: the loss must be a scalar Tensor (loss_fn(module(batch[0]), "
-            "*batch[1:]), or module(*batch) when loss_fn is None)"
-        )
+    if not isinstance(loss, Tensor):
+        raise DTypeError(f"check_module: {_SCALAR_LOSS}, got {type(loss).__name__}")
+    if loss.size != 1:
+        raise ShapeError(f"check_module: {_SCALAR_LOSS}, got shape {loss.shape}")
     return loss
 
 
@@ -56,7 +75,7 @@ def _sample(size: int, n: int, rng) -> np.ndarray:
 
 
 def check_module(
-    module: Module, loss_fn, *batch, n_coords: int = 8, eps: float | None = None,
+    module: Model, loss_fn, *batch, n_coords: int = 8, eps: float | None = None,
     atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0, max_failures: int = 5,
 ) -> GradcheckReport:  # fmt: skip
     """Check the gradient of the loss with respect to every named parameter, at ``n_coords``
@@ -94,27 +113,17 @@ def check_module(
             kink = np.zeros(len(picks), dtype=bool)
             for k, (j, h) in enumerate(zip(picks, steps)):
                 central[k], left[k], right[k], kink[k] = numeric.two_sided(
-                    partial(_loss_moved, loss_value, flat, j), base, h,
+                    partial(numeric.moved, loss_value, flat, j), base, h,
                     doubtful=partial(disagreements, analytic.reshape(-1)[j], atol=atol, rtol=rtol),
                     refine=eps is None,
                 )  # fmt: skip
-            check = _compare(f'"{name}"', analytic.reshape(-1)[picks], central, atol, rtol,
-                             max_failures, left, right, kink)  # fmt: skip
+            check = compare(f'"{name}"', analytic.reshape(-1)[picks], central, atol, rtol,
+                            max_failures, left, right, kink)  # fmt: skip
             checks.append(_in_parameter_indices(check, picks, p.shape))
     finally:
         default_generator.rng.bit_generator.state = saved_rng
     notes = [f"{n_coords} sampled coordinates per parameter, float64 copy of the model"]
     return GradcheckReport(checks, atol, rtol, notes, title="check_module")
-
-
-def _loss_moved(loss_value, flat, j, delta):
-    """The loss with coordinate ``j`` of a parameter (``flat``, a view of it) moved."""
-    saved = flat[j]
-    flat[j] = saved + delta
-    try:
-        return loss_value()
-    finally:
-        flat[j] = saved
 
 
 def _in_parameter_indices(check, picks, shape):
@@ -143,11 +152,11 @@ class GradientMonitor:
     check ran); ``print(monitor)`` gives a summary and ``plot()`` draws the norms.
     """
 
-    def __init__(self, model: Module, loss_fn, every: int = 100, n_coords: int = 4,
+    def __init__(self, model: Model, loss_fn, every: int = 100, n_coords: int = 4,
                  explode: float = 1e3, vanish: float = 1e-8, atol: float = 1e-5,
                  rtol: float = 1e-3):  # fmt: skip
         if every < 1:
-            raise MinigradError(f"GradientMonitor: every must be at least 1, got {every}")
+            raise OpError(f"GradientMonitor: every must be at least 1, got {every}")
         self.model, self.loss_fn, self.every, self.n_coords = model, loss_fn, every, n_coords
         self.explode, self.vanish, self.atol, self.rtol = explode, vanish, atol, rtol
         self.history: list[dict] = []
