@@ -84,6 +84,25 @@ def test_hessian_of_a_model_matches_finite_differences_of_its_gradient():
     assert unflat(flat0)[0].shape == shapes[0]
 
 
+def test_parameters_inside_lists_and_dicts_are_replaced_and_put_back():
+    class Heads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scales = [nn.Parameter(np.ones(2)), nn.Parameter(np.full(2, 2.0))]
+            self.towers = {"left": nn.Linear(2, 1, dtype=np.float64)}
+
+        def forward(self, x):
+            return self.towers["left"](x * self.scales[0] * self.scales[1])
+
+    model = Heads()
+    originals = dict(model.named_parameters())
+    x = mg.tensor(np.array([[1.0, 3.0]]))
+    replaced = {"scales.1": mg.tensor([0.0, 1.0]), "towers.left.bias": mg.tensor([5.0])}
+    out = nn.functional_call(model, replaced, x)
+    np.testing.assert_allclose(out.data, 3.0 * model.towers["left"].weight.data[:, 1:] + 5.0)
+    assert all(p is originals[name] for name, p in model.named_parameters())
+
+
 def test_wrong_number_or_names_of_tensors_is_an_error():
     model, x = model_and_data()
     with pytest.raises(nn.StateDictError, match="3 tensors for the 4 parameters"):

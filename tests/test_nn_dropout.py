@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.nn.containers import Sequential
 from minigrad.nn.dropout import Dropout, dropout
 from minigrad.nn.layers import Linear
-from minigrad.nn.module import Sequential
 
 N = 200_000
 

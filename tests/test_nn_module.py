@@ -46,6 +46,17 @@ class Tree(nn.Module):
         self.constant = mg.tensor([1.0, 2.0])  # a plain Tensor: neither parameter nor buffer
 
 
+class Scaled(nn.Module):
+    """A child first, then parameters of its own (one in a list) and a buffer."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.scale = nn.Parameter(np.ones(2))
+        self.shift = [nn.Parameter(np.zeros(2))]
+        self.register_buffer("mask", mg.ones(2))
+
+
 class MLP(nn.Module):
     """A 2-layer perceptron written the way a user would."""
 
@@ -90,14 +101,6 @@ def test_named_parameters_are_the_attribute_objects():
 
 def test_own_parameters_come_before_those_of_submodules():
     """PyTorch's order: a module's own parameters first, then each child's, in attribute order."""
-
-    class Scaled(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(2, 2)
-            self.scale = nn.Parameter(np.ones(2))
-            self.shift = [nn.Parameter(np.zeros(2))]
-
     assert [n for n, _ in Scaled().named_parameters()] == [
         "scale",
         "shift.0",
@@ -295,6 +298,36 @@ def test_apply_visits_children_before_parents():
 
     model.apply(init)
     assert all(not m.weight.data.any() for m in model.modules() if isinstance(m, nn.Linear))
+
+
+def test_apply_visits_a_shared_module_under_each_parent_like_pytorch():
+    """PyTorch's apply recurses into each module's distinct children: a module shared by two
+    parents is visited under each, but once under one parent that holds it twice."""
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(nn.Sequential(shared), nn.Sequential(shared, shared))
+    seen = []
+    model.apply(seen.append)
+    assert [id(m) for m in seen] == [
+        id(shared), id(model[0]), id(shared), id(model[1]), id(model)
+    ]  # fmt: skip
+
+
+def test_walks_without_removing_duplicates_list_every_occurrence_like_pytorch():
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, shared)
+    assert [n for n, _ in model.named_modules()] == ["", "0"]
+    assert [n for n, _ in model.named_modules(remove_duplicate=False)] == ["", "0", "1"]
+    assert [n for n, _ in model.named_parameters(remove_duplicate=False)] == [
+        "0.weight", "0.bias", "1.weight", "1.bias"
+    ]  # fmt: skip
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+
+
+def test_named_parameters_and_buffers_without_recursing_are_the_module_s_own():
+    model = Scaled()
+    assert [n for n, _ in model.named_parameters(recurse=False)] == ["scale", "shift.0"]
+    assert [n for n, _ in model.named_buffers(recurse=False)] == ["mask"]
+    assert [n for n, _ in model.fc.named_parameters(recurse=False)] == ["weight", "bias"]
 
 
 def test_requires_grad_freezes_and_unfreezes_every_parameter():

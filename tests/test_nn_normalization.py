@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.nn.module import Sequential
+from minigrad.nn.containers import Sequential
 from minigrad.nn.normalization import (
     BatchNorm1d,
     BatchNorm2d,

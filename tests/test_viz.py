@@ -982,7 +982,7 @@ def check_missing_dot_error(error, tmp_path):
 
 
 def test_missing_dot_raises_how_to_install_and_keeps_the_source(tmp_path, monkeypatch):
-    monkeypatch.setattr("minigrad.viz.shutil.which", lambda *args, **kwargs: None)
+    monkeypatch.setattr("minigrad.viz.rendering.shutil.which", lambda *args, **kwargs: None)
     *_, y = mul_sum()
     with pytest.raises(mg.viz.GraphError) as error:
         mg.viz.render(y, str(tmp_path / "g.svg"))
@@ -1000,7 +1000,9 @@ def test_dot_not_on_path_raises_how_to_install(tmp_path, monkeypatch):
     with pytest.raises(mg.viz.GraphError) as error:
         mg.viz.render(y, str(out / "g.svg"))
     check_missing_dot_error(error, out)
-    monkeypatch.setattr("minigrad.viz.shutil.which", lambda *args, **kwargs: "/usr/bin/dot")
+    monkeypatch.setattr(
+        "minigrad.viz.rendering.shutil.which", lambda *args, **kwargs: "/usr/bin/dot"
+    )
     os.remove(out / "g.dot")
     with pytest.raises(mg.viz.GraphError) as error:
         mg.viz.render(y, str(out / "g.svg"))
@@ -1042,7 +1044,7 @@ def test_draw_and_render_take_a_list_of_tensors(tmp_path, monkeypatch):
     x = leaf([1.0, 2.0], name="x")
     a, b = x.sin(), x.exp()
     assert mg.viz.draw([a, b]).source == mg.viz.draw(a, b).source
-    monkeypatch.setattr("minigrad.viz.shutil.which", lambda *args, **kwargs: None)
+    monkeypatch.setattr("minigrad.viz.rendering.shutil.which", lambda *args, **kwargs: None)
     with pytest.raises(mg.viz.GraphError, match="apt-get"):
         mg.viz.render([a, b], str(tmp_path / "two.svg"))
     assert (tmp_path / "two.dot").read_text() == mg.viz.draw(a, b).source
@@ -1092,7 +1094,7 @@ def test_render_into_a_path_that_cannot_be_a_folder_is_an_error(tmp_path):
 def test_render_warns_when_the_layout_may_take_minutes(tmp_path, monkeypatch):
     """Clustered graphs past SLOW_LAYOUT_NODES warn (lowered here to keep the test small);
     a graph without clusters does not."""
-    monkeypatch.setattr("minigrad.viz.SLOW_LAYOUT_NODES", 20)
+    monkeypatch.setattr("minigrad.viz.rendering.SLOW_LAYOUT_NODES", 20)
     model, _, loss = net_and_loss()
     with pytest.warns(RuntimeWarning, match="may take minutes.*collapse"):
         mg.viz.render(loss, str(tmp_path / "net.svg"), model=model)

@@ -153,7 +153,8 @@ def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
 # are the same, and the tape stays valid) and accepts the flag so PyTorch code runs unchanged.
 
 
-def _inplace_repr(inplace: bool, sep: str = ", ") -> str:
+def inplace_repr(inplace: bool, sep: str = ", ") -> str:
+    """``inplace=True`` for a module's repr when the flag is set (as PyTorch's), else nothing."""
     return f"{sep}inplace=True" if inplace else ""
 
 
@@ -168,7 +169,7 @@ class ReLU(Module):
         return relu(x)
 
     def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace, sep="")
+        return inplace_repr(self.inplace, sep="")
 
 
 class LeakyReLU(Module):
@@ -182,7 +183,7 @@ class LeakyReLU(Module):
         return leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}{_inplace_repr(self.inplace)}"
+        return f"negative_slope={self.negative_slope}{inplace_repr(self.inplace)}"
 
 
 class ELU(Module):
@@ -196,7 +197,7 @@ class ELU(Module):
         return elu(x, self.alpha)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}{_inplace_repr(self.inplace)}"
+        return f"alpha={self.alpha}{inplace_repr(self.inplace)}"
 
 
 class GELU(Module):

@@ -10,7 +10,7 @@ from ..creation import Generator, default_generator
 from ..errors import DTypeError, OpError
 from ..functions import as_tensor
 from ..tensor import Tensor
-from .activation import _inplace_repr
+from .activation import inplace_repr
 from .module import Module
 
 
@@ -75,4 +75,4 @@ class Dropout(Module):
         return dropout(x, self.p, self.training, generator=self.generator)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}{_inplace_repr(self.inplace)}"
+        return f"p={self.p}{inplace_repr(self.inplace)}"

@@ -26,7 +26,7 @@ from .activation import (
 from .conv import avg_pool2d, conv2d, max_pool2d
 from .dropout import dropout
 from .embedding import embedding
-from .loss import (
+from .loss_functions import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,

@@ -11,8 +11,8 @@ from ..functions import as_tensor
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .checks import check_size
 from .module import Module, Parameter
-from .normalization import check_size
 
 
 def check_input(layer: Module, x: Tensor, axis: int, size: int, what: str) -> None:

@@ -1,20 +1,28 @@
-"""Loss functions and their modules, with PyTorch's names, arguments and values.
+"""Loss modules with PyTorch's names and arguments, ``MSELoss`` to ``BCEWithLogitsLoss``.
 
-Composites of minigrad's primitives, numerically stable for logits of +-1000. ``reduction`` is
-"mean" (the default), "sum" or "none" (one loss per element or sample). Class labels are picked
-out of the log-probabilities with one advanced-indexing gather, whose backward is one scatter-add.
+Each calls its function (in ``loss_functions.py``; also here and in ``nn.functional``) with the
+reduction and weights it was built with.
+
+>>> import minigrad as mg
+>>> CrossEntropyLoss()(mg.tensor([[1000.0, -1000.0]]), mg.tensor([1]))
+tensor(2000.)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
-from ..autodiff import apply
-from ..errors import DTypeError, IndexingError, OpError, ShapeError
-from ..functions import as_tensor, broadcasts_to, exp, log, log1p, relu, where
+from ..errors import OpError
 from ..tensor import Tensor
-from .activation import log_softmax
+from .loss_functions import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    check_reduction,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
 from .module import Module
 
 __all__ = [
@@ -23,322 +31,11 @@ __all__ = [
     "BCELoss", "BCEWithLogitsLoss",
 ]  # fmt: skip
 
-REDUCTIONS = ("mean", "sum", "none")
-
-# ----- checks ------------------------------------------------------------------------------------
-
-
-def _check_reduction(loss: str, reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise OpError(f"{loss}: reduction={reduction!r} is not one of 'mean', 'sum', 'none'")
-
-
-def _check_same_shape(loss: str, input: Tensor, target: Tensor) -> None:
-    if input.shape != target.shape:
-        raise ShapeError(
-            f"{loss}: input of shape {input.shape} and target of shape {target.shape}: they must "
-            f"have the same shape (reshape the target, e.g. target.reshape({input.shape}))"
-        )
-
-
-def _check_broadcasts(loss: str, what: str, value: Tensor, shape: tuple) -> None:
-    if not broadcasts_to(value.shape, shape):
-        raise ShapeError(
-            f"{loss}: {what} of shape {value.shape} does not broadcast to the input's shape {shape}"
-        )
-
-
-def _constant_like(value, input: Tensor) -> Tensor:
-    """``value`` (a target or weight) as a Tensor; a constant one (that needs no gradient) in
-    ``input``'s dtype, so float64 numpy targets leave a float32 model's loss in float32."""
-    value = as_tensor(value, input)
-    constant = not value.requires_grad and value.tangent is None
-    if constant and value.dtype != input.dtype and input.dtype.kind == "f":
-        value = Tensor(value.data.astype(input.dtype))
-    return value
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    return loss.sum() if reduction == "sum" else loss
-
-
-# ----- regression --------------------------------------------------------------------------------
-
-
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Squared error ``(input - target)^2``, reduced; same shapes required."""
-    _check_reduction("mse_loss", reduction)
-    input = as_tensor(input)
-    target = _constant_like(target, input)
-    _check_same_shape("mse_loss", input, target)
-    d = input - target
-    return _reduce(d * d, reduction)
-
-
-def l1_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Absolute error ``|input - target|``, reduced; the gradient at 0 is 0, as PyTorch's."""
-    _check_reduction("l1_loss", reduction)
-    input = as_tensor(input)
-    target = _constant_like(target, input)
-    _check_same_shape("l1_loss", input, target)
-    return _reduce((input - target).abs(), reduction)
-
-
-# ----- classification ----------------------------------------------------------------------------
-
-
-def _class_axis(loss: str, input: Tensor) -> int:
-    """PyTorch's layout: (C,) unbatched, else (N, C, d1, ...) with classes on axis 1."""
-    if input.ndim == 0:
-        raise ShapeError(
-            f"{loss}: input of shape (): expected scores of shape (C,), (N, C) or (N, C, d1, ...)"
-        )
-    return 0 if input.ndim == 1 else 1
-
-
-def _labels(loss: str, input: Tensor, target, ignore_index: int) -> np.ndarray:
-    """``target`` as an integer array of shape (N, d1, ...) with labels in [0, C) or
-    ``ignore_index``; clear errors otherwise."""
-    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if labels.dtype.kind not in "iu":
-        raise DTypeError(
-            f"{loss}: target must hold integer class labels, got dtype {labels.dtype}"
-            + (" (class probabilities go to cross_entropy)" if labels.dtype.kind == "f" else "")
-        )
-    axis = _class_axis(loss, input)
-    expected = () if axis == 0 else (input.shape[0],) + input.shape[2:]
-    if labels.shape != expected:
-        raise ShapeError(
-            f"{loss}: input of shape {input.shape} and target of shape {labels.shape}: the "
-            f"target must hold one class label per sample, shape {expected}"
-        )
-    classes = input.shape[axis]
-    bad = ((labels < 0) | (labels >= classes)) & (labels != ignore_index)
-    if bad.any():
-        raise IndexingError(
-            f"{loss}: target {labels[bad].flat[0]} is out of bounds for {classes} classes "
-            f"(input of shape {input.shape}); labels must be in [0, {classes - 1}] or "
-            f"ignore_index={ignore_index}"
-        )
-    return labels
-
-
-def _class_weight(loss: str, weight, input: Tensor, classes: int) -> Tensor | None:
-    if weight is None:
-        return None
-    weight = _constant_like(weight, input)
-    if weight.shape != (classes,):
-        raise ShapeError(
-            f"{loss}: weight of shape {weight.shape} for input of shape {input.shape}: give one "
-            f"weight per class, shape ({classes},)"
-        )
-    return weight
-
-
-def _picked(logp: Tensor, labels: np.ndarray, weight: Tensor | None, ignore_index: int):
-    """(-w[y] * logp[..., y, ...] per sample (0 where ignored), the mean's denominator: the
-    sum of w[y], or the count, over the samples not ignored)."""
-    keep = labels != ignore_index
-    ignored = not keep.all()
-    safe = np.where(keep, labels, 0) if ignored else labels
-    # One gather: (arange(N), labels, arange(d1), ...) broadcast to the labels' shape.
-    if labels.ndim == 1:  # the common (N, C) case, without ogrid's overhead
-        picked = logp[np.arange(labels.shape[0]), safe]
-    else:
-        grids = np.ogrid[tuple(slice(n) for n in labels.shape)]
-        picked = logp[(*grids[:1], safe, *grids[1:])]
-    if ignored:
-        picked = where(keep, picked, 0.0)
-    if weight is None:
-        return -picked, int(keep.sum())
-    w = weight[safe]
-    if ignored:
-        w = where(keep, w, 0.0)
-    return -(picked * w), w.sum()
-
-
-def _mean(total: Tensor, count) -> Tensor:
-    if isinstance(count, int) and count:
-        return total / count
-    # NOTE: everything ignored (or an empty batch) gives 0 / 0 = nan, as PyTorch's.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / count
-
-
-def nll_loss(input, target, weight=None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:  # fmt: skip
-    """Negative log-likelihood ``-w[y_n] * input[n, y_n]`` of log-probabilities ``input``
-    (N, C) or (N, C, d1, ...) (or (C,)) for integer labels ``target`` (N,) or (N, d1, ...).
-
-    "mean" is the weighted mean ``sum_n -w[y_n] input[n, y_n] / sum_n w[y_n]``; samples whose
-    label is ``ignore_index`` count in neither sum (and get 0 with "none").
-    """
-    _check_reduction("nll_loss", reduction)
-    input = as_tensor(input)
-    labels = _labels("nll_loss", input, target, ignore_index)
-    classes = input.shape[_class_axis("nll_loss", input)]
-    weight = _class_weight("nll_loss", weight, input, classes)
-    losses, denominator = _picked(input, labels, weight, ignore_index)
-    if reduction == "none":
-        return losses
-    return losses.sum() if reduction == "sum" else _mean(losses.sum(), denominator)
-
-
-def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:  # fmt: skip
-    """Cross-entropy of logits ``input`` (N, C) or (N, C, d1, ...) (or (C,)) with ``target``:
-
-    - integer class labels (N,) / (N, d1, ...): ``nll_loss(log_softmax(input, 1), target, ...)``;
-      with ``label_smoothing`` = e, ``(1 - e) * nll + e / C * sum_c -w_c log p_c`` (reduced
-      like the nll term: the weighted mean divides by the same ``sum_n w[y_n]``);
-    - class probabilities of the input's shape (floats): ``-sum_c w_c q_c log p_c`` with
-      ``q = (1 - e) target + e / C``; "mean" divides by the number of samples N * d1 * ...
-
-    >>> import minigrad as mg
-    >>> cross_entropy(mg.tensor([[1000.0, -1000.0]]), mg.tensor([1]))
-    tensor(2000.)
-    """
-    _check_reduction("cross_entropy", reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise OpError(f"cross_entropy: label_smoothing={label_smoothing} must be in [0, 1]")
-    input = as_tensor(input)
-    axis = _class_axis("cross_entropy", input)
-    classes = input.shape[axis]
-    weight = _class_weight("cross_entropy", weight, input, classes)
-    # PyTorch's weight.view: classes on axis 1 (or 0), broadcast over the other axes.
-    weight_b = None if weight is None else weight.reshape((classes,) + (1,) * (input.ndim - 2))
-    logp = log_softmax(input, axis)
-    target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if target_data.dtype.kind == "f":
-        if ignore_index >= 0:
-            raise OpError(
-                f"cross_entropy: ignore_index={ignore_index} with class probabilities (a float "
-                f"target): ignore_index applies to integer class labels only"
-            )
-        return _cross_entropy_probs(input, logp, _constant_like(target, input), weight_b, reduction,
-                                    label_smoothing, axis)  # fmt: skip
-    labels = _labels("cross_entropy", input, target, ignore_index)
-    if (reduction == "mean" and weight is None and not label_smoothing and labels.ndim == 1
-            and input.ndim == 2 and len(labels) and (labels != ignore_index).all()):  # fmt: skip
-        # The common case of a classifier's loss: one fused operation (same value).
-        return apply(ops.NllMean, logp, labels=labels)
-    losses, denominator = _picked(logp, labels, weight, ignore_index)
-    if label_smoothing:
-        smooth = -((logp if weight_b is None else logp * weight_b).sum(axis))
-        keep = labels != ignore_index
-        if not keep.all():
-            smooth = where(keep, smooth, 0.0)
-        losses = losses * (1.0 - label_smoothing) + smooth * (label_smoothing / classes)
-    if reduction == "none":
-        return losses
-    return losses.sum() if reduction == "sum" else _mean(losses.sum(), denominator)
-
-
-def _cross_entropy_probs(input, logp, target, weight_b, reduction, label_smoothing, axis):
-    if target.shape != input.shape:
-        raise ShapeError(
-            f"cross_entropy: input of shape {input.shape} and float target of shape "
-            f"{target.shape}: class probabilities must have the input's shape (integer class "
-            f"labels have shape {() if axis == 0 else (input.shape[0],) + input.shape[2:]})"
-        )
-    classes = input.shape[axis]
-    if label_smoothing:
-        target = target * (1.0 - label_smoothing) + label_smoothing / classes
-    terms = logp * target if weight_b is None else logp * target * weight_b
-    if reduction == "none":
-        return -terms.sum(axis)
-    if reduction == "sum":
-        return -terms.sum()
-    return _mean(-terms.sum(), input.size // classes if classes else 0)
-
-
-def _log_clamped(x: Tensor, one_minus: bool) -> Tensor:
-    """``log(x)`` (or ``log(1 - x)``), clamped below at -100 as PyTorch's BCE, and never
-    evaluated at 0 (no warning); the clamped elements get no gradient."""
-    with np.errstate(divide="ignore"):
-        values = np.log1p(-x.data) if one_minus else np.log(x.data)
-    keep = values > -100
-    fn = (lambda t: log1p(-t)) if one_minus else log
-    if keep.all():
-        return fn(x)
-    return where(keep, fn(where(keep, x, 0.5)), -100.0)
-
-
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
-    """``-w (y log x + (1 - y) log(1 - x))`` for probabilities ``x`` in [0, 1], each log clamped
-    below at -100 (PyTorch's rule, so x = 0 or 1 gives a finite loss)."""
-    _check_reduction("binary_cross_entropy", reduction)
-    input = as_tensor(input)
-    target = _constant_like(target, input)
-    _check_same_shape("binary_cross_entropy", input, target)
-    x = input.data
-    if not np.all((x >= 0) & (x <= 1)):
-        bad = x[~((x >= 0) & (x <= 1))].flat[0]
-        raise OpError(
-            f"binary_cross_entropy: input holds {bad}; it must hold probabilities in [0, 1] "
-            f"(for logits use binary_cross_entropy_with_logits)"
-        )
-    loss = -(target * _log_clamped(input, False) + (1.0 - target) * _log_clamped(input, True))
-    if weight is not None:
-        weight = _constant_like(weight, input)
-        _check_broadcasts("binary_cross_entropy", "weight", weight, input.shape)
-        loss = loss * weight
-    return _reduce(loss, reduction)
-
-
-def _softplus_both(x: Tensor) -> tuple[Tensor, Tensor]:
-    """(softplus(x), softplus(-x)) = (max(x, 0), max(-x, 0)) + log1p(exp(-|x|)), each exact
-    for any x (no cancellation), sharing one exp and log1p.
-
-    NOTE: -|x| is a ``where`` with the x branch at 0, so log1p(exp(-|x|)) has the derivative
-    1/2 and the second derivative 1/4 at 0; the max(-x, 0) branch gives -x its derivative at 0
-    too. Both derivatives at 0 (1/2 and -1/2) and second derivatives (1/4) come out exact,
-    which matters: logits are exactly 0 wherever a model starts from zero weights.
-    """
-    positive = x.data > 0
-    tail = log1p(exp(where(positive, -x, x)))
-    return relu(x) + tail, where(positive, 0.0, -x) + tail
-
-
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None,
-                                     reduction: str = "mean") -> Tensor:  # fmt: skip
-    """``-w (p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x)))`` for logits ``x``, computed as
-    ``w (p y softplus(-x) + (1 - y) softplus(x))``: no overflow, no cancellation.
-
-    ``pos_weight`` (p) weighs the positive term and broadcasts against the last (class) axis.
-
-    >>> import minigrad as mg
-    >>> binary_cross_entropy_with_logits(mg.tensor([1000.0, -1000.0]), mg.tensor([0.0, 0.0]))
-    tensor(500.)
-    """
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
-    input = as_tensor(input)
-    target = _constant_like(target, input)
-    _check_same_shape("binary_cross_entropy_with_logits", input, target)
-    softplus_x, softplus_minus_x = _softplus_both(input)
-    positive_term = target * softplus_minus_x
-    if pos_weight is not None:
-        pos_weight = _constant_like(pos_weight, input)
-        _check_broadcasts("binary_cross_entropy_with_logits", "pos_weight", pos_weight,
-                          input.shape)  # fmt: skip
-        positive_term = positive_term * pos_weight
-    loss = positive_term + (1.0 - target) * softplus_x
-    if weight is not None:
-        weight = _constant_like(weight, input)
-        _check_broadcasts("binary_cross_entropy_with_logits", "weight", weight, input.shape)
-        loss = loss * weight
-    return _reduce(loss, reduction)
-
-
-# ----- modules -----------------------------------------------------------------------------------
-
 
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        _check_reduction(type(self).__name__, reduction)
+        check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
 
     def extra_repr(self) -> str:

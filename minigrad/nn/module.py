@@ -6,11 +6,15 @@ whose name starts with ``_`` counts when it holds a Parameter or a Module (the r
 are bookkeeping). Buffers (state that is saved but not trained, like BatchNorm's running mean)
 are Tensors registered with ``register_buffer``. As in PyTorch, a Parameter attribute can be
 replaced by another Parameter or None, not by a plain Tensor, which the walk would miss.
+
+One walk, ``Module._walk``, goes through the tree; every method that visits it (parameters,
+buffers, modules, ``state_dict``, ``apply``, ``train``) reads that walk. The containers
+``Sequential`` and ``ModuleList`` (``containers.py``) only name their members differently.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import namedtuple
 from collections.abc import Iterator
 
 import numpy as np
@@ -44,17 +48,17 @@ class StateDictError(ShapeError, KeyError):
         return str(self.args[0])
 
 
-def _walk(value, prefix: str):
+def _contents(value, prefix: str):
     """(dotted name, value) for every Parameter, Module and Tensor inside ``value``'s
     containers (lists, tuples, dicts), in order."""
     if isinstance(value, (Module, Tensor)):
         yield prefix, value
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            yield from _walk(item, f"{prefix}.{i}")
+            yield from _contents(item, f"{prefix}.{i}")
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _walk(item, f"{prefix}.{key}")
+            yield from _contents(item, f"{prefix}.{key}")
 
 
 class Module:
@@ -92,19 +96,47 @@ class Module:
 
     def _members(self) -> list:
         """(name, value, is_buffer) of each Parameter, Module or buffer directly in this
-        module, in attribute order."""
+        module, in attribute order (containers name theirs ``0``, ``1``, ... instead)."""
         found = []
         buffers = self._buffers
         for attr, value in vars(self).items():
-            if isinstance(value, Parameter | Module):  # the common case, without the walk
+            if isinstance(value, Parameter | Module):  # the common case, without _contents
                 found.append((attr, value, attr in buffers))
             elif attr[0] == "_" or attr == "training":  # minigrad's own bookkeeping
                 continue
             elif isinstance(value, Tensor | list | tuple | dict):
-                for name, member in _walk(value, attr):
+                for name, member in _contents(value, attr):
                     if isinstance(member, Parameter | Module) or attr in buffers:
                         found.append((name, member, attr in buffers))
         return found
+
+    def _walk(self, prefix: str = "", remove_duplicate: bool = True,
+              recurse: bool = True) -> Iterator[tuple[str, object, bool]]:  # fmt: skip
+        """(dotted path, value, is_buffer) of this module (path ``prefix``), its own parameters
+        and buffers in attribute order, then each child's tree, depth first: the one walk that
+        every method below uses. With ``remove_duplicate`` a module or tensor that is shared
+        comes once (under its first path), and a shared module's tree is walked once."""
+        # NOTE: iterative and one pass: this runs every training step (zero_grad, the
+        # optimizer's loop over parameters()).
+        seen = set()  # id of a module; (id, is_buffer) of a tensor, listed once as either
+        stack = [(prefix, self)]
+        while stack:
+            path, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
+            yield path, module, False
+            children = []
+            for name, member, is_buffer in module._members():
+                member_path = f"{path}.{name}" if path else name
+                if isinstance(member, Module):
+                    if recurse:
+                        children.append((member_path, member))
+                elif not remove_duplicate or (id(member), is_buffer) not in seen:
+                    seen.add((id(member), is_buffer))
+                    yield member_path, member, is_buffer
+            stack.extend(reversed(children))
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, module) of each module directly inside this one, once each."""
@@ -121,60 +153,33 @@ class Module:
     def named_modules(self, prefix: str = "", remove_duplicate: bool = True):
         """This module and every module inside it, depth first; a shared module comes once
         unless ``remove_duplicate=False``."""
-        seen = set()
-        stack = [(prefix, self)]
-        while stack:
-            name, module = stack.pop()
-            if id(module) in seen and remove_duplicate:
-                continue
-            seen.add(id(module))
-            yield name, module
-            children = [(f"{name}.{n}" if name else n, c) for n, c in module.named_children()]
-            stack.extend(reversed(children))
+        for path, value, _ in self._walk(prefix, remove_duplicate):
+            if isinstance(value, Module):
+                yield path, value
 
     def modules(self) -> Iterator[Module]:
         """This module and every module inside it, depth first."""
         return (module for _, module in self.named_modules())
 
-    def _named_tensors(self, kind, remove_duplicate: bool = True):
-        """Parameters (or buffers) in PyTorch's order: a module's own, then each child's, depth
-        first; one pass over the tree (this runs every training step, in zero_grad and the
-        optimizer's loop)."""
-        want_buffers = kind is not Parameter
-        seen_modules, seen = set(), set()
-        stack = [("", self)]
-        while stack:
-            prefix, module = stack.pop()
-            if id(module) in seen_modules and remove_duplicate:
-                continue
-            seen_modules.add(id(module))
-            children = []
-            for name, member, is_buffer in module._members():
-                path = f"{prefix}.{name}" if prefix else name
-                if isinstance(member, Module):
-                    children.append((path, member))
-                elif (
-                    is_buffer == want_buffers
-                    and isinstance(member, kind)
-                    and (id(member) not in seen or not remove_duplicate)
-                ):
-                    seen.add(id(member))
-                    yield path, member
-            stack.extend(reversed(children))
-
-    def named_parameters(self, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(self, remove_duplicate: bool = True, *,
+                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:  # fmt: skip
         """(dotted name, parameter) pairs in PyTorch's order: a module's own parameters in
-        attribute order, then each child's, depth first. A shared parameter comes once (under
-        its first name) unless ``remove_duplicate=False``."""
-        return self._named_tensors(Parameter, remove_duplicate)
+        attribute order, then each child's, depth first (only its own with ``recurse=False``).
+        A shared parameter comes once (under its first name) unless ``remove_duplicate=False``."""
+        for path, value, is_buffer in self._walk("", remove_duplicate, recurse):
+            if not is_buffer and isinstance(value, Parameter):
+                yield path, value
 
     def parameters(self) -> Iterator[Parameter]:
         """Every parameter, once each, in ``named_parameters``' order (what optimizers take)."""
         return (p for _, p in self.named_parameters())
 
-    def named_buffers(self, remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(self, remove_duplicate: bool = True, *,
+                      recurse: bool = True) -> Iterator[tuple[str, Tensor]]:  # fmt: skip
         """(dotted name, tensor) of the buffers (``register_buffer``), in the parameters' order."""
-        return self._named_tensors(Tensor, remove_duplicate)
+        for path, value, is_buffer in self._walk("", remove_duplicate, recurse):
+            if is_buffer and isinstance(value, Tensor):
+                yield path, value
 
     def buffers(self) -> Iterator[Tensor]:
         """Every buffer, once each, in ``named_buffers``' order."""
@@ -215,7 +220,8 @@ class Module:
 
     def apply(self, fn) -> Module:
         """Call ``fn(module)`` on every module inside this one and on this one, children first
-        (as PyTorch's; the usual way to initialise weights: ``model.apply(init_fn)``)."""
+        (as PyTorch's, so a module shared by two parents is visited under each; the usual way
+        to initialise weights: ``model.apply(init_fn)``)."""
         for child in self.children():
             child.apply(fn)
         fn(self)
@@ -315,140 +321,3 @@ class Module:
             text = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {text}")
         return "\n".join(lines) + "\n)"
-
-
-class Sequential(Module):
-    """Modules applied one after the other; ``model[0]``, ``len(model)``, iteration. Either
-    ``Sequential(a, b, ...)`` (named 0, 1, ...) or ``Sequential(OrderedDict(fc=a, act=b))``
-    (named by the keys, which are also attributes: ``model.fc``)."""
-
-    def __init__(self, *modules: Module):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], dict):
-            self._names = [str(name) for name in modules[0]]
-            modules = tuple(modules[0].values())
-        else:
-            self._names = [str(i) for i in range(len(modules))]
-        for module in modules:
-            if not isinstance(module, Module):
-                raise DTypeError(
-                    f"Sequential: {type(module).__name__} is not a Module; pass modules "
-                    f"(or one OrderedDict of them), e.g. Sequential(nn.Linear(2, 3), nn.ReLU())"
-                )
-        self.layers = list(modules)
-
-    def __getattr__(self, name: str):  # only called when normal lookup fails: ``model.fc``
-        names = self.__dict__.get("_names", [])
-        if name in names:
-            return self.layers[names.index(name)]
-        raise AttributeError(f"{type(self).__name__} has no attribute or layer {name!r}")
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return Sequential(OrderedDict(zip(self._names[i], self.layers[i])))
-        return self.layers[i]
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-    def __iter__(self):
-        return iter(self.layers)
-
-    def append(self, module: Module) -> Sequential:
-        """Add a layer at the end."""
-        self._names.append(str(len(self.layers)))
-        self.layers.append(module)
-        return self
-
-    def _members(self) -> list:
-        # NOTE: named like PyTorch's (``0.weight``, or by the OrderedDict's keys), not
-        # ``layers.0.weight``.
-        return [(name, layer, False) for name, layer in zip(self._names, self.layers)]
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters the parent finds (``blocks.0.weight``)."""
-
-    def __init__(self, modules=()):
-        super().__init__()
-        self.items = list(modules)
-
-    def __getitem__(self, i):
-        return ModuleList(self.items[i]) if isinstance(i, slice) else self.items[i]
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self):
-        return iter(self.items)
-
-    def append(self, module: Module) -> ModuleList:
-        """Add a module at the end."""
-        self.items.append(module)
-        return self
-
-    def extend(self, modules) -> ModuleList:
-        """Add several modules at the end."""
-        self.items.extend(modules)
-        return self
-
-    def _members(self) -> list:
-        return [(str(i), item, False) for i, item in enumerate(self.items)]
-
-
-def functional_call(module: Module, tensors, *args, **kwargs):
-    """Run ``module(*args, **kwargs)`` with its parameters replaced by ``tensors`` (a dict by
-    dotted name, or a sequence in ``named_parameters()`` order), then put them back.
-
-    As ``torch.func.functional_call``: it turns a model into a function of its parameters, which
-    is what ``mg.grad``, ``mg.hvp``, ``mg.hessian`` and the curvature tools differentiate.
-    """
-    names = [name for name, _ in module.named_parameters()]
-    if not isinstance(tensors, dict):
-        tensors = list(tensors)
-        if len(tensors) != len(names):
-            raise StateDictError(
-                f"functional_call: {len(tensors)} tensors for the {len(names)} parameters of "
-                f"{type(module).__name__}"
-            )
-        tensors = dict(zip(names, tensors))
-    unknown = set(tensors) - set(names)
-    if unknown:
-        raise StateDictError(f"functional_call: {type(module).__name__} has no parameters "
-                             f"{sorted(unknown)}")  # fmt: skip
-    swapped = []
-    try:
-        for name, value in tensors.items():
-            swapped.append((name, _swap(module, name, value)))
-        return module(*args, **kwargs)
-    finally:
-        for name, original in reversed(swapped):
-            _swap(module, name, original)
-
-
-def _swap(module: Module, name: str, value):
-    """Put ``value`` where the parameter called ``name`` is; return what was there."""
-    *path, last = name.split(".")
-    owner = module
-    for part in path:  # through sub-modules and containers
-        if isinstance(owner, Module):
-            owner = {n: m for n, m, _ in owner._members()}.get(part, getattr(owner, part, None))
-            if owner is None:
-                raise StateDictError(f"functional_call: no parameter {name!r}")
-        else:
-            owner = owner[int(part)] if isinstance(owner, list | tuple) else owner[part]
-    if isinstance(owner, Module) and not isinstance(owner, Sequential | ModuleList):
-        original = getattr(owner, last)
-        object.__setattr__(owner, last, value)
-        return original
-    container = owner.layers if isinstance(owner, Sequential) else (
-        owner.items if isinstance(owner, ModuleList) else owner)  # fmt: skip
-    key = int(last) if isinstance(container, list) else last
-    original = container[key]
-    container[key] = value
-    return original

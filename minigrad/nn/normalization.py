@@ -16,6 +16,7 @@ from ..autodiff import no_grad
 from ..errors import DTypeError, OpError, ShapeError
 from ..functions import as_tensor, sqrt
 from ..tensor import Tensor
+from .checks import check_size
 from .module import Module, Parameter
 
 # ----- functional --------------------------------------------------------------------------------
@@ -28,17 +29,6 @@ def _check_batch(x: Tensor, who: str, training: bool) -> None:
             f"{who}: got input of shape {x.shape}; training needs more than 1 value per channel "
             f"(a batch of at least 2, or call eval() to use the running statistics)"
         )
-
-
-def check_size(who: str, name: str, value) -> int:
-    """``value`` as a non-negative int (a layer's feature count), else an OpError naming it."""
-    try:
-        size = operator.index(value)
-    except TypeError:
-        size = -1
-    if size < 0:
-        raise OpError(f"{who}: {name} must be a non-negative int, got {value!r}")
-    return size
 
 
 def _real(value, name: str, who: str, allow_none: bool = False):

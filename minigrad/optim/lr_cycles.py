@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 
 from .checks import Limits, check, choice_field, flag_field, per_group_field
-from .lr_scheduler import RATE, LRScheduler, check_optimizer, per_group
+from .lr_scheduler_base import RATE, LRScheduler, check_optimizer, per_group
 from .optimizer import Optimizer, OptimizerError
 
 POSITIVE = Limits(low_open=True)  # max_lr, div_factor, final_div_factor: finite > 0
