@@ -4,19 +4,36 @@ The inputs carry tangents (a batch of ``k`` directions), ``f`` runs, and backwar
 forward mode is on. Every operation of the backward pass pushes tangents too, so the tangent of
 the gradient is ``H @ v`` for each direction ``v``: ``k`` products from one pass. With the rows
 of the identity as the directions, the products are the rows of the Hessian.
+
+The pieces are shared with ``optim.closure_curvature`` and ``optim.Newton``, which do the same on
+a PyTorch-style closure, and with ``optim.curvature``: ``gradient_tangents`` (one
+forward-over-reverse pass), ``hessian_rows`` (the Hessian a chunk of identity rows at a time),
+``probe`` (one recorded run, to measure and check ``f`` first) and the memory model that picks
+the chunk (``tangent_bytes_per_row``, ``rows_per_pass``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import autodiff, autograd
-from .autodiff import forward_mode
+from . import autograd
+from .arguments import (
+    FlatLayout,
+    argnums_tuple,
+    float_input,
+    identity_rows,
+    match_argnums,
+    resolve_argnums,
+    restricted,
+    scalar_output,
+    tangent_inputs,
+)
+from .autodiff import enable_grad, forward_mode
 from .errors import MinigradError, ShapeError
 from .tensor import Tensor
-from .transforms import _argnums, _argnums_tuple, _float_input, _single, tangent_inputs
 
 DEFAULT_MAX_MEMORY = 2**30  # bytes: 1 GiB for the Hessian and the tangents of one chunk
 
@@ -25,25 +42,34 @@ class HessianTooLarge(MinigradError, MemoryError):
     """The Hessian, or one chunk of tangents, would need more memory than allowed."""
 
 
-def _hessian_vector_products(fname, f, xs_data, tangents, batched=None):
-    """``(H @ v)`` blocks for each input (batch axis first) and whether tangents were batched."""
-    xs, B, batched = tangent_inputs(fname, xs_data, tangents, batched, requires_grad=True)
-    with forward_mode(), autodiff.enable_grad():
-        out = f(*xs)
-        if not isinstance(out, Tensor) or out.size != 1:
-            what = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
-            raise ShapeError(
-                f"{fname}: the function must return a scalar Tensor, it returned {what}; "
-                f"reduce it (e.g. .sum())"
-            )
-        if not out.requires_grad:
-            return [np.zeros((B, *x.shape), x.dtype) for x in xs], batched
-        grads = autograd.grad(out, xs)
-    products = [
-        np.zeros((B, *x.shape), x.dtype) if g.tangent is None else g.tangent
-        for g, x in zip(grads, xs)
+# ----- one pass, many directions -----------------------------------------------------------------
+
+
+def gradient_tangents(gradients: Callable, inputs: Sequence[Tensor], batch: int) -> list:
+    """Forward-over-reverse: ``H @ v`` for each of ``batch`` directions, per input.
+
+    ``inputs`` carry tangents ``(batch, *x.shape)``; ``gradients()`` computes the gradient of a
+    scalar with respect to each input (a Tensor, or None for none) with a backward pass, and runs
+    in forward mode with grad mode on, so the tangent of each gradient is the product. A gradient
+    without a tangent does not depend on the inputs: its products are zeros.
+    """
+    with forward_mode(), enable_grad():
+        grads = gradients()
+    return [
+        np.zeros((batch, *x.shape), x.dtype) if g is None or g.tangent is None else g.tangent
+        for g, x in zip(grads, inputs)
     ]
-    return products, batched
+
+
+def _hessian_vector_products(fname, f, primals, tangents, batched=None):
+    """``(H @ v)`` blocks for each input (batch axis first) and whether tangents were batched."""
+    xs, B, batched = tangent_inputs(fname, primals, tangents, batched, requires_grad=True)
+
+    def gradients():
+        out = scalar_output(fname, f(*xs))
+        return autograd.grad(out, xs) if out.requires_grad else [None] * len(xs)
+
+    return gradient_tangents(gradients, xs, B), batched
 
 
 def hvp(f: Callable, primals: Sequence, tangents: Sequence):
@@ -61,6 +87,103 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence):
     products, batched = _hessian_vector_products("hvp", f, primals, tangents)
     blocks = [Tensor(p if batched else p[0]) for p in products]
     return blocks[0] if len(blocks) == 1 else tuple(blocks)
+
+
+# ----- the Hessian, a chunk of rows at a time ----------------------------------------------------
+
+
+def hessian_rows(
+    products: Callable, layout: FlatLayout, chunk: int, dtype, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The ``n x n`` Hessian over ``layout``'s flat vector, ``chunk`` rows per pass.
+
+    ``products(tangents)`` takes a batch of ``B`` directions split by ``layout`` (arrays of
+    shape ``(B, *shape)``) and returns ``H @ v`` split the same way. The directions are rows of
+    the identity, in ``dtype``, made one chunk at a time: an ``n x n`` identity would be a
+    second Hessian's worth of memory. The rows are written into ``out`` when given; otherwise a
+    Hessian of ``dtype`` is made (or, from one pass over one input, the products are it).
+    """
+    n, H = layout.n, out
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        blocks = products(layout.split(identity_rows(start, stop, n, dtype)))
+        if H is None and stop - start == n and len(blocks) == 1 and blocks[0].dtype == dtype:
+            return blocks[0].reshape(n, n)  # one pass, one input: already the Hessian
+        if H is None:
+            H = np.empty((n, n), dtype)
+        layout.join(blocks, lead=(stop - start,), out=H[start:stop])
+    return np.empty((n, n), dtype) if H is None else H
+
+
+# ----- memory ------------------------------------------------------------------------------------
+
+
+def tangent_bytes_per_row(tape_size: int, n: int, itemsize: int) -> int:
+    """The memory one Hessian row adds to a forward-over-reverse pass, in bytes.
+
+    ``tape_size`` is the number of elements on the tape of ``f`` (its inputs and intermediate
+    values): each gets one tangent per row in the forward pass and about two more in the
+    backward pass (cotangents and their tangents). On top of those, the row of the identity and
+    the product, ``n`` elements each."""
+    return 3 * itemsize * tape_size + 2 * itemsize * n
+
+
+def rows_per_pass(
+    fname: str,
+    n: int,
+    result_bytes: int,
+    per_row_bytes: int,
+    chunk_size: int | None,
+    max_memory: int,
+    advice: str = "",
+) -> int:
+    """How many Hessian rows one pass computes: ``chunk_size``, or by default the most that fit
+    in ``max_memory`` next to the result (``result_bytes``, checked by the caller to fit).
+    ``HessianTooLarge`` if one row, or the ``chunk_size`` asked for, does not fit; ``advice``
+    ends its message with what else the caller offers."""
+    room = max_memory - result_bytes
+    fits = n if math.isinf(room) else max(0, int(room // max(per_row_bytes, 1)))
+    if chunk_size is None:
+        if fits == 0:
+            raise HessianTooLarge(
+                f"{fname}: one row needs about {format_bytes(per_row_bytes)} of tangents on top "
+                f"of the {format_bytes(result_bytes)} result, more than "
+                f"max_memory={format_bytes(max_memory)}; raise max_memory{advice}"
+            )
+        return int(max(1, min(n, fits)))  # at least 1: a step for range(), even when n = 0
+    if chunk_size < 1:
+        raise ShapeError(f"{fname}: chunk_size must be at least 1, got {chunk_size}")
+    if chunk_size > fits:
+        needed = min(chunk_size, n) * per_row_bytes
+        raise HessianTooLarge(
+            f"{fname}: chunk_size={chunk_size} needs about {format_bytes(needed)} of tangents on "
+            f"top of the {format_bytes(result_bytes)} result, more than "
+            f"max_memory={format_bytes(max_memory)}; use chunk_size <= {max(fits, 1)} or "
+            f"raise max_memory{advice}"
+        )
+    return int(max(1, min(n, chunk_size)))
+
+
+def format_bytes(nbytes: float) -> str:
+    """A size in bytes, in the largest of GiB, MiB and KiB that it reaches (``191 MiB``)."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{int(nbytes)} bytes"
+
+
+def probe(f: Callable, xs: Sequence[Tensor]) -> tuple[list, object, list]:
+    """``(leaves, out, tape)`` from one plain recorded run of ``f`` on fresh leaves with the
+    values of ``xs``: the tape lists its inputs and every intermediate value (empty when ``out``
+    is not a Tensor that requires grad). What it measures and checks before the real passes."""
+    leaves = [Tensor(x.data, requires_grad=True) for x in xs]
+    with enable_grad():
+        out = f(*leaves)
+    tape = autograd.toposort(out) if isinstance(out, Tensor) and out.requires_grad else []
+    return leaves, out, tape
+
+
+# ----- hessian -----------------------------------------------------------------------------------
 
 
 def hessian(
@@ -82,95 +205,41 @@ def hessian(
     then checked so that the total stays under ``max_memory`` bytes (default 1 GiB). If it
     cannot, a ``HessianTooLarge`` error says how much is needed.
     """
-    _argnums_tuple("hessian", argnums)
+    argnums_tuple("hessian", argnums)
 
     def hessian_f(*args):
-        nums = _argnums("hessian", argnums, len(args))
-        xs = [_float_input("hessian", args[i], i) for i in nums]
-        sizes = [x.size for x in xs]
-        n = sum(sizes)
+        nums = resolve_argnums("hessian", argnums, len(args))
+        xs = [float_input("hessian", args[i], i) for i in nums]
+        layout = FlatLayout([x.shape for x in xs])
+        n = layout.n
         dtype = np.result_type(*[x.dtype for x in xs])
+        itemsize = np.dtype(dtype).itemsize
+        g = restricted(f, args, nums)
 
-        def g(*diff):
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return f(*full)
-
-        chunk = _chunk_size(g, xs, n, dtype, chunk_size, max_memory)
-        offsets = np.cumsum([0, *sizes])
-        H = None  # made at the first pass, unless that pass gives the whole Hessian
-        for start in range(0, n, chunk):
-            # NOTE: only this chunk's rows of the identity: an n x n one would be a second
-            # Hessian's worth of memory, outside max_memory.
-            rows = np.eye(min(chunk, n - start), n, k=start, dtype=dtype)
-            tangents = tuple(
-                rows[:, a:b].reshape((len(rows), *x.shape))
-                for x, a, b in zip(xs, offsets[:-1], offsets[1:])
+        result = n * n * itemsize
+        if result > max_memory:  # before the probe: a huge n fails without allocating
+            raise HessianTooLarge(
+                f"hessian: {n} inputs give a {n} x {n} Hessian of {format_bytes(result)}, more "
+                f"than max_memory={format_bytes(max_memory)}; raise max_memory, or use mg.hvp "
+                f"for products with a few vectors"
             )
-            products, _ = _hessian_vector_products("hessian", g, tuple(xs), tangents, True)
-            if chunk >= n and len(products) == 1 and products[0].dtype == dtype:
-                H = products[0].reshape(n, n)  # one pass, one input: already the Hessian
-                break
-            if H is None:
-                H = np.empty((n, n), dtype)
-            for p, a, b in zip(products, offsets[:-1], offsets[1:]):
-                H[start : start + len(rows), a:b] = p.reshape(len(rows), -1)
+        # Each element on the tape gets tangents per row: measure the tape before allocating.
+        tape_size = sum(t.size for t in probe(g, xs)[2])
+        per_row = tangent_bytes_per_row(tape_size, n, itemsize)
+        chunk = rows_per_pass("hessian", n, result, per_row, chunk_size, max_memory)
+
+        def products(tangents):
+            return _hessian_vector_products("hessian", g, tuple(xs), tuple(tangents), True)[0]
+
+        H = hessian_rows(products, layout, chunk, dtype)
         if flat:
             return Tensor(H)
         blocks = [
-            [
-                Tensor(H[a:b, c:d].reshape(xi.shape + xj.shape))
-                for xj, c, d in zip(xs, offsets[:-1], offsets[1:])
-            ]
-            for xi, a, b in zip(xs, offsets[:-1], offsets[1:])
+            [Tensor(block.reshape(shape + block.shape[1:])) for block in layout.split(H[a:b])]
+            for shape, a, b in layout.slices()
         ]
-        return (
-            blocks[0][0]
-            if isinstance(argnums, (int, np.integer))
-            else _single(argnums, [tuple(row) for row in blocks])
-        )
+        if isinstance(argnums, (int, np.integer)):
+            return blocks[0][0]
+        return match_argnums(argnums, [tuple(row) for row in blocks])
 
     return hessian_f
-
-
-def _chunk_size(g, xs, n, dtype, chunk_size, max_memory) -> int:
-    """How many Hessian rows one pass computes, checked against ``max_memory``."""
-    itemsize = np.dtype(dtype).itemsize
-    result = n * n * itemsize
-    if result > max_memory:
-        raise HessianTooLarge(
-            f"hessian: {n} inputs give a {n} x {n} Hessian of {_gib(result)}, more than "
-            f"max_memory={_gib(max_memory)}; raise max_memory, or use mg.hvp for products "
-            f"with a few vectors"
-        )
-    # Probe: the intermediates of f (its tape), each of which gets one tangent per row in the
-    # forward pass and about two more in the backward pass.
-    leaves = [Tensor(x.data, requires_grad=True) for x in xs]
-    with autodiff.enable_grad():
-        out = g(*leaves)
-    tape = autograd.toposort(out) if isinstance(out, Tensor) and out.requires_grad else []
-    per_row = 3 * itemsize * sum(t.size for t in tape) + 2 * itemsize * n
-    fits = max(0, (max_memory - result) // per_row)
-    if chunk_size is None:
-        if fits == 0:
-            raise HessianTooLarge(
-                f"hessian: one row needs about {_gib(per_row)} of tangents on top of the "
-                f"{_gib(result)} result, more than max_memory={_gib(max_memory)}; raise "
-                f"max_memory"
-            )
-        return int(min(n, fits))
-    if chunk_size < 1:
-        raise ShapeError(f"hessian: chunk_size must be at least 1, got {chunk_size}")
-    if chunk_size > fits:
-        raise HessianTooLarge(
-            f"hessian: chunk_size={chunk_size} needs about {_gib(min(chunk_size, n) * per_row)} "
-            f"of tangents on top of the {_gib(result)} result, more than "
-            f"max_memory={_gib(max_memory)}; use chunk_size <= {max(fits, 1)} or raise "
-            f"max_memory"
-        )
-    return int(min(n, chunk_size))
-
-
-def _gib(nbytes: float) -> str:
-    return f"{nbytes / 2**30:.3g} GiB" if nbytes >= 2**20 else f"{nbytes / 2**10:.3g} KiB"

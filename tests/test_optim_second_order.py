@@ -5,6 +5,9 @@ References are written in this file from the math (closed-form Hessians, Newton 
 logistic regression) and, for LBFGS, from PyTorch's algorithm transcribed to numpy below.
 """
 
+import math
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -261,6 +264,128 @@ def test_newton_too_large_hessian_is_a_clear_error():
     with pytest.raises(mg.HessianTooLarge, match=r"max_memory=.*NewtonCG"):
         Newton([x], max_memory=10_000)
     assert issubclass(mg.HessianTooLarge, MemoryError)
+
+
+# ----- Newton's memory ---------------------------------------------------------------------------
+
+HESSIAN_N = 400
+HESSIAN_BYTES = 8 * HESSIAN_N * HESSIAN_N  # float64
+ROW_BYTES = 5 * 8 * HESSIAN_N  # the documented tangents of one row: 5 n elements
+# Room for the Hessian, its two work arrays and a quarter of a Hessian's worth of tangent rows;
+# all n rows at once (the whole identity as tangents) would need six Hessians' worth.
+TIGHT_MEMORY = int(3.25 * HESSIAN_BYTES)
+
+
+def few_samples_setup(opt_cls, **kwargs):
+    """f(w) = ||X w - y||^2 with X of shape (5, n): the intermediate values have 5 elements, so
+    what grows with n is what Newton's memory model counts (the closure's graph cannot be
+    probed beforehand). Returns w, its optimizer, the closure and a count of its calls."""
+    rng = np.random.default_rng(9)
+    X = mg.tensor(rng.standard_normal((5, HESSIAN_N)))
+    y = mg.tensor(rng.standard_normal(5))
+    w = mg.tensor(np.zeros(HESSIAN_N), requires_grad=True)
+    opt = opt_cls([w], **kwargs)
+    calls = []
+
+    def closure():
+        calls.append(1)
+        opt.zero_grad()
+        loss = ((X @ w - y) ** 2).sum()
+        loss.backward()
+        return loss
+
+    return w, opt, closure, calls
+
+
+def peak_bytes(fn):
+    """What ``fn()`` allocates at its peak (tracemalloc sees numpy's arrays, not LAPACK's
+    internal buffers, which the model counts as the Hessian's work arrays)."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("adaptive", [True, False], ids=["levenberg_marquardt", "fixed_damping"])
+def test_newton_step_stays_under_max_memory_in_chunks(adaptive):
+    """n = 400 under 3.25 Hessians' worth of bytes: the default chunk is the most rows that fit
+    next to the Hessian, and the step's peak (Hessian passes, symmetrising, factoring,
+    solving) stays under max_memory. The Newton that built np.eye(n), (H + H.T) / 2 and
+    H + lam * eye peaked at 4 (fixed damping) to 5 Hessians here. The chunks change nothing: the same step as with
+    all rows in one pass."""
+    w, opt, closure, calls = few_samples_setup(
+        Newton, max_memory=TIGHT_MEMORY, damping=0.1, adaptive=adaptive
+    )
+    chunk = opt.rows_per_pass()
+    assert 1 < chunk < HESSIAN_N
+    assert HESSIAN_BYTES + chunk * ROW_BYTES <= TIGHT_MEMORY
+    assert HESSIAN_BYTES + (chunk + 1) * ROW_BYTES > TIGHT_MEMORY  # the most that fit
+    peak = peak_bytes(lambda: opt.step(closure))
+    assert peak <= TIGHT_MEMORY, f"peak {peak} bytes > max_memory {TIGHT_MEMORY}"
+    passes = math.ceil(HESSIAN_N / chunk)
+    assert len(calls) >= passes and opt.state[w]["func_evals"] == len(calls)
+
+    w1, one_pass, closure1, calls1 = few_samples_setup(Newton, damping=0.1, adaptive=adaptive)
+    assert one_pass.rows_per_pass() == HESSIAN_N
+    one_pass.step(closure1)
+    assert len(calls1) == len(calls) - passes + 1
+    np.testing.assert_allclose(w.data, w1.data, rtol=1e-10, atol=1e-12)
+
+
+def test_newton_refuses_a_chunk_size_that_does_not_fit():
+    _, opt, _, _ = few_samples_setup(Newton, max_memory=TIGHT_MEMORY)
+    chunk = opt.rows_per_pass()
+    with pytest.raises(
+        mg.HessianTooLarge,
+        match=rf"Newton: chunk_size={HESSIAN_N} needs .* use chunk_size <= {chunk} or raise "
+        rf"max_memory, or use NewtonCG",
+    ):
+        few_samples_setup(Newton, max_memory=TIGHT_MEMORY, chunk_size=HESSIAN_N)
+    _, fits, _, _ = few_samples_setup(Newton, max_memory=TIGHT_MEMORY, chunk_size=chunk)
+    assert fits.rows_per_pass() == chunk
+
+
+def test_newton_without_a_memory_bound_takes_all_rows_in_one_pass():
+    _, opt, _, _ = few_samples_setup(Newton, max_memory=np.inf)
+    assert opt.rows_per_pass() == HESSIAN_N
+
+
+def test_newton_that_cannot_fit_refuses_before_allocating():
+    """n = 20000 (a 3.2 GB Hessian) with max_size raised: refused by max_memory at construction,
+    and at a step once a frozen parameter joins, before the closure runs; neither allocates
+    as much as ten copies of the parameters."""
+    big = mg.tensor(np.zeros(20000), requires_grad=True)
+
+    def construct():
+        with pytest.raises(
+            mg.HessianTooLarge, match=r"a 20000 x 20000 Hessian and the work arrays .*NewtonCG"
+        ):
+            Newton([big], max_size=10**6)
+
+    assert peak_bytes(construct) < 10 * big.data.nbytes
+
+    small = mg.tensor(np.zeros(3), requires_grad=True)
+    big.requires_grad_(False)
+    opt = Newton([small, big], max_size=10**6)
+    big.requires_grad_(True)
+    calls = []
+
+    def closure():
+        calls.append(1)
+        opt.zero_grad()
+        loss = (small**2).sum() + (big**2).sum()
+        loss.backward()
+        return loss
+
+    def step():
+        with pytest.raises(mg.HessianTooLarge, match="20003 x 20003 Hessian"):
+            opt.step(closure)
+
+    assert peak_bytes(step) < 10 * big.data.nbytes
+    assert calls == []
 
 
 # ----- NewtonCG ----------------------------------------------------------------------------------

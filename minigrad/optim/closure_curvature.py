@@ -1,16 +1,17 @@
-"""``closure_hvp``: Hessian-vector products of a PyTorch-style closure, for ``Newton`` and
-``NewtonCG``.
+"""The curvature of a PyTorch-style closure, for ``Newton`` and ``NewtonCG``: Hessian-vector
+products (``closure_hvp``) and the Hessian (``closure_hessian``).
 
 How the curvature is computed (exactly, not by differences). ``mg.hessian`` and ``mg.hvp`` take
 a function of their inputs that builds the loss from those inputs; a PyTorch-style closure
 builds it from the parameter objects the model holds and calls ``backward`` itself. So
-``closure_hvp`` does what they do, forward-over-reverse, with the parameters themselves as the
-inputs: each parameter gets a tangent (a batch of ``B`` directions ``V``, its slice of each),
-and the closure runs in forward mode. The loss's forward pass pushes the tangents; so does its
-``backward``, because every VJP is made of Tensor ops. The gradient that lands in ``p.grad`` then
-carries the tangent ``d/de grad f(x + e v) = H v`` for each direction: ``B`` Hessian-vector
-products from one pass, and with ``V`` the rows of the identity, rows of the Hessian. The
-tangents are removed afterwards; the parameters' values never change.
+``closure_hvp`` does what they do, forward-over-reverse (``hessians.gradient_tangents``), with
+the parameters themselves as the inputs: each parameter gets a tangent (a batch of ``B``
+directions ``V``, its slice of each), and the closure runs in forward mode. The loss's forward
+pass pushes the tangents; so does its ``backward``, because every VJP is made of Tensor ops. The
+gradient that lands in ``p.grad`` then carries the tangent ``d/de grad f(x + e v) = H v`` for
+each direction: ``B`` Hessian-vector products from one pass, and with ``V`` the rows of the
+identity, rows of the Hessian (``closure_hessian``, a chunk of rows per run, as ``mg.hessian``).
+The tangents are removed afterwards; the parameters' values never change.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..autodiff import enable_grad, forward_mode
+from ..arguments import FlatLayout
+from ..hessians import gradient_tangents, hessian_rows
 from ..tensor import Tensor
 from .checks import check
 from .line_search import FlatParams
@@ -40,21 +42,19 @@ def closure_hvp(closure: Callable, params, tangents) -> tuple:
         tangents.ndim == 2 and tangents.shape[1] == flat.n,
         f"closure_hvp: tangents must have shape (B, {flat.n}), got {tangents.shape}",
     )
-    B = tangents.shape[0]
+    loss = None
+
+    def gradients():
+        nonlocal loss
+        loss = closure()
+        flat.check_grads()  # what the closure left in .grad must fit, before it is flattened
+        return [p.grad for p in flat.params]
+
     try:
         for p, t in zip(flat.params, flat.split(tangents)):
             p.tangent = t.astype(p.dtype, copy=False)
-        with forward_mode(), enable_grad():
-            loss = closure()
-        flat.check_grads()  # what the closure left in .grad must fit, before it is flattened
-        grads, products = [], []
-        for p in flat.params:
-            g = p.grad
-            grads.append(np.zeros(p.size, flat.dtype) if g is None else g.data.ravel())
-            if g is None or g.tangent is None:  # the gradient does not depend on p: H v = 0
-                products.append(np.zeros((B, p.size), flat.dtype))
-            else:
-                products.append(g.tangent.reshape(B, p.size))
+        products = gradient_tangents(gradients, flat.params, len(tangents))
+        g = flat.grad()
     finally:
         for p in flat.params:
             p.tangent = None
@@ -62,4 +62,25 @@ def closure_hvp(closure: Callable, params, tangents) -> tuple:
                 p.grad.tangent = None
     if isinstance(loss, Tensor):
         loss.tangent = None
-    return loss, np.concatenate(grads).astype(flat.dtype), np.concatenate(products, axis=1)
+    return loss, g, flat.layout.join(products, lead=(len(tangents),))
+
+
+def closure_hessian(closure: Callable, flat: FlatParams, chunk: int) -> tuple:
+    """``(loss, g, H)``: the closure's loss (a Tensor), its flat gradient ``(n,)`` in float64
+    and its symmetrised Hessian ``(H + H^T) / 2``, ``(n, n)`` in float64, by ``closure_hvp`` on
+    ``chunk`` rows of the identity per run of the closure (``hessians.hessian_rows``)."""
+    loss = g = None  # from the first run
+
+    def products(tangents):
+        nonlocal loss, g
+        value, grad, rows = closure_hvp(closure, flat, tangents[0])
+        if loss is None:
+            loss, g = value, grad.astype(np.float64)
+        return [rows]
+
+    rows_as_one_block = FlatLayout([(flat.n,)])  # closure_hvp takes and gives flat rows
+    H = hessian_rows(products, rows_as_one_block, chunk, flat.dtype, out=np.empty((flat.n, flat.n)))
+    # (H + H.T) / 2 in place: one temporary n x n array (the copy of H.T) instead of two.
+    H += H.T
+    H *= 0.5
+    return loss, g, H

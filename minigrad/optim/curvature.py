@@ -27,9 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..autodiff import enable_grad
-from ..autograd import toposort
-from ..hessians import hvp
+from ..arguments import FlatLayout, scalar_output
+from ..hessians import hvp, probe
 from ..tensor import Tensor
 from .optimizer import OptimizerError, check
 
@@ -71,45 +70,30 @@ class _FlatHessian:
             )
         self.fname = fname
         self.primals = tuple(Tensor(v.astype(np.float64)) for v in values)
-        self.shapes = [v.shape for v in values]
-        self.offsets = np.cumsum([0, *(v.size for v in values)])
-        self.n = int(self.offsets[-1])
+        self.layout = FlatLayout([v.shape for v in values])
+        self.n = self.layout.n
         self.f = lambda *xs: loss_fn(list(xs))
         self.products = 0
         self._check_connected()
 
     def _check_connected(self) -> None:
         """Refuse a loss that ignores its arguments: its Hessian would silently read as zero."""
-        leaves = [Tensor(p.data, requires_grad=True) for p in self.primals]
-        with enable_grad():
-            out = self.f(*leaves)
-        check(
-            isinstance(out, Tensor) and out.size == 1,
-            f"{self.fname}: loss_fn must return a scalar Tensor, got "
-            f"{f'shape {out.shape}' if isinstance(out, Tensor) else type(out).__name__}",
-        )
-        reached = {id(t) for t in toposort(out)} if out.requires_grad else set()
+        leaves, out, tape = probe(self.f, self.primals)
+        scalar_output(self.fname, out, function="loss_fn", error=OptimizerError)
+        reached = {id(t) for t in tape}
         check(
             any(id(leaf) in reached for leaf in leaves),
             f"{self.fname}: the loss does not depend on the Tensors loss_fn is given; compute it "
             f"from them (a functional forward pass), not from the model's own parameters",
         )
 
-    def split(self, v: np.ndarray) -> list[np.ndarray]:
-        """A flat vector ``(n,)`` (or a batch ``(k, n)``) as arrays of the parameters' shapes."""
-        batch = v.shape[:-1]
-        return [
-            v[..., a:b].reshape(*batch, *shape)
-            for shape, a, b in zip(self.shapes, self.offsets[:-1], self.offsets[1:])
-        ]
-
     def __call__(self, V: np.ndarray) -> np.ndarray:
         V = np.atleast_2d(V)
-        tangents = tuple(Tensor(t) for t in self.split(V))
+        tangents = tuple(Tensor(t) for t in self.layout.split(V))
         out = hvp(self.f, self.primals, tangents)
         blocks = out if isinstance(out, tuple) else (out,)
         self.products += len(V)
-        return np.concatenate([b.numpy().reshape(len(V), -1) for b in blocks], axis=1)
+        return self.layout.join([b.numpy() for b in blocks], lead=(len(V),))
 
 
 # ----- eigenvalues by power iteration ---------------------------------------------------------
@@ -138,9 +122,7 @@ class EigenResult:
 
     def split(self, i: int) -> list[np.ndarray]:
         """Eigenvector ``i`` as a list of arrays with the parameters' shapes."""
-        offsets = np.cumsum([0, *(int(np.prod(s)) for s in self.shapes)])
-        v = self.eigenvectors[i]
-        return [v[a:b].reshape(s) for s, a, b in zip(self.shapes, offsets[:-1], offsets[1:])]
+        return FlatLayout(self.shapes).split(self.eigenvectors[i])
 
 
 @dataclass
@@ -274,7 +256,7 @@ def top_hessian_eigenvalues(
         residuals=np.array([certain[i].residual for i in order]),
         converged=[certain[i].converged for i in order],
         products=H.products,
-        shapes=list(H.shapes),
+        shapes=list(H.layout.shapes),
     )
 
 

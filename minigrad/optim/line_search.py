@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..arguments import FlatLayout
 from ..autodiff import enable_grad, no_grad
 from ..tensor import Tensor
 from .checks import check, check_gradient
@@ -42,23 +43,17 @@ class FlatParams:
         self.owner = owner
         self.indices = [i for i, p in enumerate(params) if p.requires_grad]
         self.params = [p for p in params if p.requires_grad]
-        self.sizes = [p.size for p in self.params]
-        self.offsets = np.cumsum([0, *self.sizes])
-        self.n = int(self.offsets[-1])
+        self.layout = FlatLayout([p.shape for p in self.params])
+        self.n = self.layout.n
         self.dtype = np.result_type(*[p.dtype for p in self.params])
 
     def split(self, vector: np.ndarray) -> list[np.ndarray]:
         """``vector`` (``(n,)``, or ``(B, n)`` for a batch) cut into the parameters' shapes."""
-        vector = np.asarray(vector)
-        lead = vector.shape[:-1]
-        return [
-            vector[..., a:b].reshape(lead + p.shape)
-            for p, a, b in zip(self.params, self.offsets[:-1], self.offsets[1:])
-        ]
+        return self.layout.split(vector)
 
     def get(self) -> np.ndarray:
         """A copy of the parameters as one flat vector."""
-        return np.concatenate([p.data.ravel() for p in self.params]).astype(self.dtype)
+        return self.layout.join([p.data for p in self.params]).astype(self.dtype, copy=False)
 
     def set(self, x: np.ndarray) -> None:
         """Write the flat vector ``x`` into the parameters (in place)."""
@@ -82,12 +77,10 @@ class FlatParams:
     def grad(self) -> np.ndarray:
         """The parameters' gradients as one flat vector (zeros where ``.grad`` is None)."""
         self.check_grads()
-        return np.concatenate(
-            [
-                np.zeros(p.size, self.dtype) if p.grad is None else p.grad.data.ravel()
-                for p in self.params
-            ]
-        ).astype(self.dtype)
+        grads = [
+            np.zeros(p.shape, self.dtype) if p.grad is None else p.grad.data for p in self.params
+        ]
+        return self.layout.join(grads).astype(self.dtype, copy=False)
 
     def evaluate(self, closure: Callable) -> float:
         """Run the closure (grad mode on) at the current parameters; the loss as a float."""

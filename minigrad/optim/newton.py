@@ -3,20 +3,29 @@ Levenberg-Marquardt damping) and ``NewtonCG`` (Hessian-free: conjugate gradient 
 Hessian-vector products).
 
 The curvature comes from ``closure_hvp`` (``closure_curvature.py``): exact Hessian-vector
-products of the closure by forward-over-reverse, not differences.
+products of the closure by forward-over-reverse, not differences. ``Newton`` builds its Hessian
+from them as ``mg.hessian`` does (``hessians.hessian_rows``: identity rows a chunk at a time, as
+many as ``hessians.rows_per_pass`` lets fit in ``max_memory``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import numpy as np
 
 from ..autodiff import enable_grad, no_grad
-from ..hessians import DEFAULT_MAX_MEMORY, HessianTooLarge
+from ..hessians import (
+    DEFAULT_MAX_MEMORY,
+    HessianTooLarge,
+    format_bytes,
+    rows_per_pass,
+    tangent_bytes_per_row,
+)
 from .checks import Limits
-from .closure_curvature import closure_hvp
+from .closure_curvature import closure_hessian, closure_hvp
 from .line_search import FlatParams, backtracking_armijo
 from .optimizer import Optimizer, check
 from .state_checks import count_slot, flag_slot, number_slot
@@ -86,13 +95,20 @@ class Newton(_FlatSecondOrder):
     ``H + lambda I`` is singular) and the closure is called only for the Hessian.
 
     The Hessian comes from ``closure_hvp`` (forward-over-reverse with the identity's rows as
-    tangents on the parameters themselves; see the module docstring), ``chunk_size`` rows per
-    run of the closure (default: all ``n`` in one run; each run holds ``chunk_size`` tangents
-    per intermediate value of the model, so lower it for models with large activations). It is
-    symmetrised, ``(H + H^T) / 2``, and solved in float64. An ``n x n`` Hessian is for small
-    models: more than ``max_size`` parameters, or a Hessian plus tangents of more than
-    ``max_memory`` bytes, raise ``mg.HessianTooLarge`` (at construction and at each step) with
-    the fix: ``NewtonCG`` or ``LBFGS``.
+    tangents on the parameters themselves; see the module docstring), a chunk of rows per run
+    of the closure, as ``mg.hessian`` computes it. It is symmetrised, ``(H + H^T) / 2``, and
+    solved in float64.
+
+    Memory, bounded by ``max_memory`` bytes with ``mg.hessian``'s model: the float64 Hessian
+    and two ``n x n`` work arrays to factor and solve with it, and during a run of ``c`` rows
+    (``chunk_size``, by default the most that fit: ``rows_per_pass()``) the Hessian and ``c``
+    rows of tangents of ``5 n`` elements (the parameters counted as the tape). The model's own
+    intermediate values get ``c`` tangents each too, but a closure frees its graph in its own
+    ``backward()``, so no probe can measure them beforehand as ``mg.hessian`` measures its
+    ``f``'s: for large activations, lower ``chunk_size``. An ``n x n`` Hessian is for small
+    models: more than ``max_size`` parameters, or more than ``max_memory`` bytes, raise
+    ``mg.HessianTooLarge`` (at construction and at each step) with the fix: ``NewtonCG`` or
+    ``LBFGS``.
 
     ``step(closure)`` returns the loss before the step. State (on the first parameter):
     ``step``, ``func_evals``, ``damping`` (the current ``lambda``), ``nu``, ``rejected`` (trial
@@ -137,44 +153,40 @@ class Newton(_FlatSecondOrder):
             tolerance_grad=tolerance_grad,
         )
         super().__init__(params, defaults)
-        self._chunk(self.flat(), self.param_groups[0])
+        self.rows_per_pass()
 
-    def _chunk(self, flat: FlatParams, group: dict) -> int:
-        """Rows of the Hessian per run of the closure, after checking that it fits."""
-        n, itemsize = flat.n, flat.dtype.itemsize
+    def rows_per_pass(self) -> int:
+        """Rows of the Hessian per run of the closure: ``chunk_size``, or the most that fit in
+        ``max_memory`` (see the class docstring), after checking that the Hessian fits;
+        ``mg.HessianTooLarge`` if it does not."""
+        group, flat = self.param_groups[0], self.flat()
+        n = flat.n
         fix = "use NewtonCG (Hessian-vector products only) or LBFGS for a model this size"
         if n > group["max_size"]:
             raise HessianTooLarge(
                 f"Newton: the parameters have {n} elements, so the Hessian would be {n} x {n} "
-                f"({_size(8 * n * n)}), more than max_size={group['max_size']} parameters; "
-                f"{fix}, or raise max_size"
+                f"({format_bytes(8 * n * n)}), more than max_size={group['max_size']} "
+                f"parameters; {fix}, or raise max_size"
             )
-        chunk = min(n, group["chunk_size"] or n)
-        needed = 8 * n * n + 2 * chunk * n * itemsize  # H, and tangents of parameters and grads
-        if needed > group["max_memory"]:
+        hessian_bytes = 8 * n * n  # float64, whatever the parameters' dtype
+        if _SOLVE_ARRAYS * hessian_bytes > group["max_memory"]:
             raise HessianTooLarge(
-                f"Newton: a {n} x {n} Hessian and the tangents of {chunk} rows per pass need "
-                f"{_size(needed)}, more than max_memory={_size(group['max_memory'])}; {fix}, "
-                f"lower chunk_size, or raise max_memory"
+                f"Newton: a {n} x {n} Hessian and the work arrays to solve with it need "
+                f"{format_bytes(_SOLVE_ARRAYS * hessian_bytes)}, more than "
+                f"max_memory={format_bytes(group['max_memory'])}; {fix}, or raise max_memory"
             )
-        return chunk
+        # NOTE: a closure frees its graph in its own backward(), so no probe can see the model's
+        # intermediate values as mg.hessian's does: the tape counted is the parameters.
+        per_row = tangent_bytes_per_row(n, n, flat.dtype.itemsize)
+        return rows_per_pass(
+            "Newton", n, hessian_bytes, per_row, group["chunk_size"], group["max_memory"],
+            advice=f", or {fix}",
+        )  # fmt: skip
 
     def hessian(self, closure: Callable):
         """``(loss, g, H)`` at the current parameters: the loss (a Tensor), the flat gradient
         ``(n,)`` and the symmetrised Hessian ``(n, n)`` in float64."""
-        group = self.param_groups[0]
-        flat = self.flat()
-        chunk = self._chunk(flat, group)
-        n = flat.n
-        H = np.empty((n, n))
-        eye = np.eye(n, dtype=flat.dtype)
-        loss = g = None
-        for start in range(0, n, chunk):
-            value, grad, rows = closure_hvp(closure, flat, eye[start : start + chunk])
-            H[start : start + chunk] = rows
-            if loss is None:
-                loss, g = value, grad.astype(np.float64)
-        return loss, g, (H + H.T) / 2
+        return closure_hessian(closure, self.flat(), self.rows_per_pass())
 
     def step(self, closure: Callable):
         """One damped Newton step; returns the loss before it."""
@@ -183,7 +195,7 @@ class Newton(_FlatSecondOrder):
             {"step": 0, "func_evals": 0, "damping": float(self.param_groups[0]["damping"]),
              "nu": 2.0, "rejected": 0},
         )  # fmt: skip
-        chunk = self._chunk(flat, group)
+        chunk = self.rows_per_pass()
         loss, g, H = self.hessian(closure)
         state["func_evals"] += math.ceil(flat.n / chunk)
         state["step"] += 1
@@ -191,12 +203,13 @@ class Newton(_FlatSecondOrder):
         with no_grad():
             if np.abs(g).max() <= group["tolerance_grad"]:
                 return loss
-            lr, lam, eye = group["lr"], state["damping"], np.eye(flat.n)
+            lr, lam = group["lr"], state["damping"]
             if not group["adaptive"]:
-                try:
-                    d = np.linalg.solve(H + lam * eye, -g)
-                except np.linalg.LinAlgError:
-                    d = np.linalg.lstsq(H + lam * eye, -g, rcond=None)[0]
+                with _damped(H, lam):
+                    try:
+                        d = np.linalg.solve(H, -g)
+                    except np.linalg.LinAlgError:
+                        d = np.linalg.lstsq(H, -g, rcond=None)[0]
                 flat.add(lr, d.astype(flat.dtype))
                 return loss
             self._levenberg_marquardt(closure, flat, state, float(loss), g, H, lr)
@@ -209,15 +222,13 @@ class Newton(_FlatSecondOrder):
         lam, nu = state["damping"], state["nu"]
         scale = max(1.0, float(np.abs(np.diag(H)).max()))
         floor, ceiling = 1e-8 * scale, 1e16 * scale
-        eye = np.eye(flat.n)
         for _ in range(self.param_groups[0]["max_retries"] + 1):
-            try:
-                np.linalg.cholesky(H + lam * eye)  # positive definite: d is a descent direction
-            except np.linalg.LinAlgError:
+            with _damped(H, lam):
+                s = _descent_step(H, g, lr)
+            if s is None:
                 lam, nu = min(max(lam * nu, floor), ceiling), 2 * nu
                 state["rejected"] += 1
                 continue
-            s = lr * np.linalg.solve(H + lam * eye, -g)
             predicted = -(g @ s + 0.5 * s @ H @ s)
             if 0 <= predicted <= 4 * np.finfo(flat.dtype).eps * abs(f0):
                 flat.set(x)  # converged: no decrease the loss could show in floating point
@@ -234,6 +245,33 @@ class Newton(_FlatSecondOrder):
         else:
             flat.set(x)  # no step lowered the loss: stay
         state["damping"], state["nu"] = float(lam), float(nu)
+
+
+# The Hessian, and two n x n work arrays that factoring or solving with it needs besides:
+# np.linalg.cholesky copies its input into a buffer and writes a new factor, and the in-place
+# symmetrisation copies H^T.
+_SOLVE_ARRAYS = 3
+
+
+def _descent_step(H: np.ndarray, g: np.ndarray, lr: float) -> np.ndarray | None:
+    """``s = lr * H^{-1} (-g)`` if ``H`` is positive definite, else None."""
+    try:
+        np.linalg.cholesky(H)  # positive definite: d is a descent direction
+    except np.linalg.LinAlgError:
+        return None
+    return lr * np.linalg.solve(H, -g)
+
+
+@contextmanager
+def _damped(H: np.ndarray, lam: float):
+    """``H`` as ``H + lam I`` inside the block, its diagonal put back exactly afterwards: in place,
+    because a damped copy would be one more ``n x n`` array than ``max_memory`` allows."""
+    diagonal = H.diagonal().copy()
+    np.fill_diagonal(H, diagonal + lam)
+    try:
+        yield H
+    finally:
+        np.fill_diagonal(H, diagonal)
 
 
 class NewtonCG(_FlatSecondOrder):
@@ -379,10 +417,3 @@ class _Counter:
     def __call__(self):
         self.calls += 1
         return self.closure()
-
-
-def _size(nbytes: float) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if nbytes >= scale:
-            return f"{nbytes / scale:.3g} {unit}"
-    return f"{int(nbytes)} bytes"

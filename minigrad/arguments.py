@@ -1,0 +1,338 @@
+"""What the transforms, the Hessians and the second-order optimizers do with their arguments.
+
+- ``argnums``: checked when a transform is made (``argnums_tuple``), resolved against a call
+  (``resolve_argnums``), and the results shaped by it (``match_argnums``).
+- Inputs and outputs: an argument to differentiate as a float Tensor (``float_input``), an output
+  that must be a Tensor (``tensor_output``) or a scalar one (``scalar_output``), and ``f`` as a
+  function of the differentiated arguments alone (``restricted``).
+- Reverse mode: ``with_leaves`` and ``recording_for_reverse`` mark the inputs of a grad, vjp or
+  jacrev while ``f`` runs, so that forward mode can refuse them (``differentiated_in_reverse``).
+- Forward mode: ``tangent_inputs`` checks primals and tangents and makes the inputs that carry
+  the tangents (a leading batch axis of ``B`` directions).
+- Flat vectors: ``FlatLayout`` sees arrays of several shapes as one vector of ``n`` elements,
+  splits a vector (or a batch of them) back into the shapes and joins blocks into one;
+  ``identity_rows`` gives rows of the ``n x n`` identity, one chunk at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from itertools import accumulate
+
+import numpy as np
+
+from .autodiff import enable_grad, mode
+from .errors import BackwardError, DTypeError, ShapeError
+from .tensor import Tensor
+
+# ----- argnums -----------------------------------------------------------------------------------
+
+
+def _is_int(a) -> bool:
+    return isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+
+
+def argnums_tuple(fname: str, argnums) -> tuple[int, ...]:
+    """``argnums`` as a tuple, checked to be an int or a non-empty sequence of ints. Transforms
+    call it when they are made, so that a bad ``argnums`` fails there, not at the first call."""
+    if _is_int(argnums):
+        return (argnums,)
+    if isinstance(argnums, (tuple, list)) and all(_is_int(a) for a in argnums):
+        if not argnums:
+            raise ShapeError(f"{fname}: argnums is empty; name at least one argument")
+        return tuple(argnums)
+    raise ShapeError(
+        f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}; e.g. argnums=0 "
+        f"for the first argument, argnums=(0, 1) for the first two"
+    )
+
+
+def resolve_argnums(fname: str, argnums, nargs: int) -> tuple[int, ...]:
+    """``argnums`` as non-negative indices into a call with ``nargs`` positional arguments."""
+    nums = argnums_tuple(fname, argnums)
+    if nargs == 0:
+        raise ShapeError(
+            f"{fname}: the function was called with no positional arguments; pass the ones to "
+            f"differentiate positionally (keyword arguments are not differentiated)"
+        )
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ShapeError(
+                f"{fname}: argnums {argnums!r} is out of range for a call with {nargs} positional "
+                f"argument(s); use indices in [{-nargs}, {nargs - 1}]"
+            )
+    nums = tuple(int(a) % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise ShapeError(f"{fname}: argnums {argnums!r} names an argument twice")
+    return nums
+
+
+def match_argnums(argnums, values):
+    """One value for an int ``argnums``, a tuple for a sequence (JAX's convention)."""
+    return values[0] if isinstance(argnums, (int, np.integer)) else tuple(values)
+
+
+# ----- inputs and outputs ------------------------------------------------------------------------
+
+
+def as_array(fname: str, value, what: str) -> np.ndarray:
+    """A number, array or (nested) list as an ndarray of numbers, with an error naming ``what``
+    when it is not one: minigrad differentiates arrays, not lists of arrays (JAX's pytrees)."""
+    try:
+        data = np.asarray(value)
+    except ValueError:  # numpy: "inhomogeneous shape", a list of arrays of different shapes
+        data = None
+    if data is None and isinstance(value, (list, tuple)):
+        shapes = ", ".join(str(_shape(entry)) for entry in value)
+        raise ShapeError(
+            f"{fname}: {what} is a {type(value).__name__} of {len(value)} entries of shapes "
+            f"{shapes}, which is not one array; minigrad differentiates arrays, not lists of "
+            f"them: pass the entries as separate arguments of f and name them all in argnums "
+            f"(f(W, b) with argnums=(0, 1) instead of f([W, b])), or concatenate them"
+        )
+    if data is None or data.dtype.kind not in "biufc":
+        raise DTypeError(
+            f"{fname}: {what} is a {type(value).__name__}, not numbers; pass a Tensor, an array "
+            f"or a Python number"
+        )
+    return data
+
+
+def _shape(entry) -> tuple | str:
+    try:
+        return np.shape(entry)
+    except ValueError:
+        return "(ragged)"
+
+
+def float_input(fname: str, value, position: int) -> Tensor:
+    """A differentiated argument as a Tensor. Python numbers and integer arrays become float64;
+    an integer or bool Tensor is an error (it cannot require grad)."""
+    if isinstance(value, Tensor):
+        if value.dtype.kind not in "fc":
+            raise DTypeError(
+                f"{fname}: argument {position} is a {value.dtype} tensor; only floating-point "
+                f"inputs can be differentiated (use .astype('float64'), or leave it out of "
+                f"argnums)"
+            )
+        return value
+    data = as_array(fname, value, f"argument {position}")
+    return Tensor(data if data.dtype.kind in "fc" else data.astype(np.float64))
+
+
+def tensor_output(fname: str, out) -> Tensor:
+    """``out``, checked to be a Tensor (what a transformed function must return)."""
+    if not isinstance(out, Tensor):
+        raise ShapeError(f"{fname}: the function must return a Tensor, not {type(out).__name__}")
+    return out
+
+
+def scalar_output(
+    fname: str,
+    out,
+    function: str = "the function",
+    advice: str = "reduce it (e.g. .sum())",
+    error: type[Exception] = ShapeError,
+) -> Tensor:
+    """``out``, checked to be a Tensor of one element (gradients and Hessians need a scalar).
+    ``function`` names what returned it and ``advice`` says what to do instead; the optimizers
+    pass their own ``error`` class."""
+    if not isinstance(out, Tensor) or out.size != 1:
+        what = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
+        raise error(
+            f"{fname}: {function} must return a scalar Tensor, it returned {what}; {advice}"
+        )
+    return out
+
+
+def substituted(args: Sequence, nums: Sequence[int], values: Sequence) -> list:
+    """``args`` as a list, with ``values`` in the positions ``nums``."""
+    full = list(args)
+    for i, value in zip(nums, values):
+        full[i] = value
+    return full
+
+
+def restricted(f: Callable, args: Sequence, nums: Sequence[int]) -> Callable:
+    """``f`` as a function of its arguments in positions ``nums`` alone, the others fixed at
+    ``args``: what forward mode and the Hessian differentiate."""
+
+    def f_of_differentiated(*values):
+        return f(*substituted(args, nums, values))
+
+    return f_of_differentiated
+
+
+# ----- reverse mode: which inputs are being differentiated ---------------------------------------
+
+# The inputs of the reverse-mode transforms (grad, vjp, jacrev) whose ``f`` is running: forward
+# mode inside ``f`` must not take them as plain values (see ``differentiated_in_reverse``).
+_reverse_inputs: ContextVar[tuple[Tensor, ...]] = ContextVar("reverse_inputs", default=())
+
+
+def is_recorded(x: Tensor) -> bool:
+    """Whether operations on ``x`` are recorded: it requires grad and grad mode is on."""
+    return x.requires_grad and mode().grad_enabled
+
+
+def with_leaves(fname: str, args, argnums):
+    """``(args, leaves, nested)``: ``args`` with the differentiated ones replaced by leaves that
+    require grad, and those leaves.
+
+    An argument that is already recorded (an input of an outer differentiation, or a parameter)
+    is used itself, so the result stays connected to it; ``nested`` says whether that happened
+    (then gradients are recorded, to be differentiated again). A fresh leaf keeps the argument's
+    tangent, so forward mode reaches through (forward-over-reverse).
+    """
+    nums = resolve_argnums(fname, argnums, len(args))
+    leaves, nested = [], False
+    for i in nums:
+        x = float_input(fname, args[i], i)
+        if is_recorded(x):
+            nested = True
+        else:
+            tangent, x = x.tangent, Tensor(x.data, requires_grad=True)
+            x.tangent = tangent
+        leaves.append(x)
+    return substituted(args, nums, leaves), leaves, nested
+
+
+@contextmanager
+def recording_for_reverse(leaves):
+    """Grad mode on while ``f`` runs on ``leaves``, which are marked as being differentiated in
+    reverse mode (see ``differentiated_in_reverse``)."""
+    token = _reverse_inputs.set(_reverse_inputs.get() + tuple(leaves))
+    try:
+        with enable_grad():
+            yield
+    finally:
+        _reverse_inputs.reset(token)
+
+
+def differentiated_in_reverse(x: Tensor) -> bool:
+    """Whether a recorded computation will be differentiated through ``x`` in reverse mode: it
+    is an input of an enclosing grad/vjp/jacrev, or it was computed from a tensor that requires
+    grad. A leaf that merely requires grad (a parameter) is not: forward mode then takes its
+    value, as JAX does."""
+    if not is_recorded(x):
+        return False
+    return not x.is_leaf or any(x is leaf for leaf in _reverse_inputs.get())
+
+
+# ----- forward mode: inputs that carry tangents --------------------------------------------------
+
+
+def _tangent_batch(fname: str, primal: Tensor, tangent, batched: bool | None, position: int):
+    """The tangent with a leading batch axis; ``batched`` None: decide by its shape."""
+    if isinstance(tangent, Tensor):
+        t = tangent.data
+    else:
+        t = as_array(fname, tangent, f"the tangent of argument {position}")
+    if batched is None:
+        batched = t.shape != primal.shape and t.shape[1:] == primal.shape
+    if (t.shape[1:] if batched else t.shape) != primal.shape:
+        raise ShapeError(
+            f"{fname}: a tangent has shape {t.shape} but its primal has shape {primal.shape}; "
+            f"give a tangent of the primal's shape (or (k, *shape) for a batch of k)"
+        )
+    t = t.astype(np.result_type(t.dtype, primal.dtype), copy=False)
+    return (t if batched else t[None]), batched
+
+
+def _describe(value) -> str:
+    shape = getattr(value, "shape", None)
+    return type(value).__name__ + ("" if shape is None else f" of shape {shape}")
+
+
+def tangent_inputs(fname: str, primals, tangents, batched=None, requires_grad=False):
+    """Fresh input Tensors carrying the tangents, with the batch size ``B`` and whether the
+    tangents came batched (``(k, *shape)``) or one per primal (``shape``, then ``B = 1``).
+
+    A primal that requires grad gives its value, unless a recorded computation is to be
+    differentiated through it: tangents are not recorded (no reverse-over-forward)."""
+    for name, value in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(value, (tuple, list)):
+            raise ShapeError(
+                f"{fname}: {name} must be a tuple or list with one entry per argument of f, got "
+                f"{_describe(value)}; for a function of one argument write "
+                f"mg.{fname}(f, (x,), (v,))"
+            )
+    if len(primals) != len(tangents):
+        raise ShapeError(
+            f"{fname}: {len(primals)} primal(s) but {len(tangents)} tangent(s); give one tangent "
+            f"per primal"
+        )
+    xs, sizes, flags = [], set(), set()
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        x = float_input(fname, p, i)
+        if x.tangent is not None or mode().forward_level:
+            raise BackwardError(
+                f"{fname}: argument {i} already carries a tangent: forward mode does not nest; "
+                f"differentiate the inner function first, or use forward-over-reverse (mg.hvp)"
+            )
+        if differentiated_in_reverse(x):
+            raise BackwardError(
+                f"{fname}: argument {i} is being differentiated in reverse mode (it is an input "
+                f"of an enclosing mg.grad, mg.vjp or mg.jacrev, or was computed from a tensor "
+                f"that requires grad), and forward-mode results cannot be: their tangents are "
+                f"not recorded (reverse-over-forward is not supported); differentiate in "
+                f"reverse mode only (e.g. mg.jacrev(mg.grad(f))), put the reverse-mode "
+                f"transform inside the forward-mode one (forward-over-reverse), or pass "
+                f"x.detach() to use its value as a constant"
+            )
+        t, is_batched = _tangent_batch(fname, x, t, batched, i)
+        leaf = Tensor(x.data, requires_grad=requires_grad)
+        leaf.tangent = t
+        xs.append(leaf)
+        sizes.add(t.shape[0])
+        flags.add(is_batched)
+    if len(sizes) > 1 or len(flags) > 1:
+        raise ShapeError(
+            f"{fname}: every tangent needs the same batch size (leading axis), got {sorted(sizes)}"
+        )
+    return xs, (sizes.pop() if sizes else 1), (flags.pop() if flags else False)
+
+
+# ----- flat vectors ------------------------------------------------------------------------------
+
+
+class FlatLayout:
+    """Arrays of the given ``shapes`` seen as one flat vector of ``n`` elements: theirs,
+    flattened and concatenated in order (the layout of ``mg.hessian(..., flat=True)``).
+    Array ``i`` is the slice ``offsets[i]:offsets[i + 1]``."""
+
+    def __init__(self, shapes: Sequence[tuple[int, ...]]):
+        self.shapes = [tuple(shape) for shape in shapes]
+        self.offsets = list(accumulate((math.prod(shape) for shape in self.shapes), initial=0))
+        self.n = self.offsets[-1]
+
+    def slices(self):
+        """``(shape, start, stop)`` of each array in the flat vector."""
+        return zip(self.shapes, self.offsets[:-1], self.offsets[1:])
+
+    def split(self, vector) -> list[np.ndarray]:
+        """A flat vector (its last axis, of length ``n``; leading axes, such as a batch of
+        directions, are kept) cut into arrays of the shapes: ``(*lead, n)`` gives
+        ``(*lead, *shape)`` each (views where numpy can)."""
+        vector = np.asarray(vector)
+        lead = vector.shape[:-1]
+        return [vector[..., a:b].reshape(lead + shape) for shape, a, b in self.slices()]
+
+    def join(self, blocks: Sequence, lead: tuple[int, ...] = (), out=None) -> np.ndarray:
+        """The inverse of ``split``: blocks of shapes ``(*lead, *shape)`` as one ``(*lead, n)``
+        array, written into ``out`` when given (no intermediate copy)."""
+        flat = [np.asarray(block).reshape(*lead, -1) for block in blocks]
+        if out is None:
+            return np.concatenate(flat, axis=-1)
+        for block, (_, a, b) in zip(flat, self.slices()):
+            out[..., a:b] = block
+        return out
+
+
+def identity_rows(start: int, stop: int, n: int, dtype=np.float64) -> np.ndarray:
+    """Rows ``start:stop`` of the ``n x n`` identity, shape ``(stop - start, n)``: the directions
+    of one chunk of Jacobian or Hessian rows, made without the rest of the identity."""
+    return np.eye(stop - start, n, k=start, dtype=dtype)
