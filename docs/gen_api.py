@@ -29,7 +29,7 @@ API_MD = DOCS / "api.md"
 # (how users spell it, the module): the order of the sections.
 NAMESPACES = [
     ("mg", "minigrad"),
-    ("mg.autograd", "minigrad.autodiff"),  # public: AUTOGRAD (the rest is the tape's machinery)
+    ("mg.autograd", "minigrad.autograd"),
     ("mg.nn", "minigrad.nn"),
     ("mg.nn.functional", "minigrad.nn.functional"),
     ("mg.nn.init", "minigrad.nn.init"),
@@ -39,10 +39,6 @@ NAMESPACES = [
     ("mg.optim.curvature", "minigrad.optim.curvature"),
     ("mg.viz", "minigrad.viz"),
 ]
-
-# ``minigrad.autodiff`` has no ``__all__``; besides what ``mg`` re-exports, these are its names
-# that users and the docs call. The rest (``apply``, ``Node``, ``tick``, ...) is internal.
-AUTOGRAD = ("grad", "backward", "forward_mode", "toposort")
 
 # Operator methods, shown as the syntax they give.
 OPERATORS = {
@@ -78,7 +74,7 @@ def public_names(module_name: str) -> list[tuple[str, object]]:
     """(name, object) of the public functions and classes of one namespace, in source order of
     their groups and alphabetically within (see ``_sort_key``)."""
     module = importlib.import_module(module_name)
-    explicit = AUTOGRAD if module_name == "minigrad.autodiff" else getattr(module, "__all__", None)
+    explicit = getattr(module, "__all__", None)
     names = explicit if explicit is not None else [n for n in dir(module) if not n.startswith("_")]
     found = []
     for name in names:
