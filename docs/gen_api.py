@@ -29,7 +29,7 @@ API_MD = DOCS / "api.md"
 # (how users spell it, the module): the order of the sections.
 NAMESPACES = [
     ("mg", "minigrad"),
-    ("mg.autograd", "minigrad.autodiff"),  # public: AUTOGRAD (the rest is the tape's machinery)
+    ("mg.autograd", "minigrad.autograd"),
     ("mg.nn", "minigrad.nn"),
     ("mg.nn.functional", "minigrad.nn.functional"),
     ("mg.nn.init", "minigrad.nn.init"),
@@ -39,10 +39,6 @@ NAMESPACES = [
     ("mg.optim.curvature", "minigrad.optim.curvature"),
     ("mg.viz", "minigrad.viz"),
 ]
-
-# ``minigrad.autodiff`` has no ``__all__``; besides what ``mg`` re-exports, these are its names
-# that users and the docs call. The rest (``apply``, ``Node``, ``tick``, ...) is internal.
-AUTOGRAD = ("grad", "backward", "forward_mode", "toposort")
 
 # Operator methods, shown as the syntax they give.
 OPERATORS = {
@@ -78,17 +74,16 @@ def public_names(module_name: str) -> list[tuple[str, object]]:
     """(name, object) of the public functions and classes of one namespace, in source order of
     their groups and alphabetically within (see ``_sort_key``)."""
     module = importlib.import_module(module_name)
-    explicit = AUTOGRAD if module_name == "minigrad.autodiff" else getattr(module, "__all__", None)
+    explicit = getattr(module, "__all__", None)
     names = explicit if explicit is not None else [n for n in dir(module) if not n.startswith("_")]
     found = []
     for name in names:
         obj = getattr(module, name)
         if not _defined_in_minigrad(obj):
             continue
-        # Without __all__, only what this module (or, for a package, its modules) defines.
-        if explicit is None and not (
-            obj.__module__ == module_name or obj.__module__.startswith(module_name + ".")
-        ):
+        # Without __all__, a module shows what it defines; a package (a namespace users import
+        # from) also what its __init__ brings in from elsewhere in minigrad.
+        if explicit is None and not hasattr(module, "__path__") and obj.__module__ != module_name:
             continue
         found.append((name, obj))
     order = _import_order(module)
@@ -110,7 +105,11 @@ def _import_order(module) -> dict[str, int]:
 def _sort_key(item, order):
     name, obj = item
     group = obj.__module__
-    return (order.get(group, len(order)), group if order else "", not inspect.isclass(obj), name)
+    # A name from minigrad.functions.arithmetic sorts where ``from .functions import`` stands.
+    parts = group.split(".")
+    place = next((order[p] for p in (".".join(parts[:i]) for i in range(len(parts), 0, -1))
+                  if p in order), len(order))  # fmt: skip
+    return (place, group if order else "", not inspect.isclass(obj), name)
 
 
 def members(cls) -> list[tuple[str, object]]:

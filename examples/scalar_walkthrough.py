@@ -21,7 +21,6 @@ import pathlib
 import shutil
 
 import minigrad as mg
-from minigrad import autodiff
 
 
 def expression(a: mg.Tensor, b: mg.Tensor) -> mg.Tensor:
@@ -145,7 +144,7 @@ def walkthrough_neuron(out: pathlib.Path) -> None:
 
     # The tape, leaves first: what backward will walk in reverse.
     print("the tape (leaves first):")
-    for t in autodiff.toposort(o):
+    for t in mg.autograd.toposort(o):
         label = t.name or f"<{t.grad_fn}>"
         print(f"  {label:<8} = {t.item(): .4f}")
 

@@ -8,12 +8,13 @@
 tensor(8.)
 """
 
-# NOTE: autodiff first: it defines the tape that tensor.py and the operations build on.
-from . import autodiff, ops  # noqa: I001
-from . import autograd  # torch-style: mg.autograd.grad(output, inputs)
+# The layers bottom up (DESIGN.md): the engine, Tensor, primitives, operations, the rest.
+from . import autodiff  # noqa: I001
+from .autodiff import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly import AnomalyError
-from .autodiff import Primitive, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .tensor import Tensor
+from .primitive import Primitive
+from . import ops
 from .creation import (
     Generator,
     arange,
@@ -37,10 +38,11 @@ from .functions import (
     log1p, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, outer, pow, prod, relu,
     sigmoid, sign, sin, sqrt, std, sub, sum, tan, tanh, var, where,
 )  # fmt: skip
-from .shaping import (
+from .functions import (
     broadcast_to, concatenate, expand_dims, flatten, moveaxis, pad, repeat, reshape, split,
     squeeze, stack, swapaxes, tile, transpose,
 )  # fmt: skip
+from . import autograd  # torch-style: mg.autograd.grad(output, inputs)
 from .transforms import grad, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from .hessians import HessianTooLarge, hessian, hvp
 from .checking import GradcheckReport, check_grads, check_hvp, gradcheck, gradgradcheck

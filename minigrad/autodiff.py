@@ -1,8 +1,8 @@
-"""The tape: primitives, nodes, grad mode, forward mode, and the in-place clock.
+"""The engine: grad mode and the other modes, nodes, and the in-place clock.
 
-A primitive is applied with ``Prim.apply(*tensors, **params)``. When grad mode is on and an input
-requires grad, the output gets a ``Node`` that remembers the primitive, its parents and params.
-The reverse pass that walks the nodes is in ``backward.py`` (re-exported here).
+It knows nothing of Tensors. Whatever builds Tensors sits above it: ``primitive.apply`` runs an
+operation and records a ``Node`` here; ``backward.walk`` (the other engine module) walks the
+nodes back. See DESIGN.md, "Layers".
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from contextvars import ContextVar
 
 import numpy as np
 
-from .errors import BackwardError, DTypeError, IndexingError, MinigradError, OpError
+from .errors import BackwardError
 
 # ----- modes ------------------------------------------------------------------------------------
 
@@ -43,9 +43,9 @@ _mode: ContextVar[Mode] = ContextVar("minigrad_mode", default=Mode())  # noqa: B
 _KEEP = object()
 
 
-def mode() -> Mode:
-    """The modes in force on this thread (or asyncio task)."""
-    return _mode.get()
+# ``mode()``: the modes in force on this thread (or asyncio task). NOTE: the ContextVar's own
+# ``get``, not a function around it: every operation reads it.
+mode = _mode.get
 
 
 def _switch(grad_enabled=_KEEP, forward_level=_KEEP, detect_anomaly=_KEEP, scope=_KEEP) -> Mode:
@@ -72,7 +72,7 @@ def in_scope(module, fn, *args, **kwargs):
         _switch(scope=outer)
 
 
-class _GradMode:
+class GradMode:
     """Context manager and decorator that sets grad mode for the current thread."""
 
     def __init__(self, enabled: bool):
@@ -88,20 +88,25 @@ class _GradMode:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with _GradMode(self.enabled):
+            with GradMode(self.enabled):
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
-def no_grad() -> _GradMode:
+def no_grad() -> GradMode:
     """Disable recording on this thread: ``with mg.no_grad(): ...`` or ``@mg.no_grad()``."""
-    return _GradMode(False)
+    return GradMode(False)
 
 
-def enable_grad() -> _GradMode:
+def enable_grad() -> GradMode:
     """Enable recording on this thread (inside ``no_grad``, for instance)."""
-    return _GradMode(True)
+    return GradMode(True)
+
+
+def set_grad_enabled(enabled: bool) -> GradMode:
+    """Recording on or off, as a context manager or decorator (``torch.set_grad_enabled``)."""
+    return GradMode(bool(enabled))
 
 
 def is_grad_enabled() -> bool:
@@ -142,143 +147,7 @@ def detect_anomaly():
         _switch(detect_anomaly=saved)
 
 
-# ----- primitives --------------------------------------------------------------------------------
-
-registry: dict[str, type[Primitive]] = {}
-
-
-class Primitive:
-    """An operation with its own derivative rules. Subclass it to define a custom op.
-
-    - ``forward(*arrays, **params) -> ndarray``: numpy in, numpy out.
-    - ``vjp(g, y, *xs, **params) -> tuple``: reverse mode, written in Tensor ops. ``g`` is the
-      cotangent of the output, ``y`` the output Tensor and ``xs`` the input Tensors; return one
-      cotangent (Tensor, or None for "no gradient") per input.
-    - ``jvp(ts, y, *xs, **params) -> ndarray``: forward mode in numpy. ``ts[i]`` is the tangent of
-      input ``i`` with a leading batch axis, shape ``(B, *xs[i].shape)``, or None when that input
-      carries none; ``y`` and ``xs`` are ndarrays. Return the output tangent, ``(B, *y.shape)``.
-
-    ``uses = ("x",)`` lists which saved values the rules read ("x": the inputs, "y": the output);
-    backward refuses to run if one of those was modified in place after the forward pass.
-    ``holomorphic = True`` declares that ``forward`` extends analytically to complex inputs, which
-    gradient checking by complex step needs.
-    Apply with ``MyOp.apply(x1, x2, ..., param=value)``.
-
-    ``array_cotangents = True`` (minigrad's own primitives) declares that ``vjp`` also takes
-    ``g`` as an ndarray or numpy scalar and then returns arrays. Backward passes arrays when the
-    cotangents need no derivatives of their own (no ``create_graph``, no forward mode), which
-    saves a Tensor per cotangent. A rule that only applies ``-``, ``*`` or ndarray methods to
-    ``g`` works on both as it is; others branch on ``isinstance(g, Tensor)``.
-    """
-
-    uses: tuple[str, ...] = ("x",)
-    holomorphic: bool = False
-    array_cotangents: bool = False
-    builtin: bool = False  # set for minigrad's own primitives (see __init_subclass__)
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if cls.forward is Primitive.forward:
-            return  # an abstract family (like ops.Elementwise), not an operation
-        # Built-ins by name; a user's primitive by its full name, so it never shadows one.
-        cls.builtin = cls.__module__.startswith("minigrad.ops")
-        registry[cls.__name__ if cls.builtin else f"{cls.__module__}.{cls.__qualname__}"] = cls
-
-    @staticmethod
-    def forward(*xs, **params):
-        raise NotImplementedError
-
-    @classmethod
-    def vjp(cls, g, y, *xs, **params):
-        raise BackwardError(
-            f"{cls.__name__} has no vjp rule, so reverse mode (backward) cannot pass through "
-            f"it; define vjp(g, y, *xs) returning one cotangent per input"
-        )
-
-    @classmethod
-    def jvp(cls, ts, y, *xs, **params):
-        raise BackwardError(
-            f"{cls.__name__} has no jvp rule, so forward mode cannot pass through it; define "
-            f"jvp(ts, y, *xs) returning the output tangent with the leading batch axis"
-        )
-
-    @classmethod
-    def apply(cls, *inputs, **params):
-        """Apply this primitive to Tensors (arrays and numbers become constants)."""
-        return apply(cls, *[x if isinstance(x, Tensor) else Tensor(x) for x in inputs], **params)
-
-
-def apply(prim, *xs, **params):
-    """Run ``prim.forward`` on the data of Tensors ``xs``, wrap the result, and when needed put
-    a node on the tape and push tangents. This is every operation's hot path: keep it short."""
-    try:
-        n = len(xs)
-        if n == 1 and not params:
-            y = prim.forward(xs[0].data)
-        elif n == 2 and not params:
-            y = prim.forward(xs[0].data, xs[1].data)
-        else:
-            y = prim.forward(*[x.data for x in xs], **params)
-    except MinigradError:
-        raise
-    except (ValueError, IndexError, TypeError) as e:
-        shapes = ", ".join(f"{x.shape} {x.dtype}" for x in xs)
-        error = {IndexError: IndexingError, TypeError: DTypeError}.get(type(e), OpError)
-        raise error(f"{prim.__name__}: {e} (inputs: {shapes})") from e
-    # NOTE: ``constant(y)``, inlined: a function call is a tenth of an operation's overhead.
-    out = _new(Tensor)
-    out.data = y if type(y) is np.ndarray else np.asarray(y)
-    out.grad = out._node = out.tangent = out.name = None
-    out._version = 0
-    out._retain = out.requires_grad = False
-    mode = _mode.get()
-    if mode.grad_enabled:
-        for x in xs:
-            if x.requires_grad:
-                out.requires_grad = True
-                out._node = Node(prim, xs, params, mode.scope)
-                break
-    if mode.watching:
-        _inspect(prim, xs, out, params)
-    return out
-
-
-def _inspect(prim, xs, out, params):
-    """What the watching modes do with each result: push tangents, look for NaN and Inf."""
-    mode = _mode.get()
-    if mode.forward_level:
-        ts = [x.tangent for x in xs]
-        if any(t is not None for t in ts):
-            out.tangent = prim.jvp(ts, out.data, *[x.data for x in xs], **params)
-    if mode.detect_anomaly:
-        origin = anomaly.user_line()
-        if out._node is not None:
-            out._node.origin = origin
-        for what in (out.data, out.tangent):
-            if what is not None and not anomaly.finite(what):
-                raise anomaly.AnomalyError(anomaly.describe(prim.__name__, xs, what, origin))
-
-
-def on_cotangent(prim, *args, **params):
-    """``prim`` applied to a cotangent (and constants), as the VJP of a linear primitive
-    applies its transpose: recorded when the cotangent is a Tensor, straight through
-    ``forward`` when it is an array (see ``Primitive.array_cotangents``)."""
-    if any(isinstance(a, Tensor) for a in args):
-        return prim.apply(*args, **params)
-    return prim.forward(*args, **params)
-
-
-def constant(data) -> Tensor:
-    """Wrap an ndarray (or numpy scalar) as a Tensor with no history: the fast constructor."""
-    t = _new(Tensor)
-    t.data = data if type(data) is np.ndarray else np.asarray(data)
-    t.grad = t._node = t.tangent = t.name = None
-    t._version = 0
-    t._retain = t.requires_grad = False
-    return t
-
-
-_new = object.__new__
+# ----- the in-place clock ---------------------------------------------------------------------
 
 # One clock orders both events that backward cares about: making a node (``Node.seq``) and
 # changing a tensor in place (``Tensor._version`` is the clock at its last change). A node's
@@ -360,11 +229,3 @@ class Node:
         self.origin = None  # the user's line that made it, under detect_anomaly
         self.scope = scope  # the innermost Module whose forward made it (see ``in_scope``)
         self.cotangent = None  # accumulated during backward (a leaf's goes in a dict)
-
-
-from . import anomaly  # noqa: E402
-
-# NOTE: the reverse pass lives in backward.py; its functions are part of this module's API
-# (``mg.autograd.grad``, ``autodiff.toposort``), so they are re-exported here.
-from .backward import backward, grad, toposort  # noqa: E402, F401
-from .tensor import Tensor  # noqa: E402  (tensor.py builds on this module; one import back)

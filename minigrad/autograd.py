@@ -1,11 +1,181 @@
-"""``mg.autograd``: PyTorch's ``torch.autograd`` functions.
+"""``mg.autograd``: backward passes on Tensors, with PyTorch's ``torch.autograd`` functions.
 
-``backward(tensor, grad)`` accumulates into the leaves' ``.grad``; ``grad(outputs, inputs)``
-returns the gradients instead; ``toposort`` lists a graph in order, for tools that inspect it;
-``forward_mode`` pushes tangents (forward-mode automatic differentiation).
+``backward(tensor, grad)`` accumulates into the leaves' ``.grad`` (``Tensor.backward``);
+``grad(outputs, inputs)`` returns the gradients instead. Both run the engine's ``walk`` and do
+the Tensor side of it: the first cotangent, which namespace the rules compute in, and handing out
+the finished cotangents. ``toposort`` lists a graph in order, for tools that inspect it;
+``forward_mode`` pushes tangents.
+
+A cotangent has one of two forms for a whole pass. In a plain backward (no ``create_graph``, no
+forward mode) it is an ndarray, and built-in rules compute with ``ArrayMath``; when the backward
+pass is to be differentiated itself (``create_graph=True``, or forward-over-reverse), it is a
+Tensor, and they compute with ``TensorMath``. A user's rule always receives Tensors.
 """
 
-from .autodiff import forward_mode
-from .backward import backward, grad, toposort
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from . import functions
+from .autodiff import GradMode, forward_mode, mode
+from .backward import toposort, walk
+from .errors import BackwardError
+from .ops import ArrayMath
+from .primitive import check_user_cotangents
+from .tensor import Tensor, constant
+from .tensor_methods import provide
 
 __all__ = ["backward", "forward_mode", "grad", "toposort"]
+
+
+class TensorMath:
+    """What built-in rules compute with when the backward pass is recorded: minigrad's own
+    functions on Tensor cotangents, so that the gradients can be differentiated again. The
+    names mirror ``ops.math.ArrayMath``."""
+
+    @staticmethod
+    def value(t: Tensor) -> Tensor:
+        return t
+
+    @staticmethod
+    def apply(prim, *args, **params) -> Tensor:
+        return prim.apply(*args, **params)
+
+    broadcast_to = staticmethod(functions.broadcast_to)
+    where = staticmethod(functions.where)
+    exp = staticmethod(functions.exp)
+    log = staticmethod(functions.log)
+    sign = staticmethod(functions.sign)
+    sin = staticmethod(functions.sin)
+    cos = staticmethod(functions.cos)
+
+
+def backward(tensor, grad=None, retain_graph=None, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+    ``retain_graph`` defaults to ``create_graph``, as in PyTorch: a graph that will be
+    differentiated again must be kept.
+    """
+    cotangent = _first_cotangent("backward", tensor, grad)
+    retain = create_graph if retain_graph is None else retain_graph
+    with GradMode(create_graph):
+        finished = _walk(tensor, cotangent, retain, None)
+        handed_out = {id(cotangent.data), id(cotangent)}
+        with _delivery:
+            for t, g in finished:
+                g = _owned(_in_dtype(g, t.data.dtype), handed_out)
+                t.grad = g if t.grad is None else t.grad + g
+
+
+def grad(output, inputs, grad_output=None, retain_graph=None, create_graph=False):
+    """The gradients of ``output`` with respect to each of ``inputs``, returned, not accumulated.
+
+    Like ``torch.autograd.grad``: ``.grad`` attributes are left alone, and a tuple comes back
+    (``inputs`` may be one Tensor or a sequence). An input that ``output`` does not depend on
+    gets zeros. With ``create_graph=True`` the results can be differentiated.
+    """
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    cotangent = _first_cotangent("grad", output, grad_output)
+    retain = create_graph if retain_graph is None else retain_graph
+    with GradMode(create_graph):
+        finished = _walk(output, cotangent, retain, {id(x) for x in inputs})
+        handed_out = {id(cotangent.data), id(cotangent)}
+        found = {id(t): _owned(_in_dtype(g, t.data.dtype), handed_out) for t, g in finished}
+    return tuple(found[id(x)] if id(x) in found else Tensor(np.zeros_like(x.data)) for x in inputs)
+
+
+provide(backward)
+
+
+def _first_cotangent(op: str, root, grad) -> Tensor:
+    if not root.requires_grad:
+        raise BackwardError(
+            f"{op}: the tensor (shape {root.shape}) does not require grad: no input it depends "
+            f"on has requires_grad=True (create inputs with mg.tensor(..., requires_grad=True), "
+            f"and do not compute it under mg.no_grad())"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise BackwardError(
+                f"{op}: the tensor has shape {root.shape}, not a scalar, so pass grad= of that "
+                f"shape (e.g. y.backward(mg.ones_like(y))) or reduce first (y.sum().backward())"
+            )
+        return Tensor(np.ones_like(root.data))
+    if not isinstance(grad, Tensor):
+        try:
+            grad = Tensor(np.asarray(grad, dtype=root.dtype))
+        except (TypeError, ValueError):
+            raise BackwardError(
+                f"{op}: grad={grad!r:.60} is not a cotangent; pass a Tensor or array of numbers "
+                f"of the tensor's shape {root.shape} (e.g. mg.ones_like(y))"
+            ) from None
+    if grad.shape != root.shape:
+        raise BackwardError(
+            f"{op}: grad has shape {grad.shape} but the tensor has shape {root.shape}; "
+            f"pass a grad of shape {root.shape}"
+        )
+    return grad
+
+
+def _walk(root, cotangent: Tensor, retain_graph: bool, wanted) -> list:
+    """The engine's walk, with the cotangents in the form this pass needs."""
+    now = mode()
+    if now.grad_enabled or now.forward_level:  # the pass is recorded, or pushes tangents
+        return walk(root, cotangent, TensorMath, _user_vjp, retain_graph, wanted)
+    return walk(root, cotangent.data, ArrayMath, _user_vjp_on_arrays, retain_graph, wanted)
+
+
+def _user_vjp(prim, g, y, parents, params):
+    grads = prim.vjp(g, y, *parents, **params)
+    check_user_cotangents(prim, grads, parents)
+    return grads
+
+
+def _user_vjp_on_arrays(prim, g, y, parents, params):
+    """A user's rule in a plain backward: it receives Tensors, and its results become arrays."""
+    grads = prim.vjp(constant(g), y, *parents, **params)
+    check_user_cotangents(prim, grads, parents)
+    return tuple(gp.data if isinstance(gp, Tensor) else gp for gp in grads)
+
+
+# NOTE: one lock for every delivery into .grad, as PyTorch locks a leaf's accumulation: backward
+# on two threads into one shared parameter lost about 5% of the additions without it.
+_delivery = threading.Lock()
+
+
+def _in_dtype(g, dtype: np.dtype):
+    """``g`` in its tensor's dtype, as PyTorch: a float32 parameter used with float64 data gets
+    a float32 gradient, and a real one the real part of a complex cotangent."""
+    if g.dtype == dtype:
+        return g
+    if isinstance(g, Tensor):
+        return g.astype(dtype)  # recorded, so that create_graph differentiates through it
+    if g.dtype.kind == "c" and dtype.kind != "c":
+        g = g.real
+    return np.asarray(g, dtype=dtype)
+
+
+def _owned(g, handed_out: set) -> Tensor:
+    """``g`` as a Tensor, copied if it is not safe to hand out: a gradient is the user's to
+    change in place (clipping does), so it must be a writable array of its own, not a read-only
+    broadcast view, the caller's ``grad=``, or a cotangent already handed to another tensor
+    (``Add`` passes one cotangent to both inputs). ``g`` is an array in a plain backward, else a
+    Tensor."""
+    if not isinstance(g, Tensor):
+        if id(g) in handed_out or not _own_writable(g):
+            g = np.array(g)
+        handed_out.add(id(g))
+        return constant(g)
+    if not g.requires_grad and (id(g) in handed_out or not _own_writable(g.data)):
+        copy = constant(np.array(g.data))
+        copy.tangent = g.tangent  # forward-over-reverse: the tangent of the gradient is H v
+        g = copy
+    handed_out.add(id(g))
+    return g
+
+
+def _own_writable(data) -> bool:
+    return type(data) is np.ndarray and data.flags.writeable and data.flags.owndata

@@ -1,7 +1,9 @@
 """``Tensor``: an ndarray with a gradient, a tangent and a place on the tape.
 
-Operator sugar and methods here are one-liners; the operations themselves live in
-``functions.py`` (arithmetic, elementwise, reductions, linear algebra) and ``shaping.py``.
+This file holds what a tensor is: its data and attributes, conversions, ``backward`` and the
+in-place updates. Its operations (``x.sum()``, ``x + y``) are methods of ``TensorMethods``
+(tensor_methods.py), which call the ``mg.*`` functions. ``constant`` is the fast constructor
+that ``primitive.apply`` uses for every result.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import autodiff
+from .autodiff import mode
 from .errors import DTypeError, IndexingError, OpError
+from .tensor_methods import TensorMethods, mg
 
 NUMERIC_KINDS = "biufc"  # numpy's kinds of bool, int, unsigned, float, complex
 
@@ -18,7 +22,7 @@ def _differentiable(dtype) -> bool:
     return dtype.kind in "fc"
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array that records the operations applied to it for backpropagation.
 
     >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -31,19 +35,14 @@ class Tensor:
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data = np.asarray(data, dtype=dtype)
-        if self.data.dtype.kind not in NUMERIC_KINDS:
+        data = np.asarray(data.data if isinstance(data, Tensor) else data, dtype=dtype)
+        if data.dtype.kind not in NUMERIC_KINDS:
             raise DTypeError(
-                f"tensor: cannot hold {self.data.dtype} data; a "
-                f"tensor holds numbers (bool, int, float or complex): convert the values first"
+                f"tensor: cannot hold {data.dtype} data; a tensor holds numbers (bool, int, "
+                f"float or complex): convert the values first"
             )
-        self.grad = self._node = self.tangent = None
+        _start(self, data)
         self.name = name
-        self._version = 0
-        self._retain = False
-        self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -75,14 +74,16 @@ class Tensor:
         return self._node is None
 
     @property
+    def node(self):
+        """The record of the operation that made this tensor (its primitive ``prim``, its
+        ``parents`` and ``params``; see ``autodiff.Node``), or None for a leaf. For tools that
+        read the graph, such as ``mg.viz``."""
+        return self._node
+
+    @property
     def grad_fn(self) -> str | None:
         """The name of the primitive that made this tensor, if it was recorded."""
         return None if self._node is None else self._node.prim.__name__
-
-    @property
-    def T(self) -> Tensor:
-        """The tensor with its axes reversed (numpy's ``.T``)."""
-        return S.transpose(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (floating-point tensors only)."""
@@ -125,11 +126,11 @@ class Tensor:
 
     def clone(self) -> Tensor:
         """A copy of the data that stays on the tape (gradients flow back to ``self``)."""
-        return F.mul(self, 1) if _differentiable(self.dtype) else Tensor(self.data.copy())
+        return mg.mul(self, 1) if _differentiable(self.dtype) else Tensor(self.data.copy())
 
     def astype(self, dtype) -> Tensor:
         """A copy in another dtype; gradients flow back cast to this tensor's dtype."""
-        return F.astype(self, dtype)
+        return mg.astype(self, dtype)
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
@@ -160,8 +161,6 @@ class Tensor:
     def __index__(self) -> int:
         return int(self.data.__index__())
 
-    __hash__ = object.__hash__
-
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extras = []
@@ -185,7 +184,7 @@ class Tensor:
         backward pass itself, so the gradients can be differentiated again (and then keeps the
         graph unless ``retain_graph=False``).
         """
-        autodiff.backward(self, grad, retain_graph, create_graph)
+        mg.backward(self, grad, retain_graph, create_graph)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
@@ -193,24 +192,16 @@ class Tensor:
 
     # ----- in-place updates (outside the tape; they bump the version counter) -------------------
 
-    def _carries_derivatives(self) -> bool:
-        """Whether a change to this tensor's values would have to be differentiated: it
-        requires grad in grad mode, or it carries a tangent in forward mode."""
-        mode = autodiff.mode()
-        return (mode.grad_enabled and self.requires_grad) or (
-            mode.forward_level > 0 and self.tangent is not None
-        )
-
     def _inplace(self, op: str, update, operand=None) -> Tensor:
         # NOTE: minigrad does not record in-place changes, so one that a derivative would have
         # to pass through is refused rather than silently differentiated wrong.
-        if self._carries_derivatives():
+        if carries_derivatives(self):
             raise OpError(
                 f"{op}: in-place change of a tensor that requires grad or carries a tangent "
                 f"(shape {self.shape}) would make its derivatives wrong; do it under "
                 f"`with mg.no_grad():` (as optimizers do) or use the out-of-place op"
             )
-        if isinstance(operand, Tensor) and operand._carries_derivatives():
+        if isinstance(operand, Tensor) and carries_derivatives(operand):
             raise OpError(
                 f"{op}: the value written in place (shape {operand.shape}) requires grad or "
                 f"carries a tangent, and minigrad does not record in-place changes, so its "
@@ -262,94 +253,50 @@ class Tensor:
     # mode is on and a gradient is involved, out of place, so the tape stays right (the name is
     # rebound to the new tensor; minigrad does not record in-place operations).
     def __iadd__(self, other):
-        return self.add_(other) if self._update_in_place(other) else F.add(self, other)
+        return self.add_(other) if self._update_in_place(other) else mg.add(self, other)
 
     def __isub__(self, other):
-        return self.sub_(other) if self._update_in_place(other) else F.sub(self, other)
+        return self.sub_(other) if self._update_in_place(other) else mg.sub(self, other)
 
     def __imul__(self, other):
-        return self.mul_(other) if self._update_in_place(other) else F.mul(self, other)
+        return self.mul_(other) if self._update_in_place(other) else mg.mul(self, other)
 
     def __itruediv__(self, other):
-        return self.div_(other) if self._update_in_place(other) else F.div(self, other)
+        return self.div_(other) if self._update_in_place(other) else mg.div(self, other)
 
     def _update_in_place(self, other) -> bool:
         return not (
-            self._carries_derivatives()
-            or (isinstance(other, Tensor) and other._carries_derivatives())
+            carries_derivatives(self) or (isinstance(other, Tensor) and carries_derivatives(other))
         )
 
     def __setitem__(self, index, value) -> None:
-        index = S.normalize_index(self, index)
+        index = mg.normalize_index(self, index)
         self._inplace("__setitem__", lambda d: d.__setitem__(index, np.asarray(value)), value)
 
-    # ----- operators -----------------------------------------------------------------------------
 
-    # Binary operators are bound to the functions in functions.py below the class.
-    def __radd__(self, other):
-        return F.add(other, self)
-
-    def __rsub__(self, other):
-        return F.sub(other, self)
-
-    def __rmul__(self, other):
-        return F.mul(other, self)
-
-    def __rtruediv__(self, other):
-        return F.div(other, self)
-
-    def __rpow__(self, other):
-        return F.pow(other, self)
-
-    def __rmatmul__(self, other):
-        return F.matmul(other, self)
-
-    def __neg__(self):
-        return F.neg(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return F.abs(self)
-
-    def __getitem__(self, index):
-        return S.getitem(self, index)
-
-    # Comparisons give boolean tensors without gradient.
-    def __eq__(self, other):
-        return F.compare(np.equal, self, other)
-
-    def __ne__(self, other):
-        return F.compare(np.not_equal, self, other)
-
-    def __lt__(self, other):
-        return F.compare(np.less, self, other)
-
-    def __le__(self, other):
-        return F.compare(np.less_equal, self, other)
-
-    def __gt__(self, other):
-        return F.compare(np.greater, self, other)
-
-    def __ge__(self, other):
-        return F.compare(np.greater_equal, self, other)
+def carries_derivatives(t: Tensor) -> bool:
+    """Whether what is done to ``t`` now must be differentiated: it requires grad while grad mode
+    is on, or it carries a tangent in forward mode."""
+    now = mode()
+    return (now.grad_enabled and t.requires_grad) or (
+        now.forward_level > 0 and t.tangent is not None
+    )
 
 
-# NOTE: the operations import Tensor, so they are imported after it is defined; this is the one
-# place where tensor.py and the operations know each other.
-from . import functions as F  # noqa: E402
-from . import shaping as S  # noqa: E402
+def constant(data) -> Tensor:
+    """Wrap an ndarray (or numpy scalar) as a Tensor with no history: the fast constructor,
+    without ``Tensor()``'s conversion and checks (every operation's result is made here)."""
+    t = _new(Tensor)
+    _start(t, data if type(data) is np.ndarray else np.asarray(data))
+    return t
 
-# NOTE: bound directly (not through a wrapper method): these are every model's hot path.
-Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = F.add, F.sub, F.mul
-Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = F.div, F.pow, F.matmul
 
-for _module, _names in (
-    (F, "exp log log1p expm1 sqrt sin cos tan tanh sigmoid relu sign abs clip maximum minimum "
-        "sum mean var std max min prod logsumexp argmax argmin matmul dot all any"),
-    (S, "reshape flatten transpose swapaxes moveaxis expand_dims squeeze broadcast_to split pad "
-        "repeat tile"),
-):  # fmt: skip
-    for _name in _names.split():
-        setattr(Tensor, _name, getattr(_module, _name))  # a function in a class is a method
+def _start(t: Tensor, data: np.ndarray) -> None:
+    """Every slot of a new tensor holding ``data``: no gradient, no history, no name."""
+    t.data = data
+    t.grad = t._node = t.tangent = t.name = None
+    t._version = 0
+    t._retain = t.requires_grad = False
+
+
+_new = object.__new__

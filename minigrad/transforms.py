@@ -172,7 +172,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 def _reverse_jacobian(fname: str, out, leaves, nested: bool, argnums):
     """The Jacobian of the recorded ``out`` in ``leaves``: one backward pass per element of
     ``out``, the graph kept between them."""
-    from .shaping import stack
+    from .functions import stack
 
     out = tensor_output(fname, out)
     if not out.requires_grad:

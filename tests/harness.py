@@ -44,7 +44,7 @@ def primitives_used(case: Case) -> set[str]:
     out = case.fn(*xs)
     if not out.requires_grad:
         return set()
-    return {t._node.prim.__name__ for t in autodiff.toposort(out) if t._node is not None}
+    return {t._node.prim.__name__ for t in mg.autograd.toposort(out) if t._node is not None}
 
 
 def finite_difference_jvp(fn, arrays, tangents, eps=1e-6):

@@ -89,7 +89,7 @@ def names(module_name: str) -> dict[str, object]:
     "module_name, expected",
     [
         ("minigrad", {"Tensor": mg.Tensor, "tensor": mg.tensor, "hessian": mg.hessian}),
-        ("minigrad.autodiff", {"grad": mg.autograd.grad, "forward_mode": mg.autograd.forward_mode}),
+        ("minigrad.autograd", {"grad": mg.autograd.grad, "forward_mode": mg.autograd.forward_mode}),
         ("minigrad.nn", {"Linear": mg.nn.Linear, "Module": mg.nn.Module}),
         ("minigrad.nn.functional", {"cross_entropy": mg.nn.functional.cross_entropy}),
         ("minigrad.nn.init", {"kaiming_uniform_": mg.nn.init.kaiming_uniform_}),

@@ -9,7 +9,7 @@ import traceback
 
 import pytest
 
-from minigrad import autodiff
+import minigrad as mg
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -54,7 +54,7 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
     """All ```python blocks of one file run in order in one fresh namespace."""
     monkeypatch.chdir(tmp_path)  # a block that writes files writes them here
     namespace = {"__name__": f"docs.{path.stem.replace('-', '_')}"}
-    registry = dict(autodiff.registry)  # primitives defined in the docs do not outlive the file
+    registry = dict(mg.ops.registry)  # primitives defined in the docs do not outlive the file
     blocks = [(line, source) for language, line, source in fenced_blocks(path)
               if language == "python"]  # fmt: skip
     failure = None
@@ -71,8 +71,8 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
                 )
                 break
     finally:
-        autodiff.registry.clear()
-        autodiff.registry.update(registry)
+        mg.ops.registry.clear()
+        mg.ops.registry.update(registry)
     if failure:
         pytest.fail(failure, pytrace=False)
 

@@ -47,7 +47,7 @@ def _require_holomorphic(scalar, arrays, wrt):
     with autodiff.enable_grad():
         loss = scalar(*xs)
     for t in autograd.toposort(loss) if loss.requires_grad else []:
-        prim = t._node.prim if t._node is not None else None
+        prim = t.node.prim if t.node is not None else None
         if prim is not None and not prim.holomorphic:
             raise OpError(
                 f"gradcheck: method='complex' needs every operation to extend to complex "

@@ -12,7 +12,6 @@ import math
 import numpy as np
 
 from .. import ops
-from ..autodiff import apply
 from ..errors import OpError
 from ..functions import (
     as_tensor,
@@ -26,6 +25,7 @@ from ..functions import (
     tanh,
     where,
 )
+from ..primitive import apply
 from ..tensor import Tensor
 from .module import Module
 

@@ -15,12 +15,11 @@ import operator
 
 import numpy as np
 
-from ..autodiff import apply
 from ..errors import OpError, ShapeError
-from ..functions import as_tensor
+from ..functions import as_tensor, pad
 from ..ops import Unfold
 from ..ops.window import output_size
-from ..shaping import pad
+from ..primitive import apply
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter

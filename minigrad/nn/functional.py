@@ -7,9 +7,9 @@ derivatives without rules of its own.
 from __future__ import annotations
 
 from .. import ops
-from ..autodiff import apply
 from ..errors import DTypeError, ShapeError
 from ..functions import as_tensor
+from ..primitive import apply
 from ..tensor import Tensor
 from .activation import (
     elu,

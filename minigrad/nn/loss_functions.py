@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..autodiff import apply
 from ..errors import DTypeError, IndexingError, OpError, ShapeError
 from ..functions import as_tensor, broadcasts_to, exp, log, log1p, relu, where
+from ..primitive import apply
 from ..tensor import Tensor
 from .activation import log_softmax
 

@@ -7,7 +7,7 @@ has the shape of every input it is returned for, and a tangent the output's shap
 
 import numpy as np
 
-from ..autodiff import Primitive, on_cotangent
+from ..primitive import Primitive
 from ._tangents import add_tangents
 from .elementwise import Elementwise
 
@@ -15,11 +15,10 @@ from .elementwise import Elementwise
 class Add(Primitive):
     holomorphic = True
     uses = ()
-    array_cotangents = True
     forward = staticmethod(np.add)
 
     @staticmethod
-    def vjp(g, y, a, b):
+    def vjp(g, y, a, b, xp):
         return g, g
 
     @staticmethod
@@ -30,11 +29,10 @@ class Add(Primitive):
 class Sub(Primitive):
     holomorphic = True
     uses = ()
-    array_cotangents = True
     forward = staticmethod(np.subtract)
 
     @staticmethod
-    def vjp(g, y, a, b):
+    def vjp(g, y, a, b, xp):
         return g, -g
 
     @staticmethod
@@ -112,17 +110,16 @@ class Where(Primitive):
 
     holomorphic = True
     uses = ()
-    array_cotangents = True
 
     @staticmethod
     def forward(a, b, cond):
         return np.where(cond, a, b)
 
     @staticmethod
-    def vjp(g, y, a, b, cond):
+    def vjp(g, y, a, b, cond, xp):
         zero = np.zeros((), g.dtype)
-        ga = on_cotangent(Where, g, zero, cond=cond) if a.requires_grad else None
-        gb = on_cotangent(Where, zero, g, cond=cond) if b.requires_grad else None
+        ga = xp.apply(Where, g, zero, cond=cond) if a.requires_grad else None
+        gb = xp.apply(Where, zero, g, cond=cond) if b.requires_grad else None
         return ga, gb
 
     @staticmethod

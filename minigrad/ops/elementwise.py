@@ -6,8 +6,7 @@ derivative rules follow from them (see ``Elementwise``). The binary ones live in
 
 import numpy as np
 
-from ..autodiff import Primitive
-from ..tensor import Tensor
+from ..primitive import Primitive
 from ._tangents import add_tangents
 
 
@@ -15,14 +14,13 @@ class Elementwise(Primitive):
     """A primitive ``y = forward(*xs)`` applied elementwise, with partial derivatives
     ``dy/dx_i = partial(i, y, *xs, xp)``.
 
-    ``partial`` is written once with operators and ``xp``'s functions, so it runs on ndarrays
-    (``xp`` = numpy) and on Tensors (``xp`` = minigrad's functions, so it can be
-    differentiated again). Both derivative rules follow: ``vjp_i = g * partial_i`` and
-    ``jvp = sum_i t_i * partial_i``. Constants may have a smaller shape than ``y`` (numpy
-    broadcasts them); inputs that carry derivatives have ``y``'s shape.
+    ``partial`` is written once with operators and ``xp``'s functions, on the values of ``y`` and
+    ``xs`` (ndarrays for a plain backward and for forward mode, Tensors when the backward pass
+    is recorded, so that it can be differentiated again; see ``ops.math``). Both derivative
+    rules follow: ``vjp_i = g * partial_i`` and ``jvp = sum_i t_i * partial_i``. Constants may
+    have a smaller shape than ``y`` (numpy broadcasts them); inputs that carry derivatives have
+    ``y``'s shape.
     """
-
-    array_cotangents = True
 
     @staticmethod
     def partial(i, y, *xs_then_xp):
@@ -35,28 +33,17 @@ class Elementwise(Primitive):
         return cls.partial(0, y, x, x, xp) + cls.partial(1, y, x, x, xp)
 
     @classmethod
-    def vjp(cls, g, y, *xs):
-        if isinstance(g, Tensor):
-            # create_graph or forward-over-reverse: the partials must carry derivatives too.
-            from .. import functions
-
-            if len(xs) == 2 and xs[0] is xs[1]:
-                return g * cls.both_partials(y, xs[0], functions), None
-            return tuple(
-                g * cls.partial(i, y, *xs, functions) if x.requires_grad else None
-                for i, x in enumerate(xs)
-            )
-        # NOTE: a plain backward pass: the same expression on the arrays (see
-        # ``Primitive.array_cotangents``), without a Tensor for each intermediate value.
+    def vjp(cls, g, y, *xs, xp):
+        value = xp.value
         if len(xs) == 1:
-            return (g * cls.partial(0, y.data, xs[0].data, np),)
+            return (g * cls.partial(0, value(y), value(xs[0]), xp),)
         a, b = xs
         if a is b:  # the same input twice (x * x): one cotangent with the summed partials
-            return g * cls.both_partials(y.data, a.data, np), None
-        yd, ad, bd = y.data, a.data, b.data
+            return g * cls.both_partials(value(y), value(a), xp), None
+        yv, av, bv = value(y), value(a), value(b)
         return (
-            g * cls.partial(0, yd, ad, bd, np) if a.requires_grad else None,
-            g * cls.partial(1, yd, ad, bd, np) if b.requires_grad else None,
+            g * cls.partial(0, yv, av, bv, xp) if a.requires_grad else None,
+            g * cls.partial(1, yv, av, bv, xp) if b.requires_grad else None,
         )
 
     @classmethod
@@ -73,11 +60,10 @@ class Elementwise(Primitive):
 class Neg(Primitive):
     holomorphic = True
     uses = ()
-    array_cotangents = True
     forward = staticmethod(np.negative)
 
     @staticmethod
-    def vjp(g, y, x):
+    def vjp(g, y, x, xp):
         return (-g,)
 
     @staticmethod
@@ -210,14 +196,13 @@ class Cast(Primitive):
     """Change dtype; the cotangent is cast back to the input's dtype."""
 
     uses = ()
-    array_cotangents = True
 
     @staticmethod
     def forward(x, dtype):
         return x.astype(dtype)
 
     @staticmethod
-    def vjp(g, y, x, dtype):
+    def vjp(g, y, x, dtype, xp):
         return (g.astype(x.dtype),)
 
     @staticmethod

@@ -4,8 +4,7 @@ import string
 
 import numpy as np
 
-from ..autodiff import Primitive
-from ..tensor import Tensor
+from ..primitive import Primitive
 from ._tangents import add_tangents
 
 
@@ -13,13 +12,12 @@ class MatMul(Primitive):
     """``a @ b`` for operands with at least 2 dimensions (the Tensor layer lifts 1-D ones)."""
 
     holomorphic = True
-    array_cotangents = True
     forward = staticmethod(np.matmul)
 
     @staticmethod
-    def vjp(g, y, a, b):
+    def vjp(g, y, a, b, xp):
         ga = gb = None
-        A, B = (a, b) if isinstance(g, Tensor) else (a.data, b.data)  # see array_cotangents
+        A, B = xp.value(a), xp.value(b)
         if a.requires_grad:
             if _transposed(a):
                 ga = (B @ g.swapaxes(-1, -2)).swapaxes(-1, -2)
@@ -89,14 +87,15 @@ class Einsum(Primitive):
         return np.einsum(f"{','.join(ins)}->{out}", *xs, optimize=len(xs) > 2)
 
     @staticmethod
-    def vjp(g, y, *xs, ins, out):
+    def vjp(g, y, *xs, ins, out, xp):
+        values = [xp.value(x) for x in xs]
         return tuple(
-            Einsum.operand_cotangent(g, xs, ins, out, k) if x.requires_grad else None
+            Einsum.operand_cotangent(g, values, ins, out, k, xp) if x.requires_grad else None
             for k, x in enumerate(xs)
         )
 
     @staticmethod
-    def operand_cotangent(g, xs, ins, out, k):
+    def operand_cotangent(g, xs, ins, out, k, xp):
         """Contract ``g`` with every operand but the k-th back onto the k-th's subscripts.
 
         A letter repeated in operand k (a diagonal) is written to a fresh letter and tied by an
@@ -118,7 +117,7 @@ class Einsum(Primitive):
                 operands.append(np.ones(sizes[letter], dtype=g.dtype))
                 subscripts.append(letter)
             written += letter
-        return Einsum.apply(*operands, ins=tuple(subscripts), out=written)
+        return xp.apply(Einsum, *operands, ins=tuple(subscripts), out=written)
 
     @staticmethod
     def jvp(ts, y, *xs, ins, out):
@@ -138,7 +137,6 @@ class Affine(Primitive):
     matters because a small network's cost is mostly per-operation overhead."""
 
     holomorphic = True
-    array_cotangents = True
 
     @staticmethod
     def forward(x, w, b=None):
@@ -148,9 +146,8 @@ class Affine(Primitive):
         return y
 
     @staticmethod
-    def vjp(g, y, x, w, b=None):
-        # NOTE: the same expressions work on Tensors and on ndarrays (see array_cotangents).
-        X, W = (x, w) if isinstance(g, Tensor) else (x.data, w.data)
+    def vjp(g, y, x, w, b=None, *, xp):
+        X, W = xp.value(x), xp.value(w)
         out = [
             g @ W if x.requires_grad else None,
             g.swapaxes(0, 1) @ X if w.requires_grad else None,  # (out, in), contiguous

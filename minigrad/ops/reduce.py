@@ -6,9 +6,9 @@ Python-level dispatch doubles the cost of reducing a small array.
 
 import numpy as np
 
-from ..autodiff import Primitive
-from ..tensor import Tensor
+from ..primitive import Primitive
 from ._tangents import shift
+from .math import ArrayMath
 
 
 def kept_shape(shape, axes):
@@ -16,25 +16,24 @@ def kept_shape(shape, axes):
     return tuple(1 if i in axes else d for i, d in enumerate(shape))
 
 
-def spread(g, x_shape, axes, keepdims):
+def spread(g, x_shape, axes, keepdims, xp):
     """Send a reduction's cotangent back over the reduced axes: shape ``x_shape``."""
     if not keepdims:
         g = g.reshape(kept_shape(x_shape, axes))
-    return g.broadcast_to(x_shape) if isinstance(g, Tensor) else np.broadcast_to(g, x_shape)
+    return xp.broadcast_to(g, x_shape)
 
 
 class Sum(Primitive):
     holomorphic = True
     uses = ()
-    array_cotangents = True
 
     @staticmethod
     def forward(x, axis, keepdims):
         return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
-    def vjp(g, y, x, axis, keepdims):
-        return (spread(g, x.shape, axis, keepdims),)
+    def vjp(g, y, x, axis, keepdims, xp):
+        return (spread(g, x.shape, axis, keepdims, xp),)
 
     @staticmethod
     def jvp(ts, y, x, axis, keepdims):
@@ -45,7 +44,6 @@ class Max(Primitive):
     """Largest element; the gradient is split evenly among tied maxima."""
 
     uses = ("x", "y")
-    array_cotangents = True
     reduce = staticmethod(np.ndarray.max)
 
     @classmethod
@@ -64,11 +62,11 @@ class Max(Primitive):
         return hit / count.astype(x.dtype if x.dtype.kind == "f" else np.float64)
 
     @classmethod
-    def vjp(cls, g, y, x, axis, keepdims):
+    def vjp(cls, g, y, x, axis, keepdims, xp):
         # NOTE: without ties the weights are a boolean mask: numpy multiplies by it directly,
-        # with no float copy of it (this is max pooling's backward).
+        # with no float copy of it (this is max pooling's backward). They are constants.
         w = cls.weights(x.data, y.data, axis, keepdims)
-        return (spread(g, x.shape, axis, keepdims) * w,)
+        return (spread(g, x.shape, axis, keepdims, xp) * w,)
 
     @classmethod
     def jvp(cls, ts, y, x, axis, keepdims):
@@ -91,26 +89,25 @@ class Prod(Primitive):
         return x.prod(axis=axis, keepdims=keepdims)
 
     @staticmethod
-    def vjp(g, y, x, axis, keepdims):
-        return (spread(g, x.shape, axis, keepdims) * products_of_others(x, axis),)
+    def vjp(g, y, x, axis, keepdims, xp):
+        others = products_of_others(xp.value(x), axis, xp)
+        return (spread(g, x.shape, axis, keepdims, xp) * others,)
 
     @staticmethod
     def jvp(ts, y, x, axis, keepdims):
-        from ..tensor import Tensor
-
-        others = products_of_others(Tensor(x), axis).data
+        others = products_of_others(x, axis, ArrayMath)
         return (ts[0] * others).sum(axis=shift(axis), keepdims=keepdims)
 
 
-def products_of_others(x, axes):
-    """For each element, the product of the other elements of its slice over ``axes`` (Tensor).
+def products_of_others(x, axes, xp):
+    """For each element of ``x`` (a value of ``xp``'s), the product of the other elements of
+    its slice over ``axes``.
 
     Without zeros that is prod / x. With zeros it is computed exactly, as the product over a
     matrix whose diagonal is replaced by ones, so that it stays right for higher derivatives.
     """
-    from ..functions import where
-
-    if np.all(x.data != 0):
+    data = np.asarray(x)
+    if np.all(data != 0):
         return x.prod(axis=axes, keepdims=True) / x
     kept = [i for i in range(x.ndim) if i not in axes]
     perm = kept + list(axes)
@@ -118,5 +115,5 @@ def products_of_others(x, axes):
     lead = tuple(x.shape[i] for i in kept)
     flat = x.transpose(perm).reshape(lead + (1, n))
     eye = np.eye(n, dtype=bool)
-    others = where(eye, 1.0, flat.broadcast_to(lead + (n, n))).prod(axis=-1)
+    others = xp.where(eye, 1.0, xp.broadcast_to(flat, lead + (n, n))).prod(axis=-1)
     return others.reshape(tuple(x.shape[i] for i in perm)).transpose(tuple(np.argsort(perm)))

@@ -5,22 +5,21 @@ Forwards call ndarray methods, which skip numpy functions' Python-level dispatch
 
 import numpy as np
 
-from ..autodiff import Primitive, on_cotangent
-from ._tangents import batch_size
+from ..primitive import Primitive
+from ._tangents import batch_size, shift
 from .indexing import GetItem
 
 
 class Reshape(Primitive):
     holomorphic = True
     uses = ()
-    array_cotangents = True
 
     @staticmethod
     def forward(x, shape):
         return x.reshape(shape)
 
     @staticmethod
-    def vjp(g, y, x, shape):
+    def vjp(g, y, x, shape, xp):
         return (g.reshape(x.shape),)
 
     @staticmethod
@@ -31,32 +30,30 @@ class Reshape(Primitive):
 class Transpose(Primitive):
     holomorphic = True
     uses = ()
-    array_cotangents = True
 
     @staticmethod
     def forward(x, axes):
         return x.transpose(axes)
 
     @staticmethod
-    def vjp(g, y, x, axes):
+    def vjp(g, y, x, axes, xp):
         return (g.transpose(tuple(np.argsort(axes))),)
 
     @staticmethod
     def jvp(ts, y, x, axes):
-        return ts[0].transpose((0,) + tuple(a + 1 for a in axes))
+        return ts[0].transpose((0, *shift(axes)))
 
 
 class BroadcastTo(Primitive):
     holomorphic = True
     uses = ()
-    array_cotangents = True
 
     @staticmethod
     def forward(x, shape):
         return np.broadcast_to(x, shape)
 
     @staticmethod
-    def vjp(g, y, x, shape):
+    def vjp(g, y, x, shape, xp):
         # NOTE: the only un-broadcast in minigrad: a sum over the axes that broadcasting made.
         lead = len(shape) - x.ndim
         stretched = tuple(range(lead)) + tuple(
@@ -75,19 +72,18 @@ class BroadcastTo(Primitive):
 class Concatenate(Primitive):
     holomorphic = True
     uses = ()
-    array_cotangents = True
 
     @staticmethod
     def forward(*xs, axis):
         return np.concatenate(xs, axis=axis)
 
     @staticmethod
-    def vjp(g, y, *xs, axis):
+    def vjp(g, y, *xs, axis, xp):
         grads, start = [], 0
         for x in xs:
             stop = start + x.shape[axis]
             index = (slice(None),) * axis + (slice(start, stop),)
-            grads.append(on_cotangent(GetItem, g, index=index) if x.requires_grad else None)
+            grads.append(xp.apply(GetItem, g, index=index) if x.requires_grad else None)
             start = stop
         return tuple(grads)
 

@@ -6,8 +6,9 @@ a classifier evaluates it every step, so it earns a primitive of its own.
 
 import numpy as np
 
-from ..autodiff import Primitive
-from ..tensor import Tensor
+from ..primitive import Primitive
+from ._tangents import shift
+from .indexing import ScatterAdd
 
 
 class LogSoftmax(Primitive):
@@ -15,7 +16,6 @@ class LogSoftmax(Primitive):
 
     uses = ("y",)
     holomorphic = False  # the max shift compares values
-    array_cotangents = True
 
     @staticmethod
     def forward(x, axis):
@@ -25,16 +25,15 @@ class LogSoftmax(Primitive):
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
     @staticmethod
-    def vjp(g, y, x, axis):
+    def vjp(g, y, x, axis, xp):
         # d y_i / d x_j = delta_ij - softmax_j, so the cotangent is g - softmax * sum(g).
-        softmax = y.exp() if isinstance(g, Tensor) else np.exp(y.data)
+        softmax = xp.exp(xp.value(y))
         return (g - softmax * g.sum(axis=axis, keepdims=True),)
 
     @staticmethod
     def jvp(ts, y, x, axis):
         t = ts[0]
-        shifted_axis = tuple(a + 1 for a in axis)
-        return t - (np.exp(y) * t).sum(axis=shifted_axis, keepdims=True)
+        return t - (np.exp(y) * t).sum(axis=shift(axis), keepdims=True)
 
 
 class NllMean(Primitive):
@@ -44,23 +43,16 @@ class NllMean(Primitive):
 
     uses = ()
     holomorphic = True
-    array_cotangents = True
 
     @staticmethod
     def forward(logp, labels):
         return -logp[np.arange(len(labels)), labels].sum() / len(labels)
 
     @staticmethod
-    def vjp(g, y, logp, labels):
-        rows = np.arange(len(labels))
-        if not isinstance(g, Tensor):  # a plain backward (see ``Primitive.array_cotangents``)
-            out = np.zeros(logp.shape, np.result_type(logp.dtype, g.dtype))
-            out[rows, labels] = -g / len(labels)
-            return (out,)
-        from .indexing import ScatterAdd
-
-        picked = (g * (-1.0 / len(labels))).broadcast_to((len(labels),))
-        return (ScatterAdd.apply(picked, index=(rows, labels), shape=logp.shape),)
+    def vjp(g, y, logp, labels, xp):
+        n = len(labels)
+        picked = xp.broadcast_to(g * (-1.0 / n), (n,))
+        return (xp.apply(ScatterAdd, picked, index=(np.arange(n), labels), shape=logp.shape),)
 
     @staticmethod
     def jvp(ts, y, logp, labels):

@@ -11,7 +11,7 @@ matrix for one product with a PyTorch-layout weight ``(O, C, kh, kw).reshape(O, 
 
 import numpy as np
 
-from ..autodiff import Primitive, on_cotangent
+from ..primitive import Primitive
 
 
 def output_size(size, kernel, stride, dilation) -> tuple[int, int]:
@@ -69,14 +69,13 @@ class Unfold(Primitive):
 
     holomorphic = True
     uses = ()
-    array_cotangents = True
 
     forward = staticmethod(unfold)
 
     @staticmethod
-    def vjp(g, y, x, kernel, stride, dilation):
+    def vjp(g, y, x, kernel, stride, dilation, xp):
         window = dict(kernel=kernel, stride=stride, dilation=dilation)
-        return (on_cotangent(Fold, g, size=x.shape[2:], **window),)
+        return (xp.apply(Fold, g, size=x.shape[2:], **window),)
 
     @staticmethod
     def jvp(ts, y, x, kernel, stride, dilation):
@@ -92,13 +91,12 @@ class Fold(Primitive):
 
     holomorphic = True
     uses = ()
-    array_cotangents = True
 
     forward = staticmethod(fold)
 
     @staticmethod
-    def vjp(g, y, patches, size, kernel, stride, dilation):
-        return (on_cotangent(Unfold, g, kernel=kernel, stride=stride, dilation=dilation),)
+    def vjp(g, y, patches, size, kernel, stride, dilation, xp):
+        return (xp.apply(Unfold, g, kernel=kernel, stride=stride, dilation=dilation),)
 
     @staticmethod
     def jvp(ts, y, patches, size, kernel, stride, dilation):

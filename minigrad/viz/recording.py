@@ -46,7 +46,7 @@ def record(who: str, tensors) -> Snapshot:
         if id(t) in snap.tensors:
             continue
         snap.tensors[id(t)] = t
-        node = t._node
+        node = t.node
         if node is None:
             continue
         if node.parents is None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
-from .autodiff import apply
-from .errors import IndexingError, ShapeError
-from .functions import add, as_tensor, broadcasts_to, normalize_axes
-from .tensor import Tensor
+from .. import ops
+from ..errors import IndexingError, ShapeError
+from ..primitive import apply
+from ..tensor import Tensor
+from .arithmetic import add
+from .operands import as_tensor, broadcasts_to
+from .reductions import normalize_axes
 
 
 def _shape_arg(shape) -> tuple[int, ...]:

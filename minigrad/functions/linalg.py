@@ -1,0 +1,110 @@
+"""Linear algebra on Tensors: ``mg.matmul`` (numpy's rules), ``dot``, ``outer``, ``einsum``."""
+
+from __future__ import annotations
+
+import builtins
+import string
+
+from .. import ops
+from ..errors import ShapeError
+from ..primitive import apply
+from ..tensor import Tensor, carries_derivatives
+from .operands import as_tensor, broadcast_shape
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with numpy's rules: 1-D operands are vectors, leading axes broadcast."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(
+            f"matmul: operands of shapes {a.shape} and {b.shape}: matmul needs at least one "
+            f"dimension on each side; use * to multiply by a scalar"
+        )
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ShapeError(
+            f"matmul: shapes {a.shape} @ {b.shape}: the last axis of the left operand "
+            f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} axis "
+            f"of the right one ({b.shape[-2 if b.ndim > 1 else 0]}); transpose (x.T) or reshape"
+        )
+    try:
+        out_shape = broadcast_shape(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ShapeError(
+            f"matmul: shapes {a.shape} @ {b.shape}: the batch axes {a.shape[:-2]} and "
+            f"{b.shape[:-2]} (all but the last two) cannot be broadcast together (each pair "
+            f"must be equal or 1); reshape one operand so the batch axes line up"
+        ) from None
+    out_shape += a.shape[-2:-1] + b.shape[-1:] if b.ndim > 1 else a.shape[-2:-1]
+    if a.ndim == 1:
+        a = a.reshape((1, a.shape[0]))
+    if b.ndim == 1:
+        b = b.reshape((b.shape[0], 1))
+    if a.ndim > 2 and b.ndim == 2:
+        # A stack of matrices times one matrix is one product of a tall matrix.
+        out = apply(ops.MatMul, a.reshape((-1, a.shape[-1])), b)
+    else:
+        if a.shape[:-2] != b.shape[:-2]:
+            batch = broadcast_shape(a.shape[:-2], b.shape[:-2])
+            a, b = (
+                apply(ops.BroadcastTo, x, shape=batch + x.shape[-2:])
+                if x.shape[:-2] != batch and carries_derivatives(x)
+                else x
+                for x in (a, b)
+            )
+        out = apply(ops.MatMul, a, b)
+    return out if out.shape == out_shape else out.reshape(out_shape)
+
+
+def dot(a, b) -> Tensor:
+    """Inner product of two vectors (matmul for other shapes)."""
+    return matmul(a, b)
+
+
+def outer(a, b) -> Tensor:
+    """Outer product of two vectors: shape (len(a), len(b))."""
+    a, b = as_tensor(a), as_tensor(b)
+    return a.reshape((-1, 1)) * b.reshape((1, -1))
+
+
+def einsum(subscripts: str, *operands) -> Tensor:
+    """numpy's einsum (explicit or implicit output, ellipses) with gradients of every operand.
+
+    >>> import minigrad as mg
+    >>> mg.einsum("ij,j->i", mg.eye(2), mg.tensor([3.0, 4.0]))
+    tensor([3., 4.])
+    """
+    xs = [as_tensor(x) for x in operands]
+    ins, out = _parse_einsum(subscripts, xs)
+    return apply(ops.Einsum, *xs, ins=ins, out=out)
+
+
+def _parse_einsum(subscripts: str, xs):
+    spec = subscripts.replace(" ", "")
+    lhs, arrow, rhs = spec.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(xs):
+        raise ShapeError(
+            f"einsum: '{subscripts}' names {len(ins)} operands but {len(xs)} were given"
+        )
+    used = set(spec) - set(".,->")
+    spare = (c for c in string.ascii_letters if c not in used)
+    ell_dims = builtins.max(
+        [x.ndim - len(s.replace("...", "")) for s, x in zip(ins, xs) if "..." in s], default=0
+    )
+    ell = "".join(next(spare) for _ in range(ell_dims))
+    expanded = []
+    for s, x in zip(ins, xs):
+        if "..." in s:
+            s = s.replace("...", ell[ell_dims - (x.ndim - len(s) + 3) :])
+        if len(s) != x.ndim:
+            raise ShapeError(
+                f"einsum: subscripts '{s}' have {len(s)} letters but the operand has shape "
+                f"{x.shape}; give one letter per axis (or use '...')"
+            )
+        expanded.append(s)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        counts = "".join(expanded)
+        out = ell + "".join(sorted(c for c in set(counts) - set(ell) if counts.count(c) == 1))
+    return tuple(expanded), out

@@ -1,0 +1,78 @@
+"""Operands and broadcasting: turning numbers and arrays into Tensors, and the one place where
+operands that carry derivatives are broadcast (constants are left to numpy: binary primitives see
+differentiated operands of equal shape)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .. import ops
+from ..errors import ShapeError
+from ..primitive import apply
+from ..tensor import Tensor, carries_derivatives, constant
+
+
+def as_tensor(value, like: Tensor | None = None) -> Tensor:
+    """``value`` as a Tensor. A Python number takes ``like``'s dtype where numpy's rules allow
+    (``float32_tensor * 2.0`` stays float32), as numpy treats Python scalars."""
+    if isinstance(value, Tensor):
+        return value
+    if type(value) is np.ndarray:
+        return constant(value)
+    if like is not None and type(value) in (float, int, bool, complex):
+        return _scalar(value, like.data.dtype)
+    return Tensor(value)
+
+
+# Scalar constants (the 1 in ``1 - y * y``, a learning rate) are made once per value and dtype:
+# they never require grad and are never changed in place, so sharing them is safe.
+_scalars: dict = {}
+_scalar_dtypes: dict = {}
+
+
+def _scalar(value, dtype: np.dtype) -> Tensor:
+    key = (type(value), value, dtype)
+    t = _scalars.get(key)
+    if t is None:
+        dtype_key = (dtype, type(value))
+        if dtype_key not in _scalar_dtypes:  # numpy's rule for array-with-Python-scalar
+            _scalar_dtypes[dtype_key] = np.result_type(np.empty(0, dtype), type(value)(1))
+        t = Tensor(np.asarray(value, dtype=_scalar_dtypes[dtype_key]))
+        if len(_scalars) < 4096:
+            _scalars[key] = t
+    return t
+
+
+@functools.lru_cache(maxsize=1024)
+def broadcast_shape(*shapes: tuple) -> tuple:
+    """numpy's broadcast of ``shapes`` (ValueError if they do not broadcast). Memoized: a model
+    broadcasts the same few shapes every step, and numpy computes it in Python."""
+    return np.broadcast_shapes(*shapes)
+
+
+def broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of ``shape`` broadcasts to exactly ``target`` (numpy's rule)."""
+    try:
+        return broadcast_shape(tuple(shape), tuple(target)) == tuple(target)
+    except ValueError:
+        return False
+
+
+def broadcast_operands(op: str, *xs: Tensor) -> list[Tensor]:
+    """Broadcast the operands that carry derivatives to the common shape; constants keep theirs."""
+    try:
+        shape = broadcast_shape(*(x.data.shape for x in xs))
+    except ValueError:
+        shapes = " and ".join(str(x.shape) for x in xs)
+        raise ShapeError(
+            f"{op}: shapes {shapes} cannot be broadcast together (numpy's rule: trailing axes "
+            f"must be equal or 1); reshape or expand_dims one operand so the axes line up"
+        ) from None
+    return [
+        apply(ops.BroadcastTo, x, shape=shape)
+        if x.data.shape != shape and carries_derivatives(x)
+        else x
+        for x in xs
+    ]
