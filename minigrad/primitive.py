@@ -13,7 +13,7 @@ import numpy as np
 from . import anomaly
 from .autodiff import Node, mode
 from .errors import BackwardError, DTypeError, IndexingError, MinigradError, OpError
-from .tensor import Tensor
+from .tensor import Tensor, initialize
 
 registry: dict[str, type[Primitive]] = {}
 
@@ -94,11 +94,8 @@ def apply(prim, *xs, **params):
         shapes = ", ".join(f"{x.shape} {x.dtype}" for x in xs)
         error = {IndexError: IndexingError, TypeError: DTypeError}.get(type(e), OpError)
         raise error(f"{prim.__name__}: {e} (inputs: {shapes})") from e
-    out = _new(Tensor)
-    out.data = y if type(y) is np.ndarray else np.asarray(y)
-    out.grad = out._node = out.tangent = out.name = None
-    out._version = 0
-    out._retain = out.requires_grad = False
+    out = _new(Tensor)  # NOTE: not constant(y), which is one more call on every operation
+    initialize(out, y)
     now = mode()
     if now.grad_enabled:
         for x in xs:

@@ -41,7 +41,7 @@ class Tensor(TensorMethods):
                 f"tensor: cannot hold {data.dtype} data; a tensor holds numbers (bool, int, "
                 f"float or complex): convert the values first"
             )
-        _start(self, data)
+        initialize(self, data)
         self.name = name
         if requires_grad:
             self.requires_grad_(True)
@@ -285,15 +285,17 @@ def carries_derivatives(t: Tensor) -> bool:
 
 def constant(data) -> Tensor:
     """Wrap an ndarray (or numpy scalar) as a Tensor with no history: the fast constructor,
-    without ``Tensor()``'s conversion and checks (every operation's result is made here)."""
+    without ``Tensor()``'s conversion and checks."""
     t = _new(Tensor)
-    _start(t, data if type(data) is np.ndarray else np.asarray(data))
+    initialize(t, data)
     return t
 
 
-def _start(t: Tensor, data: np.ndarray) -> None:
-    """Every slot of a new tensor holding ``data``: no gradient, no history, no name."""
-    t.data = data
+def initialize(t: Tensor, data) -> None:
+    """Every slot of a new tensor holding ``data`` (an ndarray, or a numpy scalar made one): no
+    gradient, no history, no name. The one place they are set, for ``Tensor()``, ``constant``
+    and the result of every operation (``primitive.apply``)."""
+    t.data = data if type(data) is np.ndarray else np.asarray(data)
     t.grad = t._node = t.tangent = t.name = None
     t._version = 0
     t._retain = t.requires_grad = False

@@ -13,9 +13,11 @@ import pytest
 
 import minigrad as mg
 from minigrad.optim import SGD
+from minigrad.optim.closure_curvature import closure_hvp
 from minigrad.optim.lbfgs import LBFGS
 from minigrad.optim.line_search import backtracking_armijo, cubic_interpolate, strong_wolfe
-from minigrad.optim.newton import Newton, NewtonCG, closure_hvp
+from minigrad.optim.newton import Newton
+from minigrad.optim.newton_cg import NewtonCG
 from minigrad.optim.optimizer import OptimizerError
 
 # ----- problems ----------------------------------------------------------------------------------
