@@ -24,13 +24,17 @@ class Mode:
     """What is switched on where an operation runs. Never changed once made: switching a mode
     installs a new one (``_switch``), so the default can be shared by every thread."""
 
-    __slots__ = ("grad_enabled", "forward_level", "detect_anomaly", "scope", "watching")
+    __slots__ = (
+        "grad_enabled", "forward_level", "detect_anomaly", "scope", "keep_graphs", "watching"
+    )  # fmt: skip
 
-    def __init__(self, grad_enabled=True, forward_level=0, detect_anomaly=False, scope=None):
+    def __init__(self, grad_enabled=True, forward_level=0, detect_anomaly=False, scope=None,
+                 keep_graphs=False):  # fmt: skip
         self.grad_enabled = grad_enabled
         self.forward_level = forward_level  # > 0 while forward-mode tangents are pushed
         self.detect_anomaly = detect_anomaly
         self.scope = scope  # the innermost Module whose forward is running (see ``in_scope``)
+        self.keep_graphs = keep_graphs  # every backward keeps its graph (see ``keep_graphs``)
         # Whether some mode that inspects every result is on (forward mode, anomaly detection):
         # the one flag the hot path reads for both.
         self.watching = bool(forward_level or detect_anomaly)
@@ -48,7 +52,8 @@ _KEEP = object()
 mode = _mode.get
 
 
-def _switch(grad_enabled=_KEEP, forward_level=_KEEP, detect_anomaly=_KEEP, scope=_KEEP) -> Mode:
+def _switch(grad_enabled=_KEEP, forward_level=_KEEP, detect_anomaly=_KEEP, scope=_KEEP,
+            keep_graphs=_KEEP) -> Mode:  # fmt: skip
     """Install the current mode with the given changes; return the one it replaces."""
     old = _mode.get()
     _mode.set(
@@ -57,6 +62,7 @@ def _switch(grad_enabled=_KEEP, forward_level=_KEEP, detect_anomaly=_KEEP, scope
             old.forward_level if forward_level is _KEEP else forward_level,
             old.detect_anomaly if detect_anomaly is _KEEP else detect_anomaly,
             old.scope if scope is _KEEP else scope,
+            old.keep_graphs if keep_graphs is _KEEP else keep_graphs,
         )
     )
     return old
@@ -130,6 +136,18 @@ def forward_mode():
         yield
     finally:
         _switch(forward_level=0)
+
+
+@contextmanager
+def keep_graphs():
+    """Every backward in this block keeps its graph, as with ``retain_graph=True``: so a tool
+    can read the graph of a PyTorch-style closure that calls ``backward()`` itself (``Newton``
+    measures its size so)."""
+    saved = _switch(keep_graphs=True).keep_graphs
+    try:
+        yield
+    finally:
+        _switch(keep_graphs=saved)
 
 
 @contextmanager

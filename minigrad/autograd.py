@@ -59,7 +59,7 @@ def backward(tensor, grad=None, retain_graph=None, create_graph=False):
     differentiated again must be kept.
     """
     cotangent = _first_cotangent("backward", tensor, grad)
-    retain = create_graph if retain_graph is None else retain_graph
+    retain = (create_graph if retain_graph is None else retain_graph) or mode().keep_graphs
     with GradMode(create_graph):
         finished = _walk(tensor, cotangent, retain, None)
         handed_out = {id(cotangent.data), id(cotangent)}
@@ -79,7 +79,7 @@ def grad(output, inputs, grad_output=None, retain_graph=None, create_graph=False
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     cotangent = _first_cotangent("grad", output, grad_output)
-    retain = create_graph if retain_graph is None else retain_graph
+    retain = (create_graph if retain_graph is None else retain_graph) or mode().keep_graphs
     with GradMode(create_graph):
         finished = _walk(output, cotangent, retain, {id(x) for x in inputs})
         handed_out = {id(cotangent.data), id(cotangent)}

@@ -841,3 +841,15 @@ def test_a_real_leaf_gets_the_real_part_of_a_complex_cotangent():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     ((x * (1 + 1j)).sum()).backward(mg.tensor(1.0 + 0j))
     assert x.grad.dtype == np.float64 and x.grad.tolist() == [1.0, 1.0]
+
+
+def test_keep_graphs_makes_every_backward_keep_its_graph():
+    """What Newton uses to read a closure's graph: inside the block backward() frees nothing,
+    outside it frees as usual."""
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    with autodiff.keep_graphs():
+        y.backward()
+    assert y._node.parents is not None
+    y.backward()  # the graph is still there; now it is freed
+    assert x.grad.tolist() == [4.0, 8.0] and y._node.parents is None

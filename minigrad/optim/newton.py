@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..autodiff import no_grad
+from ..autodiff import enable_grad, keep_graphs, no_grad
+from ..autograd import toposort
 from ..hessians import (
     DEFAULT_MAX_MEMORY,
     HessianTooLarge,
@@ -23,6 +24,7 @@ from ..hessians import (
     rows_per_pass,
     tangent_bytes_per_row,
 )
+from ..tensor import Tensor
 from .checks import Limits
 from .closure_curvature import closure_hessian
 from .flat_second_order import FlatSecondOrder
@@ -63,14 +65,13 @@ class Newton(FlatSecondOrder):
 
     Memory, bounded by ``max_memory`` bytes with ``mg.hessian``'s model: the float64 Hessian
     and two ``n x n`` work arrays to factor and solve with it, and during a run of ``c`` rows
-    (``chunk_size``, by default the most that fit: ``rows_per_pass()``) the Hessian and ``c``
-    rows of tangents of ``5 n`` elements (the parameters counted as the tape). The model's own
-    intermediate values get ``c`` tangents each too, but a closure frees its graph in its own
-    ``backward()``, so no probe can measure them beforehand as ``mg.hessian`` measures its
-    ``f``'s: for large activations, lower ``chunk_size``. An ``n x n`` Hessian is for small
-    models: more than ``max_size`` parameters, or more than ``max_memory`` bytes, raise
-    ``mg.HessianTooLarge`` (at construction and at each step) with the fix: ``NewtonCG`` or
-    ``LBFGS``.
+    (``chunk_size``, by default the most that fit: ``rows_per_pass``) the Hessian and ``c``
+    tangents of every value on the closure's tape. Each step first runs the closure once with
+    its graph kept to measure that tape (``measure_tape``: the parameters and the model's
+    intermediate values, as ``mg.hessian``'s probe measures its ``f``), so a model with large
+    activations gets smaller chunks. An ``n x n`` Hessian is for small models: more than
+    ``max_size`` parameters, or more than ``max_memory`` bytes, raise ``mg.HessianTooLarge``
+    (at construction and at each step) with the fix: ``NewtonCG`` or ``LBFGS``.
 
     ``step(closure)`` returns the loss before the step. State (on the first parameter):
     ``step``, ``func_evals``, ``damping`` (the current ``lambda``), ``nu``, ``rejected`` (trial
@@ -117,10 +118,11 @@ class Newton(FlatSecondOrder):
         super().__init__(params, defaults)
         self.rows_per_pass()
 
-    def rows_per_pass(self) -> int:
+    def rows_per_pass(self, tape_size: int | None = None) -> int:
         """Rows of the Hessian per run of the closure: ``chunk_size``, or the most that fit in
         ``max_memory`` (see the class docstring), after checking that the Hessian fits;
-        ``mg.HessianTooLarge`` if it does not."""
+        ``mg.HessianTooLarge`` if it does not. ``tape_size``: the elements on the closure's tape
+        (``measure_tape``); without it, the parameters alone."""
         group, flat = self.param_groups[0], self.flat()
         n = flat.n
         fix = "use NewtonCG (Hessian-vector products only) or LBFGS for a model this size"
@@ -137,18 +139,29 @@ class Newton(FlatSecondOrder):
                 f"{format_bytes(_SOLVE_ARRAYS * hessian_bytes)}, more than "
                 f"max_memory={format_bytes(group['max_memory'])}; {fix}, or raise max_memory"
             )
-        # NOTE: a closure frees its graph in its own backward(), so no probe can see the model's
-        # intermediate values as mg.hessian's does: the tape counted is the parameters.
-        per_row = tangent_bytes_per_row(n, n, flat.dtype.itemsize)
+        per_row = tangent_bytes_per_row(max(n, tape_size or 0), n, flat.dtype.itemsize)
         return rows_per_pass(
             "Newton", n, hessian_bytes, per_row, group["chunk_size"], group["max_memory"],
             advice=f", or {fix}",
         )  # fmt: skip
 
-    def hessian(self, closure: Callable):
+    def measure_tape(self, closure: Callable) -> int:
+        """The elements on the closure's tape (the parameters and every intermediate value),
+        from one plain run with its graph kept (``autodiff.keep_graphs``): what ``mg.hessian``'s
+        probe measures for a function, here for a closure that calls ``backward()`` itself."""
+        with keep_graphs(), enable_grad():
+            loss = closure()
+        if not isinstance(loss, Tensor) or not loss.requires_grad:
+            return 0
+        return sum(t.size for t in toposort(loss))
+
+    def hessian(self, closure: Callable, rows: int | None = None):
         """``(loss, g, H)`` at the current parameters: the loss (a Tensor), the flat gradient
-        ``(n,)`` and the symmetrised Hessian ``(n, n)`` in float64."""
-        return closure_hessian(closure, self.flat(), self.rows_per_pass())
+        ``(n,)`` and the symmetrised Hessian ``(n, n)`` in float64, ``rows`` rows per run of the
+        closure (by default as many as fit, with the tape measured first)."""
+        if rows is None:
+            rows = self.rows_per_pass(self.measure_tape(closure))
+        return closure_hessian(closure, self.flat(), rows)
 
     def step(self, closure: Callable):
         """One damped Newton step; returns the loss before it."""
@@ -157,9 +170,10 @@ class Newton(FlatSecondOrder):
             {"step": 0, "func_evals": 0, "damping": float(self.param_groups[0]["damping"]),
              "nu": 2.0, "rejected": 0},
         )  # fmt: skip
-        chunk = self.rows_per_pass()
-        loss, g, H = self.hessian(closure)
-        state["func_evals"] += math.ceil(flat.n / chunk)
+        self.rows_per_pass()  # a Hessian that cannot fit is refused before the closure runs
+        chunk = self.rows_per_pass(self.measure_tape(closure))
+        loss, g, H = self.hessian(closure, chunk)
+        state["func_evals"] += 1 + math.ceil(flat.n / chunk)  # the measuring run, the passes
         state["step"] += 1
         state["rejected"] = 0
         with no_grad():
