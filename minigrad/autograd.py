@@ -22,10 +22,10 @@ from . import functions
 from .autodiff import GradMode, forward_mode, mode
 from .backward import toposort, walk
 from .errors import BackwardError
+from .methods import provide
 from .ops import ArrayMath
 from .primitive import check_user_cotangents
 from .tensor import Tensor, constant
-from .tensor_methods import provide
 
 __all__ = ["backward", "forward_mode", "grad", "toposort"]
 

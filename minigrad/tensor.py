@@ -2,7 +2,7 @@
 
 This file holds what a tensor is: its data and attributes, conversions, ``backward`` and the
 in-place updates. Its operations (``x.sum()``, ``x + y``) are methods of ``TensorMethods``
-(tensor_methods.py), which call the ``mg.*`` functions. ``constant`` is the fast constructor
+(``methods/``), which call the ``mg.*`` functions. ``constant`` is the fast constructor
 that ``primitive.apply`` uses for every result.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from . import autodiff
 from .autodiff import mode
 from .errors import DTypeError, IndexingError, OpError
-from .tensor_methods import TensorMethods, mg
+from .methods import TensorMethods, mg
 
 NUMERIC_KINDS = "biufc"  # numpy's kinds of bool, int, unsigned, float, complex
 

@@ -6,10 +6,10 @@
 - ``linalg``: ``matmul``, ``dot``, ``outer``, ``einsum``
 - ``shaping``: ``reshape``, ``transpose``, ``concatenate``, ``pad``, indexing, ...
 
-Tensor's methods call these; they are handed to it here (see ``tensor_methods.py``).
+Tensor's methods call these; they are handed to it here (see ``methods/``).
 """
 
-from ..tensor_methods import provide, provide_operators
+from ..methods import provide, provide_operators
 from .arithmetic import (
     abs,
     add,

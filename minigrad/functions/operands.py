@@ -9,7 +9,7 @@ import functools
 import numpy as np
 
 from .. import ops
-from ..errors import ShapeError
+from ..errors import OpError, ShapeError
 from ..primitive import apply
 from ..tensor import Tensor, carries_derivatives, constant
 
@@ -76,3 +76,17 @@ def broadcast_operands(op: str, *xs: Tensor) -> list[Tensor]:
         else x
         for x in xs
     ]
+
+
+def alias(op: str, name: str, value, numpy_name: str, numpy_value, unset=None):
+    """PyTorch's argument ``name``, or numpy's ``numpy_name`` for the same thing: PyTorch itself
+    accepts ``axis=`` for ``dim=`` and ``keepdims=`` for ``keepdim=``. ``unset`` is the value
+    ``name`` has when it was not given; giving both is an error, not a guess."""
+    if numpy_value is None:
+        return value
+    if value is not unset and value != unset:
+        raise OpError(
+            f"{op}: {name}={value!r} and {numpy_name}={numpy_value!r} name the same argument "
+            f"(PyTorch's {name}, numpy's {numpy_name}); give one of them"
+        )
+    return numpy_value
