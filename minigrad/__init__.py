@@ -10,7 +10,9 @@ tensor(8.)
 
 # The layers bottom up (DESIGN.md): the engine, Tensor, primitives, operations, the rest.
 from . import autodiff  # noqa: I001
-from .autodiff import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autodiff import (
+    detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
+)  # fmt: skip
 from .anomaly import AnomalyError
 from .tensor import Tensor
 from .primitive import Primitive
@@ -32,7 +34,11 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .errors import BackwardError, DTypeError, IndexingError, MinigradError, OpError, ShapeError
+from . import errors
+from .errors import (
+    BackwardError, DTypeError, IndexingError, MinigradError, MissingFeatureError, OpError,
+    ShapeError,
+)  # fmt: skip
 from .functions import (
     abs, add, all, any, argmax, argmin, astype, clip, cos, div, dot, einsum, erf, exp, expm1, log,
     log1p, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, outer, pow, prod, relu,
@@ -50,3 +56,10 @@ from .serialization import CheckpointError, load, save
 from . import nn, optim, viz  # noqa: E402  (build on everything above)
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Only reached for a name minigrad lacks: say so by PyTorch's name (``torch.fft``).
+    if name.startswith("_"):
+        raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
+    raise errors.missing("torch", name)

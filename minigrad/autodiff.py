@@ -115,6 +115,13 @@ def set_grad_enabled(enabled: bool) -> GradMode:
     return GradMode(bool(enabled))
 
 
+def inference_mode(mode: bool = True) -> GradMode:
+    """PyTorch's ``inference_mode``: nothing is recorded, as under ``no_grad`` (minigrad has no
+    separate inference tensors, so this is ``no_grad`` under PyTorch's other name). A context
+    manager or decorator; ``inference_mode(False)`` records."""
+    return GradMode(not mode)
+
+
 def is_grad_enabled() -> bool:
     """Whether operations on this thread are recorded for backward."""
     return _mode.get().grad_enabled

@@ -1,7 +1,8 @@
 """``mg.autograd``: backward passes on Tensors, with PyTorch's ``torch.autograd`` functions.
 
 ``backward(tensor, grad)`` accumulates into the leaves' ``.grad`` (``Tensor.backward``);
-``grad(outputs, inputs)`` returns the gradients instead. Both run the engine's ``walk`` and do
+``grad(outputs, inputs)`` returns the gradients instead; ``Function`` defines an operation with
+its own backward, as ``torch.autograd.Function``. Both run the engine's ``walk`` and do
 the Tensor side of it: the first cotangent, which namespace the rules compute in, and handing out
 the finished cotangents. ``toposort`` lists a graph in order, for tools that inspect it;
 ``forward_mode`` pushes tangents.
@@ -20,6 +21,7 @@ import numpy as np
 
 from . import functions
 from .autodiff import GradMode, forward_mode, mode
+from .autograd_function import Function, FunctionCtx
 from .backward import toposort, walk
 from .errors import BackwardError
 from .methods import provide
@@ -27,7 +29,7 @@ from .ops import ArrayMath
 from .primitive import check_user_cotangents
 from .tensor import Tensor, constant
 
-__all__ = ["backward", "forward_mode", "grad", "toposort"]
+__all__ = ["Function", "FunctionCtx", "backward", "forward_mode", "grad", "toposort"]
 
 
 class TensorMath:
@@ -124,21 +126,61 @@ def _walk(root, cotangent: Tensor, retain_graph: bool, wanted) -> list:
     """The engine's walk, with the cotangents in the form this pass needs."""
     now = mode()
     if now.grad_enabled or now.forward_level:  # the pass is recorded, or pushes tangents
-        return walk(root, cotangent, TensorMath, _user_vjp, retain_graph, wanted)
-    return walk(root, cotangent.data, ArrayMath, _user_vjp_on_arrays, retain_graph, wanted)
+        return walk(root, cotangent, TensorPass, retain_graph, wanted)
+    return walk(root, cotangent.data, ArrayPass, retain_graph, wanted)
 
 
-def _user_vjp(prim, g, y, parents, params):
-    grads = prim.vjp(g, y, *parents, **params)
-    check_user_cotangents(prim, grads, parents)
-    return grads
+class TensorPass:
+    """A backward pass that is itself recorded (or pushes tangents): cotangents are Tensors."""
+
+    xp = TensorMath
+
+    @staticmethod
+    def user_vjp(prim, g, y, parents, params):
+        grads = prim.vjp(g, y, *parents, **params)
+        check_user_cotangents(prim, grads, parents)
+        return grads
+
+    @staticmethod
+    def after_hooks(hooks, g):
+        for hook in list(hooks.fns.values()):
+            result = hook(g)
+            if result is not None:
+                g = _hooked_gradient(hook, g, result)
+        return g
 
 
-def _user_vjp_on_arrays(prim, g, y, parents, params):
-    """A user's rule in a plain backward: it receives Tensors, and its results become arrays."""
-    grads = prim.vjp(constant(g), y, *parents, **params)
-    check_user_cotangents(prim, grads, parents)
-    return tuple(gp.data if isinstance(gp, Tensor) else gp for gp in grads)
+class ArrayPass:
+    """A plain backward pass: cotangents are ndarrays. A user's rule or hook still receives
+    Tensors, and what it returns becomes an array again."""
+
+    xp = ArrayMath
+
+    @staticmethod
+    def user_vjp(prim, g, y, parents, params):
+        grads = prim.vjp(constant(g), y, *parents, **params)
+        check_user_cotangents(prim, grads, parents)
+        return tuple(gp.data if isinstance(gp, Tensor) else gp for gp in grads)
+
+    @staticmethod
+    def after_hooks(hooks, g):
+        for hook in list(hooks.fns.values()):
+            result = hook(constant(g))
+            if result is not None:
+                g = _hooked_gradient(hook, g, result).data
+        return g
+
+
+def _hooked_gradient(hook, g, result) -> Tensor:
+    """What a tensor hook returned, checked: a gradient of the same shape."""
+    result = result if isinstance(result, Tensor) else Tensor(result)
+    if result.shape != g.shape:
+        name = getattr(hook, "__qualname__", type(hook).__name__)
+        raise BackwardError(
+            f"register_hook: the hook {name} returned a gradient of shape {result.shape} for a "
+            f"tensor of shape {g.shape}; return None or a gradient of the same shape"
+        )
+    return result
 
 
 # NOTE: one lock for every delivery into .grad, as PyTorch locks a leaf's accumulation: backward

@@ -45,15 +45,17 @@ def toposort(root) -> list:
 _creation_order = operator.attrgetter("_node.seq")
 
 
-def walk(root, cotangent, xp, user_vjp, retain_graph: bool, wanted: set | None = None) -> list:
+def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -> list:
     """Walk the graph behind ``root`` from the newest node to the oldest, starting from its
     ``cotangent``; return ``(tensor, cotangent)`` for each tensor whose cotangent is finished
     and asked for: with ``wanted`` (a set of ids), those tensors; without it, every leaf that
     requires grad and every inner tensor marked ``retain_grad``.
 
-    A built-in primitive's rule is called with the namespace ``xp`` it computes in; a user's rule
-    goes through ``user_vjp(prim, g, y, parents, params)``. This loop is backward's hot path:
-    keep it short.
+    ``form`` says what a cotangent is in this pass (see ``autograd.py``): a built-in primitive's
+    rule is called with the namespace ``form.xp`` it computes in; a user's rule goes through
+    ``form.user_vjp(prim, g, y, parents, params)``; a tensor's gradient hooks, once its cotangent
+    is complete, through ``form.after_hooks(hooks, g)``. This loop is backward's hot path: keep
+    it short.
 
     The order is a max-heap on ``Node.seq``. A tensor enters it when its first cotangent arrives
     (the cotangent waits on its node, ``Node.cotangent``) and leaves it only after every node
@@ -64,6 +66,7 @@ def walk(root, cotangent, xp, user_vjp, retain_graph: bool, wanted: set | None =
     that fails part-way (a user's rule raises) leaves the graph as it was, ready for a retry.
     """
     checking = mode().detect_anomaly
+    xp, user_vjp = form.xp, form.user_vjp
     leaf_cotangents = {}  # id -> (leaf, cotangent)
     finished = []  # (inner tensor, cotangent) asked for
     walked = []  # the nodes to free once the walk has finished
@@ -82,7 +85,10 @@ def walk(root, cotangent, xp, user_vjp, retain_graph: bool, wanted: set | None =
             parents = node.parents
             if parents is None:
                 freed(node)
-            if t._retain if wanted is None else id(t) in wanted:
+            hooks = t._hooks
+            if hooks is not None:
+                g = form.after_hooks(hooks, g)
+            if (hooks is not None and hooks.retain) if wanted is None else id(t) in wanted:
                 finished.append((t, g))
             if autodiff.last_inplace > node.seq:
                 _check_versions(node, t)
@@ -114,9 +120,10 @@ def walk(root, cotangent, xp, user_vjp, retain_graph: bool, wanted: set | None =
     if not retain_graph:
         for node in walked:
             node.parents = node.params = None
-    for key, leaf_and_cotangent in leaf_cotangents.items():
+    for key, (leaf, g) in leaf_cotangents.items():
         if wanted is None or key in wanted:
-            finished.append(leaf_and_cotangent)
+            hooks = leaf._hooks
+            finished.append((leaf, g if hooks is None else form.after_hooks(hooks, g)))
     return finished
 
 

@@ -23,3 +23,31 @@ class IndexingError(MinigradError, IndexError):
 
 class OpError(MinigradError, ValueError):
     """An operation that cannot run on the values it was given."""
+
+
+class MissingFeatureError(MinigradError, AttributeError):
+    """A name PyTorch has and minigrad does not (``mg.fft``, ``x.stft``): the message says so by
+    PyTorch's name."""
+
+
+# Why some large parts of PyTorch are not here; any other missing name gets the general reason.
+_REASONS = {
+    "fft": "minigrad has no FFTs",
+    "jit": "minigrad runs eagerly (no TorchScript)",
+    "compile": "minigrad runs eagerly (no compiler)",
+    "distributed": "minigrad runs in one process",
+    "sparse": "minigrad's tensors are dense numpy arrays",
+    "quantization": "minigrad computes in float16/32/64 only",
+    "onnx": "minigrad has no model export besides mg.save's .npz",
+    "hub": "minigrad downloads nothing",
+}
+
+
+def missing(namespace: str, name: str) -> MissingFeatureError:
+    """The error for ``namespace.name`` (``torch.fft``, ``Tensor.stft``) that minigrad lacks."""
+    reason = _REASONS.get(name, "minigrad implements the part of PyTorch that small networks "
+                          "trained in plain Python scripts use")  # fmt: skip
+    return MissingFeatureError(
+        f"minigrad has no `{namespace}.{name}`: {reason}; see docs/coming-from-pytorch.md for "
+        f"what it has and what it lacks"
+    )

@@ -12,7 +12,8 @@ import numpy as np
 
 from . import autodiff
 from .autodiff import mode
-from .errors import DTypeError, IndexingError, OpError
+from .errors import BackwardError, DTypeError, IndexingError, OpError, missing
+from .hooks import GradientHooks, RemovableHandle, add_hook
 from .methods import TensorMethods, mg
 
 NUMERIC_KINDS = "biufc"  # numpy's kinds of bool, int, unsigned, float, complex
@@ -31,7 +32,7 @@ class Tensor(TensorMethods):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "tangent", "name", "_version", "_retain")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "tangent", "name", "_version", "_hooks")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
@@ -97,9 +98,38 @@ class Tensor(TensorMethods):
         return self
 
     def retain_grad(self) -> Tensor:
-        """Also fill ``.grad`` of this non-leaf tensor during backward."""
-        self._retain = True
+        """Also fill ``.grad`` of this non-leaf tensor during backward (after its hooks)."""
+        self._gradient_hooks().retain = True
         return self
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
+        return self._hooks is not None and self._hooks.retain
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is complete during backward; a
+        returned tensor replaces the gradient (what flows on to the tensors it was made from, or
+        what a leaf accumulates into ``.grad``). Hooks run in the order registered; the handle's
+        ``remove()`` takes the hook out. As PyTorch's ``Tensor.register_hook``.
+
+        >>> x = Tensor([1.0, 2.0], requires_grad=True)
+        >>> handle = x.register_hook(lambda g: g * 10)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([20., 40.])
+        """
+        if not self.requires_grad:
+            raise BackwardError(
+                f"register_hook: the tensor (shape {self.shape}) does not require grad, so no "
+                f"gradient will reach it; hook a tensor that requires grad"
+            )
+        return add_hook(self._gradient_hooks().fns, hook, "register_hook")
+
+    def _gradient_hooks(self) -> GradientHooks:
+        if self._hooks is None:
+            self._hooks = GradientHooks()
+        return self._hooks
 
     # ----- conversion ----------------------------------------------------------------------------
 
@@ -131,6 +161,12 @@ class Tensor(TensorMethods):
     def astype(self, dtype) -> Tensor:
         """A copy in another dtype; gradients flow back cast to this tensor's dtype."""
         return mg.astype(self, dtype)
+
+    def __getattr__(self, name: str):
+        # Only reached when a name is not found: no cost for the attributes a Tensor has.
+        if name.startswith("_"):
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+        raise missing("Tensor", name)
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
@@ -298,7 +334,8 @@ def initialize(t: Tensor, data) -> None:
     t.data = data if type(data) is np.ndarray else np.asarray(data)
     t.grad = t._node = t.tangent = t.name = None
     t._version = 0
-    t._retain = t.requires_grad = False
+    t._hooks = None
+    t.requires_grad = False
 
 
 _new = object.__new__

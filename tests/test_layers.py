@@ -19,10 +19,10 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "minigrad"
 LAYERS = [
     ("errors", ["minigrad.errors"]),
     ("engine", ["minigrad.autodiff", "minigrad.anomaly", "minigrad.backward"]),
-    ("tensor", ["minigrad.tensor", "minigrad.methods"]),
+    ("tensor", ["minigrad.tensor", "minigrad.methods", "minigrad.hooks"]),
     ("primitives", ["minigrad.primitive", "minigrad.ops"]),
     ("functions", ["minigrad.functions", "minigrad.creation"]),
-    ("autograd", ["minigrad.autograd"]),
+    ("autograd", ["minigrad.autograd", "minigrad.autograd_function"]),
     (
         "tools",
         [

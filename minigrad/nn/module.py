@@ -22,6 +22,7 @@ import numpy as np
 from ..autodiff import in_scope, no_grad
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from .module_hooks import ModuleHooks, call_with_hooks, register
 
 
 class Parameter(Tensor):
@@ -88,9 +89,55 @@ class Module:
         ``forward``, so that drawings can group its operations."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
+    _module_hooks: ModuleHooks | None = None  # made by the first register_*hook
+
     def __call__(self, *args, **kwargs):
-        """Run ``forward``; the nodes it makes remember this module (for ``mg.viz``)."""
-        return in_scope(self, self.forward, *args, **kwargs)  # drawings group nodes by module
+        """Run ``forward`` (with the module's hooks, if it has any); the nodes it makes remember
+        this module (for ``mg.viz``)."""
+        hooks = self._module_hooks
+        if hooks is None:
+            return in_scope(self, self.forward, *args, **kwargs)  # drawings group by module
+        return call_with_hooks(self, hooks, self._scoped_forward, args, kwargs)
+
+    def _scoped_forward(self, *args, **kwargs):
+        return in_scope(self, self.forward, *args, **kwargs)
+
+    # ----- hooks ---------------------------------------------------------------------------------
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` before each ``forward``; a returned value (a tuple, or one
+        input) replaces the positional inputs. With ``with_kwargs=True``:
+        ``hook(module, args, kwargs)`` returning ``(args, kwargs)`` or None. Returns a handle
+        whose ``remove()`` takes the hook out (PyTorch's semantics)."""
+        hooks = self._hooks_made()
+        handle = register(hooks.forward_pre, hook, "register_forward_pre_hook", prepend)
+        if with_kwargs:
+            hooks.with_kwargs.add(handle.id)
+        return handle
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args, output)`` after each ``forward``; a returned value replaces the
+        output (``hook(module, args, kwargs, output)`` with ``with_kwargs=True``). Returns a
+        removable handle."""
+        hooks = self._hooks_made()
+        handle = register(hooks.forward, hook, "register_forward_hook", prepend)
+        if with_kwargs:
+            hooks.with_kwargs.add(handle.id)
+        return handle
+
+    def register_full_backward_hook(self, hook, *, prepend=False):
+        """``hook(module, grad_input, grad_output)`` when backward has computed the gradients of
+        this module's inputs (tuples aligned with its positional inputs and outputs; None where
+        none flows); a returned tuple replaces ``grad_input`` (for a module with one input that
+        requires grad). Returns a removable handle. See ``nn/module_hooks.py``."""
+        return register(
+            self._hooks_made().backward, hook, "register_full_backward_hook", prepend
+        )
+
+    def _hooks_made(self) -> ModuleHooks:
+        if self._module_hooks is None:
+            self._module_hooks = ModuleHooks()
+        return self._module_hooks
 
     # ----- walking the tree ----------------------------------------------------------------------
 
