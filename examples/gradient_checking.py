@@ -100,7 +100,7 @@ def classifier(op, seed=0):
 
 def cross_entropy(logits, y):
     n = logits.shape[0]
-    log_probs = logits - mg.logsumexp(logits, axis=1, keepdims=True)
+    log_probs = logits - mg.logsumexp(logits, dim=1, keepdim=True)
     return -log_probs[np.arange(n), np.asarray(y)].mean()
 
 

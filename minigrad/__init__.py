@@ -15,45 +15,57 @@ from .autodiff import (
 )  # fmt: skip
 from .anomaly import AnomalyError
 from .tensor import Tensor
+from .methods.shape import Size
 from .primitive import Primitive
 from . import ops
+from .dtypes import (
+    bool, cdouble, cfloat, complex64, complex128, double, finfo, float, float16, float32, float64,
+    get_default_dtype, half, iinfo, int, int8, int16, int32, int64, long, set_default_dtype,
+    short, uint8,
+)  # fmt: skip
+from .devices import device
 from .creation import (
-    Generator,
-    arange,
-    default_generator,
-    eye,
-    full,
-    linspace,
-    manual_seed,
-    ones,
-    ones_like,
-    rand,
-    randint,
-    randn,
-    tensor,
-    zeros,
-    zeros_like,
-)
+    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace,
+    ones, ones_like, tensor, zeros, zeros_like,
+)  # fmt: skip
+from .random import (
+    Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed,
+    multinomial, normal, rand, rand_like, randint, randint_like, randn, randn_like, randperm,
+    seed, set_rng_state,
+)  # fmt: skip
+from . import backends, cuda
 from . import errors
 from .errors import (
     BackwardError, DTypeError, IndexingError, MinigradError, MissingFeatureError, OpError,
     ShapeError,
 )  # fmt: skip
 from .functions import (
-    abs, add, all, any, argmax, argmin, astype, clip, cos, div, dot, einsum, erf, exp, expm1, log,
-    log1p, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, outer, pow, prod, relu,
-    sigmoid, sign, sin, sqrt, std, sub, sum, tan, tanh, var, where,
+    abs, add, astype, ceil, clamp, clip, cos, div, erf, exp, expm1, floor, log, log1p, log2, log10,
+    maximum, minimum, mul, neg, pow, reciprocal, relu, round, rsqrt, sigmoid, sign, sin, sqrt,
+    square, sub, tan, tanh, trunc, where,
+    allclose, equal, isclose,
+    all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max, mean, min, prod, std, sum,
+    var, cumprod, cumsum, log_softmax, softmax, argsort, sort, topk,
+    bmm, dot, einsum, matmul, mm, norm, outer, return_types,
 )  # fmt: skip
 from .functions import (
-    broadcast_to, concatenate, expand_dims, flatten, moveaxis, pad, repeat, reshape, split,
-    squeeze, stack, swapaxes, tile, transpose,
+    bitwise_and, bitwise_not, bitwise_or, bitwise_xor, is_complex, is_floating_point, is_tensor,
+    logical_and, logical_not, logical_or, logical_xor,
 )  # fmt: skip
+from .functions import (
+    broadcast_to, expand_dims, flatten, movedim, moveaxis, numel, permute, reshape, squeeze,
+    swapaxes, swapdims, t, transpose, unflatten, unsqueeze,
+    cat, chunk, concat, concatenate, flip, hstack, narrow, repeat_interleave, roll, split, stack,
+    tile, vstack,
+    gather, index_select, masked_fill, scatter, scatter_add, take, take_along_dim, tril, triu,
+)  # fmt: skip
+from . import linalg  # torch.linalg: norm, vector_norm, matrix_norm
 from . import autograd  # torch-style: mg.autograd.grad(output, inputs)
 from .transforms import grad, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from .hessians import HessianTooLarge, hessian, hvp
 from .checking import GradcheckReport, check_grads, check_hvp, gradcheck, gradgradcheck
 from .serialization import CheckpointError, load, save
-from . import nn, optim, viz  # noqa: E402  (build on everything above)
+from . import nn, optim, utils, viz  # noqa: E402  (build on everything above)
 
 __version__ = "0.1.0"
 

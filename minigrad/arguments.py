@@ -140,7 +140,7 @@ def scalar_output(
     """``out``, checked to be a Tensor of one element (gradients and Hessians need a scalar).
     ``function`` names what returned it and ``advice`` says what to do instead; the optimizers
     pass their own ``error`` class."""
-    if not isinstance(out, Tensor) or out.size != 1:
+    if not isinstance(out, Tensor) or out.numel() != 1:
         what = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
         raise error(
             f"{fname}: {function} must return a scalar Tensor, it returned {what}; {advice}"

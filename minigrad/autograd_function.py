@@ -19,9 +19,10 @@ y = Exp.apply(x)
 A thin layer over ``mg.Primitive``: each Function class gets one primitive (``FunctionNode``)
 whose ``vjp`` calls ``backward(ctx, grad)``. ``forward`` runs on the inputs' values with
 recording off, as in PyTorch; its result is then recorded as one node whose parents are the
-Tensor inputs. A backward written in Tensor ops differentiates again when what it saved are inputs
-or the output (not intermediate values of ``forward``, which are not recorded), as in PyTorch. Reverse mode only, unless the class defines ``jvp(ctx, *tangents)`` (PyTorch's
-forward-mode formula, on Tensors); one output.
+Tensor inputs. A backward written in Tensor ops differentiates again when what it saved are
+inputs or the output (not intermediate values of ``forward``, which are not recorded), as in
+PyTorch. Reverse mode only, unless the class defines ``jvp(ctx, *tangents)`` (PyTorch's
+forward-mode formula, on Tensors, with a leading batch axis of tangents); one output.
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ class OpError(MinigradError, ValueError):
     """An operation that cannot run on the values it was given."""
 
 
+class DeviceError(MinigradError, RuntimeError):
+    """A device other than the CPU (``"cuda"``, ``"mps"``): minigrad computes with numpy."""
+
+
 class MissingFeatureError(MinigradError, AttributeError):
     """A name PyTorch has and minigrad does not (``mg.fft``, ``x.stft``): the message says so by
     PyTorch's name."""
@@ -40,6 +44,8 @@ _REASONS = {
     "quantization": "minigrad computes in float16/32/64 only",
     "onnx": "minigrad has no model export besides mg.save's .npz",
     "hub": "minigrad downloads nothing",
+    "pad": "padding is minigrad.nn.functional.pad (F.pad), as in PyTorch",
+    "repeat": "it is a Tensor method (x.repeat tiles); repeat_interleave repeats each element",
 }
 
 

@@ -224,7 +224,7 @@ def hessian(
                 f"for products with a few vectors"
             )
         # Each element on the tape gets tangents per row: measure the tape before allocating.
-        tape_size = sum(t.size for t in probe(g, xs)[2])
+        tape_size = sum(t.numel() for t in probe(g, xs)[2])
         per_row = tangent_bytes_per_row(tape_size, n, itemsize)
         chunk = rows_per_pass("hessian", n, result, per_row, chunk_size, max_memory)
 

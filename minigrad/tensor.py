@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import autodiff
+from . import autodiff, dtypes
 from .autodiff import mode
+from .dtypes import NUMERIC_KINDS
 from .errors import BackwardError, DTypeError, IndexingError, OpError, missing
 from .hooks import GradientHooks, RemovableHandle, add_hook
 from .methods import TensorMethods, mg
-
-NUMERIC_KINDS = "biufc"  # numpy's kinds of bool, int, unsigned, float, complex
 
 
 def _differentiable(dtype) -> bool:
@@ -36,7 +35,12 @@ class Tensor(TensorMethods):
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
-        data = np.asarray(data.data if isinstance(data, Tensor) else data, dtype=dtype)
+        """``data`` (kept, not copied, when it is an array of ``dtype``) as a tensor. As PyTorch:
+        Python floats take the default dtype (``mg.get_default_dtype()``), ints int64."""
+        if isinstance(data, Tensor):
+            data = data.data
+        array = np.asarray(data, dtype=dtypes.resolve("tensor", dtype))
+        data = array if dtype is not None else dtypes.of_python_data(array, data)
         if data.dtype.kind not in NUMERIC_KINDS:
             raise DTypeError(
                 f"tensor: cannot hold {data.dtype} data; a tensor holds numbers (bool, int, "
@@ -58,11 +62,6 @@ class Tensor(TensorMethods):
     def ndim(self) -> int:
         """The number of axes."""
         return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        """The number of elements."""
-        return self.data.size
 
     @property
     def dtype(self) -> np.dtype:
@@ -137,8 +136,8 @@ class Tensor(TensorMethods):
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise OpError(
-                f"item: the tensor has shape {self.shape} ({self.size} elements); item() needs "
-                f"exactly one element (index or reduce first)"
+                f"item: the tensor has shape {self.shape} ({self.data.size} elements); item() "
+                f"needs exactly one element (index or reduce first)"
             )
         return self.data.item()
 
@@ -200,8 +199,10 @@ class Tensor(TensorMethods):
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extras = []
-        if self.data.dtype not in (np.float64, np.int64, np.bool_):
-            extras.append(f"dtype={self.data.dtype}")
+        dtype = self.data.dtype
+        # As PyTorch's: the dtype is shown unless it is the one mg.tensor(data) would give.
+        if dtype not in (dtypes.get_default_dtype(), np.int64, np.bool_, dtypes.default_complex()):
+            extras.append(f"dtype={dtype}")
         if self.name:
             extras.append(f"name={self.name!r}")
         if self._node is not None:

@@ -30,8 +30,8 @@ from .arguments import (
     with_leaves,
 )
 from .autodiff import forward_mode
-from .creation import default_generator
 from .errors import ShapeError
+from .random import default_generator
 from .tensor import Tensor
 
 # ----- reverse mode ------------------------------------------------------------------------------
@@ -180,8 +180,8 @@ def _reverse_jacobian(fname: str, out, leaves, nested: bool, argnums):
             argnums, [Tensor(np.zeros(out.shape + x.shape, x.dtype)) for x in leaves]
         )
     rows = [[] for _ in leaves]
-    for k in range(out.size):
-        u = np.zeros(out.size, out.dtype)
+    for k in range(out.numel()):
+        u = np.zeros(out.numel(), out.dtype)
         u[k] = 1
         # NOTE: rows stay Tensors (recorded when nested, carrying tangents in forward mode)
         # so that jacrev composes with the other transforms.
@@ -230,7 +230,7 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto") 
         full, leaves, nested = with_leaves("jacobian", args, argnums)
         with recording_for_reverse(leaves):
             out = tensor_output("jacobian", f(*full))
-        if sum(x.size for x in leaves) > out.size:
+        if sum(x.numel() for x in leaves) > out.numel():
             return _reverse_jacobian("jacobian", out, leaves, nested, argnums)
         del out, full, leaves  # free the recording before the forward pass
         default_generator.rng.bit_generator.state = random_state

@@ -164,7 +164,7 @@ def test_tiny_mlp_against_full_hessian(which):
 
 def test_float32_parameters_are_upcast():
     """nn.Linear's float32 parameters: the estimate is the float64 Hessian's at those values."""
-    layer = mg.nn.Linear(3, 2, generator=mg.Generator(0))
+    layer = mg.nn.Linear(3, 2, dtype=np.float32, generator=mg.Generator(0))
     assert layer.weight.dtype == np.float32
     rng = np.random.default_rng(2)
     X, Y = mg.tensor(rng.standard_normal((10, 3))), mg.tensor(rng.standard_normal((10, 2)))

@@ -50,8 +50,9 @@ def test_fences_name_a_known_language(path):
 
 
 @pytest.mark.parametrize("path", DOC_FILES, ids=relative)
-def test_python_blocks_run(path, tmp_path, monkeypatch):
-    """All ```python blocks of one file run in order in one fresh namespace."""
+def test_python_blocks_run(path, tmp_path, monkeypatch, float32_default):
+    """All ```python blocks of one file run in order in one fresh namespace, under minigrad's
+    real default dtype (float32), as a reader's copy of them does."""
     monkeypatch.chdir(tmp_path)  # a block that writes files writes them here
     namespace = {"__name__": f"docs.{path.stem.replace('-', '_')}"}
     registry = dict(mg.ops.registry)  # primitives defined in the docs do not outlive the file

@@ -9,14 +9,19 @@ render (``make test`` installs it): without it they only write DOT sources, and 
 
 from __future__ import annotations
 
+import ast
+import io
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import tokenize
 import xml.etree.ElementTree as ET
 
 import pytest
+
+import minigrad as mg
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
@@ -30,6 +35,7 @@ OUTPUTS = {
     "hessians.py": ["example-output/hessian-steps.png"],
     "lr_schedules.py": ["example-output/lr-schedules.png"],
     "moons_mlp.py": ["example-output/moons-boundary.png"],
+    "pytorch_port.py": ["example-output/digits-checkpoint.pt"],
     "optimizers_compared.py": [
         "example-output/optimizers-rosenbrock.png",
         "example-output/optimizers-quadratic.png",
@@ -62,6 +68,9 @@ def check_output(path: pathlib.Path) -> None:
         root = ET.parse(path).getroot()
         assert root.tag == "{http://www.w3.org/2000/svg}svg", f"{path.name} is not an SVG"
         assert len(root.findall(".//{http://www.w3.org/2000/svg}g")) > 1, f"{path.name} is empty"
+    elif path.suffix == ".pt":  # a checkpoint: mg.save's .npz under PyTorch's usual name
+        checkpoint = mg.load(path)
+        assert sorted(checkpoint) == ["epoch", "model", "optim"], sorted(checkpoint)
     else:
         raise AssertionError(f"no check for {path.name}")
 
@@ -98,3 +107,19 @@ def test_example_runs_and_writes_its_outputs(script, tmp_path):
     assert "NOT DRAWN" not in result.stdout
     for path in outputs:
         check_output(path)
+
+
+def test_the_pytorch_port_names_minigrad_only_in_its_imports():
+    """examples/pytorch_port.py is a PyTorch script: swapping its import lines for PyTorch's
+    must be all it takes, so no other line of code may name minigrad."""
+    source = (ROOT / "examples" / "pytorch_port.py").read_text()
+    tree = ast.parse(source)
+    imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+    import_lines = {line for n in imports for line in range(n.lineno, n.end_lineno + 1)}
+    naming = [
+        tok.start[0]
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+        if tok.type == tokenize.NAME and tok.string == "minigrad"
+    ]
+    assert naming, "the script should import minigrad"
+    assert set(naming) <= import_lines, f"lines {sorted(set(naming) - import_lines)} name minigrad"

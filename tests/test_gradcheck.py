@@ -726,7 +726,7 @@ MIXING = {
     "none": lambda t: t,
     "sum": lambda t: t.sum(axis=-1) if t.ndim else t,
     "mean": lambda t: t.mean(axis=0) if t.ndim else t,
-    "max": lambda t: t.max(axis=-1) if t.ndim else t,
+    "max": lambda t: t.amax(axis=-1) if t.ndim else t,
     "matmul": lambda t: t @ fixed_matrix(t.shape[-1]) if t.ndim else t,
     "index": lambda t: t[np.array([0, 0, -1])] if t.ndim else t,
 }

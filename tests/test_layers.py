@@ -19,9 +19,21 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "minigrad"
 LAYERS = [
     ("errors", ["minigrad.errors"]),
     ("engine", ["minigrad.autodiff", "minigrad.anomaly", "minigrad.backward"]),
-    ("tensor", ["minigrad.tensor", "minigrad.methods", "minigrad.hooks"]),
+    (
+        "tensor",
+        [
+            "minigrad.tensor",
+            "minigrad.methods",
+            "minigrad.hooks",
+            "minigrad.dtypes",
+            "minigrad.devices",
+        ],
+    ),  # fmt: skip
     ("primitives", ["minigrad.primitive", "minigrad.ops"]),
-    ("functions", ["minigrad.functions", "minigrad.creation"]),
+    (
+        "functions",
+        ["minigrad.functions", "minigrad.creation", "minigrad.random", "minigrad.linalg"],
+    ),  # fmt: skip
     ("autograd", ["minigrad.autograd", "minigrad.autograd_function"]),
     (
         "tools",
@@ -34,6 +46,9 @@ LAYERS = [
             "minigrad.optim",
             "minigrad.viz",
             "minigrad.serialization",
+            "minigrad.utils",
+            "minigrad.cuda",
+            "minigrad.backends",
         ],
     ),  # fmt: skip
     ("top", ["minigrad", "minigrad.demo"]),

@@ -317,7 +317,7 @@ def test_dim_is_an_alias_of_axis():
 
 
 def test_axis_out_of_range_names_the_function():
-    with pytest.raises(ShapeError, match=r"log_softmax: axis 2 is out of range.*\(3, 4\)"):
+    with pytest.raises(ShapeError, match=r"log_softmax: dim 2 is out of range.*\(3, 4\)"):
         A.log_softmax(mg.tensor(np.zeros((3, 4))), axis=2)
 
 

@@ -16,6 +16,9 @@ from minigrad.errors import DTypeError, OpError, ShapeError
 
 matplotlib.use("Agg")
 
+# The models are float32 ones, as a user's (minigrad's real default dtype).
+pytestmark = pytest.mark.usefixtures("float32_default")
+
 N, D_IN, D_HIDDEN, D_OUT = 6, 4, 5, 3
 OFFSET = 0.5  # how far the planted VJP is off at its one wrong element
 
@@ -448,7 +451,7 @@ def test_flags_nan_and_inf_gradients(data, poison):
 
 def set_norm(p, norm):
     """Make ``p.grad`` a constant array whose 2-norm is ``norm``."""
-    p.grad.data[...] = norm / np.sqrt(p.size)
+    p.grad.data[...] = norm / np.sqrt(p.numel())
 
 
 @pytest.mark.parametrize(

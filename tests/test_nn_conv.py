@@ -274,7 +274,7 @@ def test_pool_keeps_float32(pool):
 # ----- modules -----------------------------------------------------------------------------------
 
 
-def test_conv2d_module_layout_names_and_init():
+def test_conv2d_module_layout_names_and_init(float32_default):
     """Weight (out, in / groups, kh, kw), bias (out,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     layer = Conv2d(4, 6, (3, 2), groups=2, generator=mg.Generator(0))
     assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]

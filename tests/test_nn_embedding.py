@@ -126,7 +126,7 @@ def test_forward_mode_padding_row_has_zero_tangent():
 # ----- module ------------------------------------------------------------------------------------
 
 
-def test_embedding_init_is_standard_normal():
+def test_embedding_init_is_standard_normal(float32_default):
     emb = Embedding(400, 50, generator=mg.Generator(0))
     w = emb.weight.data
     assert emb.weight.dtype == np.float32 and emb.weight.shape == (400, 50)

@@ -12,6 +12,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.errors import ShapeError
 from minigrad.nn import init
 
 SHAPE = (400, 300)  # fan_in 300, fan_out 400, 120,000 draws
@@ -116,6 +117,8 @@ INITIALISERS = {
     "xavier_normal_": init.xavier_normal_,
     "kaiming_uniform_": init.kaiming_uniform_,
     "kaiming_normal_": init.kaiming_normal_,
+    "trunc_normal_": init.trunc_normal_,
+    "orthogonal_": init.orthogonal_,
 }
 
 
@@ -275,3 +278,115 @@ def test_linear_generator_argument():
     np.testing.assert_array_equal(a.weight.data, b.weight.data)
     np.testing.assert_array_equal(a.bias.data, b.bias.data)
     assert not np.array_equal(a.weight.data, c.weight.data)
+
+
+# ----- truncated normal --------------------------------------------------------------------------
+
+
+def truncated_moments(mean, std, a, b):
+    """Mean and std of N(mean, std^2) conditioned on [a, b], in closed form."""
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    pdf = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi) if math.isfinite(z) else 0.0  # noqa: E731
+    cdf = lambda z: 0.5 * math.erfc(-z / math.sqrt(2))  # noqa: E731
+    mass = cdf(beta) - cdf(alpha)
+    shift = (pdf(alpha) - pdf(beta)) / mass
+    edge = lambda z: z * pdf(z) if math.isfinite(z) else 0.0  # noqa: E731
+    variance = 1 + (edge(alpha) - edge(beta)) / mass - shift**2
+    return mean + std * shift, std * math.sqrt(variance)
+
+
+@pytest.mark.parametrize(
+    "mean, std, a, b",
+    [
+        (0.0, 1.0, -2.0, 2.0),  # PyTorch's default: std 0.8796
+        (0.0, 0.02, -0.04, 0.04),  # the usual transformer init, bounds at 2 std
+        (1.0, 0.5, 0.0, 3.0),  # asymmetric
+        (0.0, 1.0, 3.0, 4.0),  # far in the right tail
+        (0.0, 1.0, -6.0, -5.0),  # far in the left tail
+        (0.0, 1.0, 2.5, math.inf),  # a one-sided tail
+        (0.0, 1.0, -0.01, 0.01),  # a sliver around the mean
+    ],
+)
+def test_trunc_normal_statistics(mean, std, a, b):
+    x = init.trunc_normal_(fresh(dtype=np.float64), mean, std, a, b).data
+    assert x.min() >= a and x.max() <= b
+    expected_mean, expected_std = truncated_moments(mean, std, a, b)
+    assert abs(x.mean() - expected_mean) < 5 * expected_std / math.sqrt(x.size)
+    assert x.std() == pytest.approx(expected_std, rel=0.02)
+
+
+def test_trunc_normal_default_is_pytorchs():
+    x = init.trunc_normal_(fresh(dtype=np.float64)).data
+    assert x.min() >= -2.0 and x.max() <= 2.0 and x.min() < -1.99 and x.max() > 1.99
+    assert x.std() == pytest.approx(0.8796, rel=0.01)
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(std=0.0), "std must be > 0"),
+                                           (dict(a=1.0, b=-1.0), "empty")])  # fmt: skip
+def test_trunc_normal_refuses(kwargs, match):
+    with pytest.raises(mg.errors.OpError, match=match):
+        init.trunc_normal_(fresh(), **kwargs)
+
+
+# ----- orthogonal, identity, Dirac, sparse -------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4), (4, 3, 2)], ids=str)
+@pytest.mark.parametrize("gain", [1.0, 2.0])
+def test_orthogonal_rows_or_columns_are_orthonormal_times_gain(shape, gain):
+    q = init.orthogonal_(fresh(shape, np.float64), gain, generator=mg.Generator(3)).data
+    flat = q.reshape(shape[0], -1)
+    small = flat @ flat.T if flat.shape[0] <= flat.shape[1] else flat.T @ flat
+    np.testing.assert_allclose(small, gain**2 * np.eye(len(small)), atol=1e-12)
+
+
+def test_orthogonal_is_uniform_over_signs():
+    """Q's signs are fixed by R's diagonal (as PyTorch's): without that, LAPACK's QR would give
+    a first entry of one sign every time."""
+    generator = mg.Generator(0)
+    first = [init.orthogonal_(fresh((3, 3)), generator=generator).data[0, 0] for _ in range(400)]
+    assert 0.4 < np.mean(np.array(first) > 0) < 0.6
+
+
+def test_orthogonal_needs_two_dimensions():
+    with pytest.raises(ShapeError, match="2 or more dimensions"):
+        init.orthogonal_(fresh((4,)))
+
+
+def test_eye():
+    x = init.eye_(fresh((3, 5))).data
+    np.testing.assert_array_equal(x, np.eye(3, 5))
+    with pytest.raises(ShapeError, match="2 dimensions"):
+        init.eye_(fresh((2, 2, 2)))
+
+
+def test_dirac_positions_are_pytorchs():
+    """PyTorch 2.x: torch.nn.init.dirac_(torch.empty(4, 2, 3, 3), groups=2).nonzero()."""
+    x = init.dirac_(fresh((4, 2, 3, 3)), groups=2).data
+    assert np.argwhere(x).tolist() == [[0, 0, 1, 1], [1, 1, 1, 1], [2, 0, 1, 1], [3, 1, 1, 1]]
+    assert np.argwhere(init.dirac_(fresh((2, 3, 3))).data).tolist() == [[0, 0, 1], [1, 1, 1]]
+
+
+def test_dirac_makes_a_convolution_the_identity():
+    weight = init.dirac_(fresh((3, 3, 3, 3), np.float64))
+    x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3, 5, 5)))
+    np.testing.assert_array_equal(nn.functional.conv2d(x, weight, padding=1).data, x.data)
+
+
+def test_dirac_refuses():
+    with pytest.raises(ShapeError, match="3, 4, or 5 dimensions"):
+        init.dirac_(fresh((3, 3)))
+    with pytest.raises(ShapeError, match="divisible by groups=2"):
+        init.dirac_(fresh((3, 3, 3)), groups=2)
+
+
+def test_sparse_zeros_the_same_count_in_each_column():
+    x = init.sparse_(fresh((100, 400), np.float64), 0.25, std=0.5, generator=mg.Generator(0)).data
+    assert np.all(np.sum(x == 0, axis=0) == 25)
+    assert x[x != 0].std() == pytest.approx(0.5, rel=0.02)
+    with pytest.raises(ShapeError, match="2 dimensions"):
+        init.sparse_(fresh((2, 2, 2)), 0.1)
+
+
+def test_constant_takes_pytorchs_keyword():
+    assert np.all(init.constant_(fresh((2, 2)), val=0.25).data == 0.25)

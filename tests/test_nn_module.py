@@ -4,6 +4,7 @@ Values are checked against numpy written here (``x @ W.T + b``, the closed-form 
 linear map) and against finite differences (``mg.gradcheck``), never against minigrad itself.
 """
 
+import copy
 import re
 from collections import OrderedDict
 
@@ -384,20 +385,26 @@ def test_state_dict_keys_and_values():
     state = tree.state_dict()
     assert list(state) == [n for n, _ in tree.named_parameters()]
     for name, p in tree.named_parameters():
-        assert isinstance(state[name], np.ndarray) and not isinstance(state[name], mg.Tensor)
-        assert state[name].dtype == p.dtype == np.float32
-        np.testing.assert_array_equal(state[name], p.data)
+        # as PyTorch's: Tensors cut from the tape, not the Parameters themselves
+        assert type(state[name]) is mg.Tensor and state[name] is not p
+        assert not state[name].requires_grad and state[name].grad_fn is None
+        assert state[name].dtype == p.dtype
+        np.testing.assert_array_equal(state[name].numpy(), p.data)
 
 
-def test_state_dict_holds_copies():
+def test_state_dict_shares_memory_with_the_parameters_as_pytorchs():
+    """``state_dict()`` values are detached views (PyTorch's): they follow the training, and
+    writing into one writes into the model; ``copy.deepcopy`` keeps a snapshot."""
     model = nn.Linear(3, 2)
     state = model.state_dict()
-    saved = state["weight"].copy()
+    snapshot = copy.deepcopy(state)
+    before = state["weight"].numpy().copy()
     with mg.no_grad():
         model.weight.add_(1.0)
-    np.testing.assert_array_equal(state["weight"], saved)
-    state["bias"][:] = 123.0
-    assert not np.any(model.bias.data == 123.0)
+    np.testing.assert_array_equal(state["weight"].numpy(), before + 1.0)
+    np.testing.assert_array_equal(snapshot["weight"].numpy(), before)
+    state["bias"].copy_(np.full(2, 123.0))  # the old PyTorch way to load a weight
+    assert np.all(model.bias.data == 123.0)
 
 
 def test_load_state_dict_round_trip(rng):
@@ -420,7 +427,7 @@ def test_load_state_dict_copies_the_arrays():
 
 
 def test_load_state_dict_accepts_float64_arrays_and_tensors_keeping_dtype():
-    model = nn.Linear(2, 2)
+    model = nn.Linear(2, 2, dtype=np.float32)
     state = {"weight": np.full((2, 2), 0.25), "bias": mg.tensor([1.0, -1.0])}
     model.load_state_dict(state)
     assert model.weight.dtype == np.float32 and model.bias.dtype == np.float32
@@ -504,7 +511,7 @@ def test_state_dict_error_is_a_minigrad_error():
     with pytest.raises(nn.StateDictError, match=r"missing keys \['weight', 'bias'\]") as info:
         model.load_state_dict({})
     assert isinstance(info.value, mg.MinigradError)
-    with pytest.raises(nn.StateDictError, match="expected a dict of arrays, got list"):
+    with pytest.raises(nn.StateDictError, match=r"expected a dict of Tensors .*got list"):
         model.load_state_dict([("weight", np.zeros((2, 3)))])  # not a dict
 
 
@@ -527,7 +534,7 @@ KEYS = ["0.weight", "0.bias", "1.weight", "1.bias"]
 
 @pytest.mark.parametrize("bad_key", KEYS)
 @pytest.mark.parametrize("kind", list(BAD_VALUES))
-def test_nothing_changes_when_any_one_entry_is_bad(kind, bad_key):
+def test_nothing_changes_when_any_one_entry_is_bad(kind, bad_key, float32_default):
     """Every other entry is valid and different; one (first ... last) is bad: the load fails
     and every parameter keeps its value."""
     model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
@@ -626,7 +633,7 @@ def test_parameter_repr():
 # ----- Linear ------------------------------------------------------------------------------------
 
 
-def test_linear_layout_and_default_dtype():
+def test_linear_layout_and_default_dtype(float32_default):
     layer = nn.Linear(4, 3)
     assert layer.weight.shape == (3, 4) and layer.bias.shape == (3,)
     assert layer.weight.dtype == np.float32 and layer.bias.dtype == np.float32
@@ -649,7 +656,7 @@ def test_linear_without_bias():
 
 @pytest.mark.parametrize("batch_shape", [(), (5,), (2, 5)], ids=str)
 def test_linear_forward_is_x_at_weight_transposed_plus_bias(rng, batch_shape):
-    layer = nn.Linear(4, 3)
+    layer = nn.Linear(4, 3, dtype=np.float32)
     x = rng.standard_normal(batch_shape + (4,)).astype(np.float32)
     y = layer(mg.tensor(x))
     expected = x.astype(np.float64) @ layer.weight.data.T.astype(np.float64) + layer.bias.data

@@ -219,7 +219,7 @@ def test_batchnorm_without_running_stats_always_uses_the_batch():
     assert list(bn.state_dict()) == ["weight", "bias"]
 
 
-def test_batchnorm_defaults_like_pytorch():
+def test_batchnorm_defaults_like_pytorch(float32_default):
     bn = BatchNorm2d(4)
     assert bn.weight.dtype == np.float32 and bn.running_mean.dtype == np.float32
     np.testing.assert_array_equal(bn.weight.data, np.ones(4))
@@ -389,7 +389,7 @@ def test_layer_norm_gradients(normalized_shape):
     assert mg.check_grads(lambda x: layer_norm(x, normalized_shape), x, order=2)
 
 
-def test_layernorm_module_defaults_and_gradients():
+def test_layernorm_module_defaults_and_gradients(float32_default):
     rng = np.random.default_rng(18)
     ln = LayerNorm((2, 3))
     assert ln.weight.dtype == np.float32 and ln.weight.shape == (2, 3)

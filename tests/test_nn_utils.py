@@ -173,3 +173,84 @@ def test_clipping_works_inside_a_training_step():
     assert total.item() > 1.0
     norm = total_norm([p.grad.data for p in model.parameters()], 2)
     assert norm == pytest.approx(1.0, rel=1e-5)
+
+
+def test_clip_grad_norm_takes_a_generator_of_parameters_once():
+    """model.parameters() is a generator: the norm and the scaling both see every gradient."""
+    model = nn.Linear(2, 1, dtype=np.float64, generator=mg.Generator(0))
+    x = mg.tensor(np.array([[100.0, -200.0]]))
+    (model(x) ** 2).sum().backward()
+    clip_grad_norm_((p for p in model.parameters()), 1.0, foreach=None)
+    assert total_norm([p.grad.data for p in model.parameters()], 2) == pytest.approx(1.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, np.inf], ids=lambda p: f"p={p}")
+def test_get_total_norm_and_clip_grads_with_norm_are_clip_grad_norm_in_two_parts(norm_type):
+    params, same = params_with_grads(seed=3), params_with_grads(seed=3)
+    grads = [p.grad for p in params]
+    total = nn.utils.get_total_norm(grads, norm_type)
+    assert total.item() == pytest.approx(total_norm([g.data for g in grads], norm_type))
+    nn.utils.clip_grads_with_norm_(params, 0.5, total)
+    assert clip_grad_norm_(same, 0.5, norm_type).item() == total.item()
+    for p, q in zip(params, same):
+        np.testing.assert_array_equal(p.grad.data, q.grad.data)
+
+
+def test_get_total_norm_refuses_a_non_finite_norm_when_asked():
+    with pytest.raises(MinigradError, match="get_total_norm: .*non-finite"):
+        nn.utils.get_total_norm([mg.tensor([np.nan])], error_if_nonfinite=True)
+
+
+# ----- parameters as one vector ------------------------------------------------------------------
+
+
+def two_layers():
+    generator = mg.Generator(0)
+    return nn.Sequential(nn.Linear(3, 2, dtype=np.float64, generator=generator),
+                         nn.Linear(2, 1, dtype=np.float64, generator=generator))  # fmt: skip
+
+
+def test_parameters_to_vector_joins_in_parameter_order():
+    model = two_layers()
+    vec = nn.utils.parameters_to_vector(model.parameters())
+    expected = np.concatenate([p.data.ravel() for p in model.parameters()])  # 0.weight row-major
+    assert vec.shape == (6 + 2 + 2 + 1,)
+    np.testing.assert_array_equal(vec.numpy(), expected)
+    np.testing.assert_array_equal(vec.numpy()[:6], model[0].weight.data.reshape(-1))
+
+
+def test_parameters_to_vector_is_on_the_tape():
+    """d/dθ of sum(c * vec(θ)) is c, put back into each parameter's shape."""
+    model = two_layers()
+    vec = nn.utils.parameters_to_vector(model.parameters())
+    c = np.arange(11.0)
+    (vec * mg.tensor(c)).sum().backward()
+    np.testing.assert_array_equal(model[0].weight.grad.numpy(), c[:6].reshape(2, 3))
+    np.testing.assert_array_equal(model[1].bias.grad.numpy(), c[10:])
+
+
+def test_vector_to_parameters_is_the_inverse():
+    model, other = two_layers(), nn.Sequential(nn.Linear(3, 2, dtype=np.float64),
+                                               nn.Linear(2, 1, dtype=np.float64))  # fmt: skip
+    vec = nn.utils.parameters_to_vector(model.parameters())
+    storage = other[0].weight.data
+    nn.utils.vector_to_parameters(vec, other.parameters())
+    for p, q in zip(model.parameters(), other.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+    assert other[0].weight.data is storage  # copied in place: optimizers keep their parameters
+    nn.utils.vector_to_parameters(mg.tensor(np.arange(11.0)), other.parameters())
+    assert other[1].weight.tolist() == [[8.0, 9.0]] and other[1].bias.tolist() == [10.0]
+
+
+@pytest.mark.parametrize(
+    "vec, match",
+    [
+        (np.zeros(11), "expected a Tensor, but got: ndarray"),
+        (mg.zeros(10, dtype=np.float64), "has 10 elements, the parameters 11"),
+        (mg.zeros(12, dtype=np.float64), "has 12 elements, the parameters 11"),
+        (mg.zeros(11, 1, dtype=np.float64), "1-D vector"),
+    ],
+)
+def test_vector_to_parameters_refuses(vec, match):
+    with pytest.raises(MinigradError, match=match):
+        nn.utils.vector_to_parameters(vec, two_layers().parameters())

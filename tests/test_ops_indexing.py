@@ -1,5 +1,7 @@
 """Indexing ``x[index]``: basic (ints, slices, None, Ellipsis) and advanced (integer arrays,
-lists, boolean masks), checked against numpy's indexing of the same array.
+lists, boolean masks), checked against numpy's indexing of the same array; and PyTorch's
+indexing functions (``gather``, ``scatter``, ``scatter_add``, ``index_select``, ``take``,
+``take_along_dim``, ``masked_fill``, ``tril``/``triu``) against numpy written out.
 
 Each case squares the selection, so the second derivative depends on where elements came from
 (and on how often: repeated indices accumulate).
@@ -17,6 +19,9 @@ X1 = rng.standard_normal(5)
 X2 = rng.standard_normal((3, 4))
 X3 = rng.standard_normal((2, 3, 4))
 X0 = np.array(1.7)
+
+X3_INDEX = np.array([[[3, 0], [1, 1], [2, 0]], [[0, 0], [3, 2], [1, 3]]])
+ARGSORT_2 = np.argsort(X2, axis=1)
 
 MASK_3x4 = np.array(
     [[True, False, False, True], [False, False, True, True], [True, True, False, False]]
@@ -89,7 +94,89 @@ ADVANCED = [
     index_case("0-d with True", X0, True),
 ]  # fmt: skip
 
-CASES = BASIC + ADVANCED
+
+# ----- PyTorch's indexing functions --------------------------------------------------------------
+
+INDEX_2x3 = np.array([[2, 0, 2], [1, 1, 0]])  # along dim 1 of a (2, 4): repeats in a row
+INDEX_ROWS = np.array([[0, 2, 1, 0], [2, 2, 0, 1]])  # along dim 0 of a (3, 4)
+DUPLICATE_ROWS = np.array([[0, 0, 2, 1], [0, 1, 2, 2]])  # column 0 and 2 name one row twice
+
+
+def numpy_gather(a, dim, index):
+    """out[i][j] = a[index[i][j]][j] (dim 0) or a[i][index[i][j]] (dim 1), by loops."""
+    out = np.empty(index.shape, a.dtype)
+    for pos in np.ndindex(*index.shape):
+        source = list(pos)
+        source[dim] = index[pos]
+        out[pos] = a[tuple(source)]
+    return out
+
+
+def numpy_scatter(a, dim, index, src, add=False):
+    """out[index[i][j]][j] = src[i][j] (dim 0), in order (the last write wins), or += with add."""
+    out = a.copy()
+    for pos in np.ndindex(*index.shape):
+        target = list(pos)
+        target[dim] = index[pos]
+        out[tuple(target)] = out[tuple(target)] + src[pos] if add else src[pos]
+    return out
+
+
+def pair_case(name, fn, ref, *inputs) -> Case:
+    return Case(name, fn, ref, list(inputs))
+
+
+TORCH_INDEXING = [
+    pair_case("gather dim 1 with repeats", lambda x: mg.gather(x, 1, INDEX_2x3) ** 2,
+              lambda a: numpy_gather(a, 1, INDEX_2x3) ** 2, rng.standard_normal((2, 4))),
+    pair_case("gather dim 0, index narrower than input", lambda x: x.gather(0, INDEX_ROWS[:, :3]) ** 2,
+              lambda a: numpy_gather(a, 0, INDEX_ROWS[:, :3]) ** 2, rng.standard_normal((3, 4))),
+    pair_case("gather dim -1 3-d", lambda x: x.gather(-1, X3_INDEX) ** 2,
+              lambda a: numpy_gather(a, 2, X3_INDEX) ** 2, X3),
+    pair_case("scatter src dim 0 (x and src differentiated)",
+              lambda x, s: mg.scatter(x, 0, INDEX_ROWS[:, :3], s) ** 2,
+              lambda a, s: numpy_scatter(a, 0, INDEX_ROWS[:, :3], s) ** 2,
+              rng.standard_normal((3, 4)), rng.standard_normal((2, 5))),
+    pair_case("scatter duplicates: the last src element wins",
+              lambda x, s: x.scatter(0, DUPLICATE_ROWS, s) ** 2,
+              lambda a, s: numpy_scatter(a, 0, DUPLICATE_ROWS, s) ** 2,
+              rng.standard_normal((3, 4)), rng.standard_normal((2, 4))),
+    pair_case("scatter value dim 1", lambda x: x.scatter(1, INDEX_2x3, 0.5) ** 2,
+              lambda a: numpy_scatter(a, 1, INDEX_2x3, np.full((2, 3), 0.5)) ** 2,
+              rng.standard_normal((2, 4))),
+    pair_case("scatter_add dim 0 with duplicates",
+              lambda x, s: mg.scatter_add(x, 0, DUPLICATE_ROWS, s) ** 2,
+              lambda a, s: numpy_scatter(a, 0, DUPLICATE_ROWS, s, add=True) ** 2,
+              rng.standard_normal((3, 4)), rng.standard_normal((2, 4))),
+    pair_case("scatter_add dim 1, src larger than index",
+              lambda x, s: x.scatter_add(1, INDEX_2x3, s) ** 2,
+              lambda a, s: numpy_scatter(a, 1, INDEX_2x3, s[:2, :3], add=True) ** 2,
+              rng.standard_normal((2, 4)), rng.standard_normal((3, 3))),
+    pair_case("index_select dim 1 repeated", lambda x: x.index_select(1, [3, 0, 3]) ** 2,
+              lambda a: a[:, [3, 0, 3]] ** 2, X2),
+    pair_case("index_select dim 0 of 3-d", lambda x: mg.index_select(x, 0, np.array([1])) ** 2,
+              lambda a: a[[1]] ** 2, X3),
+    pair_case("take 2-d index", lambda x: mg.take(x, np.array([[0, 11], [-1, 5]])) ** 2,
+              lambda a: a.reshape(-1)[[[0, 11], [-1, 5]]] ** 2, X2),
+    pair_case("take_along_dim argsort", lambda x: x.take_along_dim(ARGSORT_2, 1) ** 2,
+              lambda a: np.take_along_axis(a, ARGSORT_2, 1) ** 2, X2),
+    pair_case("take_along_dim broadcast indices", lambda x: mg.take_along_dim(x, np.array([[0, -1]]), 1) ** 2,
+              lambda a: np.take_along_axis(a, np.array([[0, 3], [0, 3], [0, 3]]), 1) ** 2, X2),
+    pair_case("take_along_dim flattened", lambda x: x.take_along_dim(np.array([4, 0])) ** 2,
+              lambda a: a.reshape(-1)[[4, 0]] ** 2, X2),
+    pair_case("masked_fill number", lambda x: x.masked_fill(MASK_3x4, -1.5) ** 2,
+              lambda a: np.where(MASK_3x4, -1.5, a) ** 2, X2),
+    pair_case("masked_fill broadcast mask, 0-d tensor value",
+              lambda x, v: mg.masked_fill(x, MASK_3x4[:1], v) ** 2,
+              lambda a, v: np.where(MASK_3x4[:1], v, a) ** 2, X2, np.array(0.7)),
+    pair_case("tril", lambda x: x.tril() ** 2, lambda a: np.tril(a) ** 2, X2),
+    pair_case("tril diagonal -1 batched", lambda x: mg.tril(x, -1) ** 2,
+              lambda a: np.tril(a, -1) ** 2, X3),
+    pair_case("triu diagonal 1", lambda x: x.triu(1) ** 2, lambda a: np.triu(a, 1) ** 2, X2),
+    pair_case("triu batched", lambda x: mg.triu(x) ** 2, lambda a: np.triu(a) ** 2, X3),
+]  # fmt: skip
+
+CASES = BASIC + ADVANCED + TORCH_INDEXING
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)

@@ -26,12 +26,7 @@ MATMUL_SHAPES = [
     ("batched @ batched", (2, 3, 4), (2, 4, 2)),
 ]
 
-DOT_SHAPES = [
-    ("1-D . 1-D", (5,), (5,)),
-    ("2-D . 1-D", (3, 4), (4,)),
-    ("1-D . 2-D", (3,), (3, 2)),
-    ("2-D . 2-D", (2, 3), (3, 4)),
-]
+DOT_SHAPES = [("1-D . 1-D", (5,), (5,)), ("length 1", (1,), (1,))]  # PyTorch's dot: 1-D only
 
 EINSUMS = [
     ("ij,jk->ik", [(2, 3), (3, 4)]),
@@ -64,7 +59,11 @@ CASES = [
     *(Case(f"dot {name} {a}.{b}", mg.dot, np.dot, [randn(*a), randn(*b)])
       for name, a, b in DOT_SHAPES),
     Case("outer (3,)x(4,)", mg.outer, np.outer, [randn(3), randn(4)]),
-    Case("outer (2,2)x(3,) flattens", mg.outer, np.outer, [randn(2, 2), randn(3)]),
+    Case("x.outer(y) (2,)x(1,)", lambda a, b: a.outer(b), np.outer, [randn(2), randn(1)]),
+    Case("mm (2,3)x(3,4)", mg.mm, np.matmul, [randn(2, 3), randn(3, 4)]),
+    Case("bmm (2,3,4)x(2,4,5)", mg.bmm, np.matmul, [randn(2, 3, 4), randn(2, 4, 5)]),
+    Case("x.bmm(y) (1,2,2)x(1,2,3)", lambda a, b: a.bmm(b), np.matmul,
+         [randn(1, 2, 2), randn(1, 2, 3)]),
     *(Case(f"einsum '{spec}' {shapes}",
            lambda *xs, spec=spec: mg.einsum(spec, *xs),
            lambda *xs, spec=spec: np.einsum(spec, *xs),

@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, var, std, max, min, prod, logsumexp, argmax, argmin."""
+"""Reductions: sum, mean, var, std, amax, amin, max/min without a dim, prod, logsumexp (argmax,
+argmin and the pairs of max(dim)/min(dim) are in test_ops_sort.py)."""
 
 import warnings
 
@@ -72,7 +73,10 @@ def reduction(name, fn, ref, make, layouts=LAYOUTS, **kw):
 
 
 def with_ddof(fn, ddof):
-    return lambda x, axis, keepdims: fn(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    """``fn`` (numpy's var or std) with ``ddof``, or mg's with the same ``correction``."""
+    if fn in (np.var, np.std):
+        return lambda x, axis, keepdims: fn(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    return lambda x, axis, keepdims: fn(x, axis, correction=ddof, keepdim=keepdims)
 
 
 STD_LAYOUTS = [layout for layout in LAYOUTS if nondegenerate(*layout[:2])]
@@ -106,8 +110,10 @@ CASES = [
     *reduction(
         "std ddof=1", with_ddof(mg.std, 1), with_ddof(np.std, 1), rng.standard_normal, STD_LAYOUTS
     ),
-    *reduction("max", mg.max, np.max, distinct),
-    *reduction("min", mg.min, np.min, distinct),
+    *reduction("amax", mg.amax, np.max, distinct),
+    *reduction("amin", mg.amin, np.min, distinct),
+    Case("max over all (2, 3, 4)", mg.max, np.max, [distinct((2, 3, 4))]),
+    Case("min over all (3,)", mg.min, np.min, [distinct((3,))]),
     *reduction("prod", mg.prod, np.prod, near_one),
     *PROD_ZERO_CASES,
     *reduction("logsumexp", mg.logsumexp, np_logsumexp, rng.standard_normal),
@@ -136,10 +142,15 @@ def grad_of(fn, x, grad_output=None):
         (mg.max, [4.0, 4.0, 4.0], [1 / 3, 1 / 3, 1 / 3]),
         (mg.max, [[3.0, 1.0], [0.0, 3.0]], [[0.5, 0.0], [0.0, 0.5]]),
         (mg.min, [[-2.0, 1.0], [-2.0, -2.0]], [[1 / 3, 0.0], [1 / 3, 1 / 3]]),
+        (mg.amax, [[3.0, 1.0], [0.0, 3.0]], [[0.5, 0.0], [0.0, 0.5]]),
+        (mg.amin, [2.0, 1.0, 1.0, 5.0], [0.0, 0.5, 0.5, 0.0]),
     ],
-    ids=["max two tied", "min two tied", "max all tied", "max 2-D", "min 2-D three tied"],
-)
+    ids=["max two tied", "min two tied", "max all tied", "max 2-D", "min 2-D three tied",
+         "amax 2-D", "amin two tied"],
+)  # fmt: skip
 def test_gradient_at_ties_is_split_evenly(fn, x, expected):
+    """max() and min() without a dim, and amax/amin, split the gradient among ties (PyTorch's
+    rule for these; max(dim) sends it to the one index it returns, see test_ops_sort.py)."""
     np.testing.assert_allclose(grad_of(fn, x), expected, rtol=1e-15)
 
 
@@ -150,15 +161,15 @@ def test_gradient_at_ties_per_axis(keepdims):
     u = np.array([2.0, 3.0, -1.0])
     share = np.array([[0, 1 / 2, 1 / 2], [1 / 3, 1 / 3, 1 / 3], [1, 0, 0]])
     grad_output = u[:, None] if keepdims else u
-    g = grad_of(lambda t: mg.max(t, axis=1, keepdims=keepdims), x, grad_output)
+    g = grad_of(lambda t: mg.amax(t, dim=1, keepdim=keepdims), x, grad_output)
     np.testing.assert_allclose(g, u[:, None] * share, rtol=1e-15)
 
 
 def test_gradient_at_ties_over_axis_tuple():
     x = np.array([[[2.0, 0.0], [1.0, 2.0]], [[-1.0, -1.0], [-3.0, -1.0]]])  # min over axes (1, 2)
-    g = grad_of(lambda t: mg.min(t, axis=(1, 2)), x, np.array([1.0, 6.0]))
+    g = grad_of(lambda t: mg.amin(t, dim=(1, 2)), x, np.array([1.0, 6.0]))
     np.testing.assert_allclose(g, [[[0, 1], [0, 0]], [[0, 0], [6, 0]]], rtol=1e-15)
-    g = grad_of(lambda t: mg.max(t, axis=(-1, -2)), x, np.array([1.0, 6.0]))
+    g = grad_of(lambda t: mg.amax(t, axis=(-1, -2)), x, np.array([1.0, 6.0]))
     np.testing.assert_allclose(g, [[[0.5, 0], [0, 0.5]], [[2, 2], [0, 2]]], rtol=1e-15)
 
 
@@ -262,55 +273,33 @@ def test_logsumexp_gradient_is_softmax(x_np, axis):
     np.testing.assert_allclose(x.grad.data, softmax(x_np, axis), rtol=1e-13)
 
 
-# ----- argmax / argmin ----------------------------------------------------------------------------
-
-ARG_INPUT = np.array([[[3.0, 1.0, 3.0], [0.0, 7.0, 7.0]], [[-2.0, -2.0, 5.0], [4.0, 4.0, 4.0]]])
-
-
-@pytest.mark.parametrize("fn, ref", [(mg.argmax, np.argmax), (mg.argmin, np.argmin)])
-@pytest.mark.parametrize("axis", [None, 0, 1, 2, -1])
-@pytest.mark.parametrize("keepdims", [False, True])
-def test_argmax_argmin_match_numpy(fn, ref, axis, keepdims):
-    """Values, shape and dtype as numpy (first index at ties); the result needs no gradient."""
-    x = mg.tensor(ARG_INPUT, requires_grad=True)
-    out = fn(x, axis=axis, keepdims=keepdims)
-    expected = ref(ARG_INPUT, axis=axis, keepdims=keepdims)
-    assert out.shape == expected.shape
-    assert out.dtype == expected.dtype
-    np.testing.assert_array_equal(out.data, expected)
-    assert not out.requires_grad
-
-
-def test_argmax_of_1d_and_0d():
-    assert mg.argmax(mg.tensor([0.5, 2.0, -1.0])).item() == 1
-    assert mg.argmin(mg.tensor([0.5, 2.0, -1.0])).item() == 2
-    assert mg.argmax(mg.tensor(3.0)).item() == np.argmax(np.array(3.0))
-
-
-# ----- edge cases as numpy ------------------------------------------------------------------------
+# ----- edge cases --------------------------------------------------------------------------------
 
 X23 = np.arange(6.0).reshape(2, 3) - 2.5
 
 
 @pytest.mark.parametrize(
     "fn, ref",
-    [(mg.sum, np.sum), (mg.mean, np.mean), (mg.max, np.max), (mg.min, np.min),
-     (mg.prod, np.prod), (mg.var, np.var)],
-    ids=["sum", "mean", "max", "min", "prod", "var"],
+    [(mg.sum, np.sum), (mg.mean, np.mean), (mg.amax, np.max), (mg.amin, np.min),
+     (mg.prod, np.prod), (mg.logsumexp, np_logsumexp), (mg.all, np.all), (mg.any, np.any)],
+    ids=["sum", "mean", "amax", "amin", "prod", "logsumexp", "all", "any"],
 )  # fmt: skip
-@pytest.mark.parametrize("keepdims", [False, True])
-def test_reduction_over_empty_axis_tuple_is_identity_like_numpy(fn, ref, keepdims):
-    out = fn(mg.tensor(X23), axis=(), keepdims=keepdims)
-    expected = ref(X23, axis=(), keepdims=keepdims)
-    assert out.shape == expected.shape == (2, 3)
-    np.testing.assert_array_equal(out.data, expected)
+@pytest.mark.parametrize("empty", [(), []], ids=["()", "[]"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_reduction_over_an_empty_dim_list_reduces_every_dim_as_pytorch(fn, ref, empty, keepdim):
+    """PyTorch's rule (numpy's is the identity): x.sum(dim=()) is x.sum(), e.g. 15 for
+    torch.arange(6.).reshape(2, 3)."""
+    out = fn(mg.tensor(X23), empty, keepdim)
+    expected = ref(X23, axis=None, keepdims=keepdim)
+    assert out.shape == expected.shape == ((1, 1) if keepdim else ())
+    np.testing.assert_allclose(out.data, expected, rtol=1e-15)
 
 
-@pytest.mark.parametrize("fn", [mg.sum, mg.mean, mg.max, mg.min, mg.prod])
-def test_gradient_over_empty_axis_tuple_passes_the_cotangent_through(fn):
-    """Reducing over no axis is the identity, so its gradient passes the cotangent through."""
-    u = rng.standard_normal((2, 3))
-    np.testing.assert_array_equal(grad_of(lambda t: fn(t, axis=()), X23, u), u)
+@pytest.mark.parametrize("fn", [mg.sum, mg.mean, mg.amax, mg.prod])
+def test_gradient_over_an_empty_dim_list_is_the_full_reduction_gradient(fn):
+    u = 1.5
+    expected = grad_of(fn, X23, np.asarray(u))
+    np.testing.assert_array_equal(grad_of(lambda t: fn(t, dim=()), X23, np.asarray(u)), expected)
 
 
 @pytest.mark.parametrize(
@@ -322,8 +311,8 @@ def test_gradient_over_empty_axis_tuple_passes_the_cotangent_through(fn):
         (mg.prod, np.prod, (0,), None),
         (mg.prod, np.prod, (2, 0), 1),
         (mg.logsumexp, np_logsumexp, (3, 0), 0),
-        (mg.max, np.max, (3, 0), 0),
-        (mg.min, np.min, (2, 0, 3), (0, 2)),
+        (mg.amax, np.max, (3, 0), 0),
+        (mg.amin, np.min, (2, 0, 3), (0, 2)),
     ],
     ids=[
         "sum (0,)",
@@ -332,8 +321,8 @@ def test_gradient_over_empty_axis_tuple_passes_the_cotangent_through(fn):
         "prod (0,)",
         "prod (2,0) axis 1",
         "logsumexp (3,0) axis 0",
-        "max (3,0) axis 0",
-        "min (2,0,3) axis (0,2)",
+        "amax (3,0) axis 0",
+        "amin (2,0,3) axis (0,2)",
     ],  # fmt: skip
 )
 def test_reductions_of_zero_size_tensors_like_numpy(fn, ref, shape, axis):
@@ -359,13 +348,16 @@ def test_mean_of_empty_is_nan_like_numpy():
     assert np.isnan(expected) and np.isnan(out.item())
 
 
-@pytest.mark.parametrize("fn", [mg.max, mg.min])
-def test_max_min_of_empty_raise_like_numpy(fn):
-    name = fn.__name__.capitalize()
-    with pytest.raises(mg.OpError, match=rf"{name}: zero-size array.*\(inputs: \(0,\) float64\)"):
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_of_empty_raise(name):
+    """As PyTorch: no extreme of an empty tensor, nor along a dim of size 0."""
+    fn, reduce = getattr(mg, name), getattr(mg, "a" + name)
+    with pytest.raises(mg.ShapeError, match=rf"{name}: the tensor is empty \(shape \(0,\)\)"):
         fn(mg.tensor(np.zeros((0,))))
-    with pytest.raises(mg.OpError, match=rf"{name}: zero-size array.*\(inputs: \(0, 3\)"):
-        fn(mg.tensor(np.zeros((0, 3))), axis=0)
+    with pytest.raises(mg.ShapeError, match=rf"{name}: dim 0 of the tensor \(shape \(0, 3\)\)"):
+        fn(mg.tensor(np.zeros((0, 3))), 0)
+    with pytest.raises(mg.OpError, match=rf"{name.capitalize()}: zero-size array.*\(0, 3\)"):
+        reduce(mg.tensor(np.zeros((0, 3))), axis=0)
 
 
 # ----- property test -------------------------------------------------------------------------------
@@ -387,6 +379,7 @@ def array_and_axes(draw):
         axis = tuple(a - x.ndim if draw(st.booleans()) else a for a in axes)
         if len(axis) == 1 and draw(st.booleans()):
             axis = axis[0]
+        axis = axis or None  # no dims at all means every dim (PyTorch), numpy's axis=None
     return x, axis, draw(st.booleans())
 
 
@@ -395,7 +388,7 @@ def array_and_axes(draw):
 def test_reductions_match_numpy_on_random_shapes_and_axes(drawn):
     x_np, axis, keepdims = drawn
     x = mg.tensor(x_np, requires_grad=True)
-    for fn, ref in [(mg.sum, np.sum), (mg.mean, np.mean), (mg.max, np.max), (mg.min, np.min)]:
+    for fn, ref in [(mg.sum, np.sum), (mg.mean, np.mean), (mg.amax, np.max), (mg.amin, np.min)]:
         out = fn(x, axis=axis, keepdims=keepdims)
         expected = ref(x_np, axis=axis, keepdims=keepdims)
         assert out.shape == np.shape(expected), fn.__name__

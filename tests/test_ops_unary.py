@@ -56,6 +56,28 @@ UNARY = [
     ("neg", mg.neg, np.negative, normal),
     ("-x", lambda x: -x, np.negative, normal),
     ("abs(x)", abs, np.abs, away_from_zero),
+    ("rsqrt", mg.rsqrt, lambda x: 1 / np.sqrt(x), uniform(0.5, 2.0)),
+    ("square", mg.square, np.square, normal),
+    ("reciprocal", mg.reciprocal, np.reciprocal, away_from_zero),
+    ("log2", mg.log2, np.log2, uniform(0.5, 2.0)),
+    ("log10", mg.log10, np.log10, uniform(0.5, 2.0)),
+]
+
+
+def off_the_jumps(shape):
+    """Values k + 0.2 for integers k in [-3, 2]: away from the integers and the halves, where
+    floor, ceil, round, trunc and sign jump."""
+    return np.asarray(rng.integers(-3, 3, shape) + 0.2)
+
+
+# Piecewise constant: derivatives 0 (the harness checks them against finite differences).
+STEPS = [
+    ("floor", mg.floor, np.floor),
+    ("ceil", mg.ceil, np.ceil),
+    ("round", mg.round, np.round),
+    ("round decimals=1", lambda x: mg.round(x * 3.3, decimals=1), lambda x: np.round(x * 3.3, 1)),
+    ("trunc", mg.trunc, np.trunc),
+    ("sign", mg.sign, np.sign),
 ]
 
 CASES = [
@@ -63,6 +85,10 @@ CASES = [
     for name, op, ref, draw in UNARY
     for shape in SHAPES
 ]
+CASES += [
+    Case(f"{name} {shape}", op, ref, [off_the_jumps(shape)]) for name, op, ref in STEPS
+    for shape in SHAPES
+]  # fmt: skip
 
 # NOTE: Cast float64 -> float32 rounds, so finite differences of it carry rounding noise of about
 # ulp32(x) / (2 eps) per element. Inputs of magnitude ~1e-4 have ulp32 ~ 7e-12, so that noise is
@@ -147,15 +173,42 @@ def test_sigmoid_saturates_in_float32():
     assert np.all(np.isfinite(x.grad.data))
 
 
-def test_sign_has_no_gradient():
-    """sign is piecewise constant: its result does not require grad, and its values are numpy's."""
-    values = np.array([-2.0, 0.0, 3.5])
+@pytest.mark.parametrize("name", ["floor", "ceil", "round", "trunc", "sign"])
+def test_piecewise_constant_functions_have_zero_gradient_as_pytorch(name):
+    """As PyTorch: x.floor() requires grad when x does, and sends back zeros (also at a jump),
+    so a loss that uses it still backpropagates."""
+    values = np.array([-2.5, -1.0, 0.0, 0.5, 1.5, 2.7])
     x = mg.tensor(values, requires_grad=True)
-    s = mg.sign(x)
-    assert not s.requires_grad
-    assert s.grad_fn is None
-    np.testing.assert_array_equal(s.data, np.sign(values))
-    assert x.sign().requires_grad is False
+    y = getattr(x, name)()
+    assert y.requires_grad and y.grad_fn == "Step"
+    np.testing.assert_array_equal(y.data, getattr(np, name)(values))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros(6))
+
+
+def test_round_halves_to_even_and_to_decimals():
+    """torch.tensor([0.5, 1.5, 2.5, -0.5, -1.5]).round() -> [0, 2, 2, -0, -2];
+    torch.tensor([1.234, 5.678]).round(decimals=1) -> [1.2, 5.7]."""
+    x = mg.tensor(np.array([0.5, 1.5, 2.5, -0.5, -1.5]))
+    np.testing.assert_array_equal(x.round().data, [0.0, 2.0, 2.0, -0.0, -2.0])
+    np.testing.assert_allclose(mg.round(mg.tensor([1.234, 5.678]), decimals=1).data, [1.2, 5.7])
+
+
+def test_rounding_keeps_integer_dtypes():
+    """torch.tensor([4]).floor() stays int64 (integers are whole already); sign too."""
+    x = mg.tensor(np.array([4, -3]))
+    for name in ("floor", "ceil", "round", "trunc", "sign"):
+        y = getattr(mg, name)(x)
+        assert y.dtype == np.int64, name
+    np.testing.assert_array_equal(mg.sign(x).data, [1, -1])
+    np.testing.assert_array_equal(mg.floor(x).data, [4, -3])
+
+
+def test_reciprocal_of_integers_is_float():
+    """torch.tensor([4]).reciprocal() -> tensor([0.25]); square stays an integer."""
+    assert mg.reciprocal(mg.tensor(np.array([4]))).data.tolist() == [0.25]
+    assert mg.tensor(np.array([4])).square().data.tolist() == [16]
+    assert mg.tensor(np.array([4.0])).rsqrt().data.tolist() == [0.5]
 
 
 # ----- float32 -----------------------------------------------------------------------------------

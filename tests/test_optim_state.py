@@ -176,7 +176,7 @@ def valid(cls):
 
 
 def first_array_key(entry):
-    return next((k for k, v in entry.items() if isinstance(v, np.ndarray)), None)
+    return next((k for k, v in entry.items() if isinstance(v, mg.Tensor)), None)
 
 
 def edit(cls, change):
@@ -189,7 +189,7 @@ def edit(cls, change):
 def set_first_array(cls, value):
     def change(sd):
         entry = sd["state"][0]
-        entry[first_array_key(entry)] = value(entry[first_array_key(entry)])
+        entry[first_array_key(entry)] = value(entry[first_array_key(entry)].numpy())
 
     return edit(cls, change)
 
@@ -351,8 +351,8 @@ def test_the_loaded_state_shares_nothing_with_the_dict(cls):
     before = snapshot(opt, [])
     for entry in state_dict["state"].values():
         for value in entry.values():
-            if isinstance(value, np.ndarray):
-                value[...] = 7.0
+            if isinstance(value, mg.Tensor):
+                value.numpy()[...] = 7.0
     state_dict["param_groups"][0]["lr"] = 7.0
     assert snapshot(opt, []) == before
 
@@ -407,3 +407,18 @@ def test_a_state_dict_without_state_sets_only_the_hyperparameters():
     fresh = problem(mg.optim.Adam)[0]
     fresh.load_state_dict({**sd, "state": {}})
     assert fresh.param_groups[0]["lr"] == 0.5 and fresh.state == {}
+
+
+def test_state_dict_arrays_are_tensors_that_keep_this_moment():
+    """As PyTorch's, the state's arrays come as Tensors (``exp_avg``, ``exp_avg_sq``); they are
+    copies, so neither further steps nor writes into them reach the other side."""
+    opt, closure, params = trained(mg.optim.Adam)
+    entry = opt.state_dict()["state"][0]
+    assert type(entry["exp_avg"]) is mg.Tensor and type(entry["exp_avg_sq"]) is mg.Tensor
+    assert not entry["exp_avg"].requires_grad and entry["step"] == 3
+    kept = entry["exp_avg"].numpy().copy()
+    before = snapshot(opt, params)
+    entry["exp_avg"].numpy()[...] = 7.0
+    assert snapshot(opt, params) == before
+    opt.step(closure)
+    assert not np.array_equal(opt.state_dict()["state"][0]["exp_avg"].numpy(), kept)

@@ -50,7 +50,7 @@ def no_pickle(monkeypatch):
 
 
 def make_model():
-    return nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 3))
+    return nn.Sequential(nn.Linear(4, 8, dtype=np.float32), nn.Linear(8, 3, dtype=np.float32))
 
 
 def snapshot(model):
@@ -95,10 +95,10 @@ def test_model_state_dict_round_trip(tmp_path, rng, no_pickle, as_path):
     state = mg.load(as_path(path))
     assert list(state) == list(source.state_dict())
     for key, value in source.state_dict().items():
-        assert type(state[key]) is np.ndarray and state[key].dtype == np.float32
-        np.testing.assert_array_equal(state[key], value)
+        assert type(state[key]) is mg.Tensor and state[key].dtype == value.dtype  # as saved
+        np.testing.assert_array_equal(state[key].numpy(), value.numpy())
     target.load_state_dict(state)
-    x = mg.tensor(rng.standard_normal((5, 4)).astype(np.float32))
+    x = mg.tensor(rng.standard_normal((5, 4)), dtype=source[0].weight.dtype)
     np.testing.assert_array_equal(target(x).data, source(x).data)
 
 
@@ -232,10 +232,13 @@ def test_numpy_scalars_become_python_numbers(tmp_path):
 def test_saved_arrays_are_copies(tmp_path):
     model = make_model()
     state = model.state_dict()
+    saved = state["0.weight"].numpy().copy()
     mg.save(state, tmp_path / "c")
     with mg.no_grad():
-        model[0].weight.add_(1.0)
-    np.testing.assert_array_equal(mg.load(tmp_path / "c")["0.weight"], state["0.weight"])
+        model[0].weight.add_(1.0)  # the state dict's Tensors follow (they share memory)...
+    assert not np.array_equal(state["0.weight"].numpy(), saved)
+    loaded = mg.load(tmp_path / "c")["0.weight"].numpy()
+    np.testing.assert_array_equal(loaded, saved)  # ...the file keeps what was saved
 
 
 def test_file_is_a_plain_npz_without_pickles(tmp_path):
@@ -965,7 +968,7 @@ def test_model_state_dict_round_trip_through_bytesio(rng, no_pickle):
     state = mg.load(io.BytesIO(buffer.getvalue()))  # a fresh buffer, at its start
     assert list(state) == list(source.state_dict())
     target.load_state_dict(state)
-    x = mg.tensor(rng.standard_normal((5, 4)).astype(np.float32))
+    x = mg.tensor(rng.standard_normal((5, 4)), dtype=source[0].weight.dtype)
     np.testing.assert_array_equal(target(x).data, source(x).data)
     buffer.seek(0)  # the buffer just written, rewound
     assert mg.load(buffer).keys() == state.keys() and not buffer.closed
@@ -1112,3 +1115,65 @@ def test_neither_a_path_nor_a_file_is_a_type_error():
         mg.save({"x": np.zeros(2)}, None)
     with pytest.raises(TypeError, match="getvalue"):
         mg.save({"x": np.zeros(2)}, b"")
+
+
+# ----- what torch.save / torch.load users pass ---------------------------------------------------
+
+
+def test_a_training_checkpoint_round_trips_at_exactly_the_given_path(tmp_path, no_pickle):
+    """The usual ``torch.save({"model": ..., "optim": ..., "epoch": 3, "loss": 0.25},
+    "checkpoint.pt")``: written at that name (nothing appended), restored into fresh objects,
+    and training resumes exactly."""
+    generator = mg.Generator(0)
+    model = nn.Sequential(nn.Linear(4, 8, dtype=np.float64, generator=generator), nn.ReLU(),
+                          nn.Linear(8, 3, dtype=np.float64, generator=generator))  # fmt: skip
+    optimizer = mg.optim.Adam(model.parameters(), lr=0.01)
+    x = mg.tensor(np.random.default_rng(0).standard_normal((5, 4)))
+
+    def step(model, optimizer):
+        optimizer.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    step(model, optimizer)
+    path = tmp_path / "checkpoint.pt"
+    mg.save({"model": model.state_dict(), "optim": optimizer.state_dict(), "epoch": 3,
+             "loss": 0.25}, str(path))  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint.pt"]
+
+    checkpoint = mg.load(str(path), map_location="cpu", weights_only=True)
+    assert checkpoint["epoch"] == 3 and checkpoint["loss"] == 0.25
+    assert all(type(v) is mg.Tensor for v in checkpoint["model"].values())
+    assert type(checkpoint["optim"]["state"][0]["exp_avg"]) is mg.Tensor
+    restored = nn.Sequential(nn.Linear(4, 8, dtype=np.float64), nn.ReLU(),
+                             nn.Linear(8, 3, dtype=np.float64))  # fmt: skip
+    restored.load_state_dict(checkpoint["model"])
+    restored_optimizer = mg.optim.Adam(restored.parameters(), lr=0.5)
+    restored_optimizer.load_state_dict(checkpoint["optim"])
+    assert [step(model, optimizer) for _ in range(3)] == [
+        step(restored, restored_optimizer) for _ in range(3)
+    ]
+
+
+@pytest.mark.parametrize("map_location", [None, "cpu", mg.device("cpu"), {"cuda:0": "cpu"},
+                                          lambda storage, location: storage])  # fmt: skip
+def test_load_accepts_torch_loads_map_locations_for_the_cpu(tmp_path, map_location):
+    mg.save({"w": mg.tensor([1.0, 2.0])}, tmp_path / "ck.pt")
+    assert mg.load(tmp_path / "ck.pt", map_location).keys() == {"w"}
+
+
+@pytest.mark.parametrize("map_location", ["cuda", "cuda:0", {"cpu": "cuda:1"}])
+def test_load_onto_a_gpu_is_refused(tmp_path, map_location):
+    mg.save({"w": mg.tensor([1.0, 2.0])}, tmp_path / "ck.pt")
+    with pytest.raises(mg.errors.DeviceError, match="minigrad computes with numpy on the CPU"):
+        mg.load(tmp_path / "ck.pt", map_location=map_location)
+
+
+@pytest.mark.parametrize("obj", [nn.Linear(2, 2), mg.optim.SGD([mg.zeros(1, requires_grad=True)],
+                                                                 lr=0.1)], ids=["module", "optim"])  # fmt: skip
+def test_saving_a_whole_module_or_optimizer_says_to_save_its_state_dict(tmp_path, obj):
+    with pytest.raises(mg.CheckpointError, match=r"itself: torch.save pickles.*state_dict\(\)"):
+        mg.save({"model": obj}, tmp_path / "model.pt")
+    assert not (tmp_path / "model.pt").exists()

@@ -816,8 +816,9 @@ def test_a_failed_backward_without_retain_graph_leaves_the_graph_for_a_retry():
 
 def test_a_leaf_gets_a_gradient_of_its_own_dtype():
     """As in PyTorch: float64 data or a float64 scalar does not make a float32 gradient float64."""
-    layer = mg.nn.Linear(3, 2)  # float32
-    layer(mg.tensor(np.ones((4, 3)))).sum().backward()  # float64 input: float64 output
+    layer = mg.nn.Linear(3, 2, dtype=np.float32)
+    x = mg.tensor(np.ones((4, 3)))  # float64 (layer(x) would refuse it, as PyTorch's)
+    (x @ layer.weight.T + layer.bias).sum().backward()  # float64 output
     assert layer.weight.grad.dtype == np.float32 and layer.bias.grad.dtype == np.float32
     np.testing.assert_allclose(layer.weight.grad.data, np.full((2, 3), 4.0))
 

@@ -23,8 +23,9 @@ import minigrad as mg
     ],
 )
 @pytest.mark.parametrize("make", [mg.tensor, mg.Tensor], ids=["tensor", "Tensor"])
-def test_dtype_follows_numpy(make, data, dtype):
-    """Python floats -> float64, ints -> int64; arrays keep their dtype."""
+def test_dtype_follows_pytorch(make, data, dtype):
+    """Python floats -> the default dtype (float64 in the unit tests, see conftest.py; float32
+    in a user's script, see test_torch_dtypes.py), ints -> int64; arrays keep their dtype."""
     assert make(data).dtype == dtype
 
 
@@ -197,10 +198,10 @@ def test_shape_ndim_size_dtype():
     t = mg.tensor(np.zeros((2, 3, 4), dtype=np.float32))
     assert t.shape == (2, 3, 4)
     assert t.ndim == 3
-    assert t.size == 24
+    assert t.numel() == 24
     assert t.dtype == np.float32
     s = mg.tensor(5.0)
-    assert (s.shape, s.ndim, s.size) == ((), 0, 1)
+    assert (s.shape, s.ndim, s.numel()) == ((), 0, 1)
 
 
 def test_T_reverses_axes():

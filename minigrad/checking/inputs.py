@@ -65,8 +65,8 @@ def projected(f, cotangent_seed: int):
             # NOTE: each output weighted by 1 / its size, so a small output's change is not lost
             # in the rounding of a large one's (exp([30, 0]) would be).
             rng = np.random.default_rng(cotangent_seed)
-            u = np.ones(out.shape) if out.size == 1 else rng.standard_normal(out.shape)
-            if out.size > 1:
+            u = np.ones(out.shape) if out.numel() == 1 else rng.standard_normal(out.shape)
+            if out.numel() > 1:
                 u = u / np.maximum(1.0, np.abs(np.real(out.data)))
             cache["u"] = u
         return (out * cache["u"]).sum()

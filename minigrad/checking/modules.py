@@ -17,8 +17,8 @@ from typing import Protocol
 import numpy as np
 
 from ..autodiff import enable_grad, no_grad
-from ..creation import default_generator
 from ..errors import DTypeError, MinigradError, OpError, ShapeError
+from ..random import default_generator
 from ..tensor import Tensor
 from . import numeric
 from .report import GradcheckReport, compare, disagreements
@@ -65,7 +65,7 @@ def _loss(module, loss_fn, batch):
     loss = loss_fn(out, *batch[1:]) if loss_fn is not None else out
     if not isinstance(loss, Tensor):
         raise DTypeError(f"check_module: {_SCALAR_LOSS}, got {type(loss).__name__}")
-    if loss.size != 1:
+    if loss.numel() != 1:
         raise ShapeError(f"check_module: {_SCALAR_LOSS}, got shape {loss.shape}")
     return loss
 
@@ -105,7 +105,7 @@ def check_module(
         checks = []
         for name, p in twin.named_parameters():
             analytic = np.zeros(p.shape) if p.grad is None else p.grad.data
-            picks = _sample(p.size, n_coords, rng)
+            picks = _sample(p.numel(), n_coords, rng)
             flat = p.data.reshape(-1)  # a view: moving it moves the parameter
             steps = numeric.step_sizes(flat[picks], "central", eps)
             base = loss_value()

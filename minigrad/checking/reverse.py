@@ -83,7 +83,7 @@ def gradcheck(
     ``gradcheck(f, x, y)``.
 
     >>> import minigrad as mg
-    >>> bool(gradcheck(lambda x: (x * x).sum(), mg.tensor([1.0, 2.0])))
+    >>> bool(gradcheck(lambda x: (x * x).sum(), mg.tensor([1.0, 2.0], dtype=mg.float64)))
     True
     """
     if mode not in ("full", "fast"):

@@ -3,6 +3,8 @@ primitive applied to operands made Tensors (and broadcast where they carry deriv
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import ops
@@ -68,23 +70,61 @@ def neg(x) -> Tensor:
     return apply(ops.Neg, as_tensor(x))
 
 
-def where(cond, a, b) -> Tensor:
-    """``a`` where ``cond`` is true, else ``b`` (numpy broadcasting over all three)."""
-    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
-    a, b = as_tensor(a, b if isinstance(b, Tensor) else None), as_tensor(b, a)
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` is true, else ``other``, broadcast together (PyTorch's
+    ``torch.where``): ``condition`` is a bool tensor or array. Each side gets the gradient where
+    it was chosen. ``where(condition)`` alone is the indices of the true elements, one int64
+    tensor per dim (``nonzero(as_tuple=True)``)."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    if cond.dtype != bool:
+        raise DTypeError(
+            f"where: the condition is {cond.dtype} (shape {cond.shape}); it must be a bool "
+            f"tensor, as in PyTorch: compare first (e.g. mask != 0)"
+        )
+    if input is None and other is None:
+        return tuple(Tensor(i.astype(np.int64, copy=False)) for i in np.nonzero(cond))
+    if input is None or other is None:
+        raise OpError("where: give both input and other (or neither, for the indices)")
+    a = as_tensor(input, other if isinstance(other, Tensor) else None)
+    b = as_tensor(other, a)
     a, b, _ = broadcast_operands("where", a, b, Tensor(cond))  # cond's shape counts too
     return apply(ops.Where, a, b, cond=cond)
 
 
-def clip(x, min=None, max=None) -> Tensor:
-    """Limit values to [min, max] (numpy's order: max wins if min > max). The gradient goes to
-    ``x`` inside the bounds (bounds included) and to a bound where ``x`` lies beyond it."""
-    out = as_tensor(x)
+def clamp(input, min=None, max=None) -> Tensor:
+    """Values limited to [min, max]; ``min`` and ``max`` may be numbers or tensors (broadcast).
+    Where ``min > max`` the result is ``max``, as in PyTorch. The gradient goes to ``input``
+    inside the bounds (bounds included) and to a bound where ``input`` lies beyond it.
+
+    >>> import minigrad as mg
+    >>> mg.tensor([-2.0, 0.5, 3.0]).clamp(0, 1)
+    tensor([0. , 0.5, 1. ])
+    """
+    if min is None and max is None:
+        raise OpError("clamp: at least one of min and max must be given (not None)")
+    out = as_tensor(input)
     if min is not None:
         out = where(out < min, min, out)
     if max is not None:
         out = where(out > max, max, out)
     return out
+
+
+def clip(input, min=None, max=None) -> Tensor:
+    """``clamp`` (PyTorch's alias, and numpy's name)."""
+    return clamp(input, min, max)
+
+
+def clamp_(input: Tensor, min=None, max=None) -> Tensor:
+    """``clamp`` in place, for a tensor that is not being differentiated (as ``add_``)."""
+    if min is None and max is None:
+        raise OpError("clamp_: at least one of min and max must be given (not None)")
+    bounds = [np.asarray(b.data if isinstance(b, Tensor) else b) for b in (min, max)]
+    lo, hi = (None if b is None else bound for b, bound in zip((min, max), bounds))
+    tensors = [b for b in (min, max) if isinstance(b, Tensor)]
+    return input._inplace(
+        "clamp_", lambda d: np.clip(d, lo, hi, out=d), tensors[0] if tensors else None
+    )
 
 
 def astype(x, dtype) -> Tensor:
@@ -135,6 +175,63 @@ relu = unary(ops.Relu, "relu", "max(x, 0); the gradient at 0 is 0.")
 erf = unary(ops.Erf, "erf", "The error function 2/sqrt(pi) * integral_0^x exp(-t^2) dt.")
 
 
-def sign(x) -> Tensor:
-    """-1, 0 or 1 by the sign of each element (no gradient)."""
-    return Tensor(np.sign(as_tensor(x).data))
+def rsqrt(input) -> Tensor:
+    """1 / sqrt(x)."""
+    return 1 / sqrt(input)
+
+
+def square(input) -> Tensor:
+    """x * x."""
+    x = as_tensor(input)
+    return x * x
+
+
+def reciprocal(input) -> Tensor:
+    """1 / x (a float tensor for integer ``x``, as in PyTorch)."""
+    return 1 / as_tensor(input)
+
+
+def log2(input) -> Tensor:
+    """The base-2 logarithm."""
+    return log(input) / math.log(2.0)
+
+
+def log10(input) -> Tensor:
+    """The base-10 logarithm."""
+    return log(input) / math.log(10.0)
+
+
+# ----- piecewise constant: the derivative is 0 (PyTorch's too, at the jumps) ---------------------
+
+
+def _step(input, fn: str, decimals: int = 0) -> Tensor:
+    x = as_tensor(input)
+    if x.dtype.kind not in "fc" and (fn != "sign" or x.dtype.kind == "b"):
+        return Tensor(x.data.copy())  # integers are whole already (and a bool's sign is itself)
+    return apply(ops.Step, x, fn=fn, decimals=decimals)
+
+
+def floor(input) -> Tensor:
+    """The largest integer <= x, elementwise (in x's dtype); its gradient is 0."""
+    return _step(input, "floor")
+
+
+def ceil(input) -> Tensor:
+    """The smallest integer >= x, elementwise; its gradient is 0."""
+    return _step(input, "ceil")
+
+
+def trunc(input) -> Tensor:
+    """x rounded toward 0, elementwise; its gradient is 0."""
+    return _step(input, "trunc")
+
+
+def round(input, *, decimals: int = 0) -> Tensor:
+    """x rounded to ``decimals`` places, halves to even (``round(2.5) == 2``, as PyTorch and
+    numpy); its gradient is 0."""
+    return _step(input, "round", decimals)
+
+
+def sign(input) -> Tensor:
+    """-1, 0 or 1 by the sign of each element; its gradient is 0."""
+    return _step(input, "sign")

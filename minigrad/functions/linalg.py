@@ -1,4 +1,5 @@
-"""Linear algebra on Tensors: ``mg.matmul`` (numpy's rules), ``dot``, ``outer``, ``einsum``."""
+"""Products on Tensors: ``mg.matmul`` (broadcasting, as PyTorch and numpy), ``dot``, ``outer``,
+``mm``, ``bmm`` (PyTorch's, without broadcasting) and ``einsum``."""
 
 from __future__ import annotations
 
@@ -55,15 +56,46 @@ def matmul(a, b) -> Tensor:
     return out if out.shape == out_shape else out.reshape(out_shape)
 
 
-def dot(a, b) -> Tensor:
-    """Inner product of two vectors (matmul for other shapes)."""
+def dot(input, other) -> Tensor:
+    """The inner product of two 1-D tensors of the same length (PyTorch's ``dot``; ``matmul``
+    takes other shapes)."""
+    needs = "dot takes two 1-D tensors of the same length; use matmul (or @) for matrices"
+    a, b = _checked("dot", input, other, 1, lambda s, t: s == t, needs)
     return matmul(a, b)
 
 
-def outer(a, b) -> Tensor:
-    """Outer product of two vectors: shape (len(a), len(b))."""
-    a, b = as_tensor(a), as_tensor(b)
+def outer(input, vec2) -> Tensor:
+    """The outer product of two 1-D tensors: shape (len(input), len(vec2))."""
+    needs = "outer takes two 1-D tensors; flatten them first (x.reshape(-1))"
+    a, b = _checked("outer", input, vec2, 1, lambda s, t: True, needs)
     return a.reshape((-1, 1)) * b.reshape((1, -1))
+
+
+def mm(input, mat2) -> Tensor:
+    """The product of two matrices (2-D tensors), without broadcasting (PyTorch's ``mm``)."""
+    needs = "mm multiplies two 2-D tensors; use bmm for batches or matmul (@) to broadcast"
+    a, b = _checked("mm", input, mat2, 2, lambda s, t: True, needs)
+    return matmul(a, b)
+
+
+def bmm(input, mat2) -> Tensor:
+    """Batched matrix product of two 3-D tensors ``(b, n, m) @ (b, m, p) -> (b, n, p)``, without
+    broadcasting (PyTorch's ``bmm``; ``matmul`` broadcasts)."""
+    needs = (
+        "bmm multiplies 3-D tensors (b, n, m) and (b, m, p) with the same batch size b; use "
+        "matmul (@) to broadcast"
+    )
+    a, b = _checked("bmm", input, mat2, 3, lambda s, t: s[0] == t[0] and s[2] == t[1], needs)
+    return matmul(a, b)
+
+
+def _checked(op: str, input, other, ndim: int, fits, needs: str) -> tuple[Tensor, Tensor]:
+    """The operands of ``op`` as Tensors, checked to have ``ndim`` dims and shapes that ``fits``;
+    else the error that says what ``op`` ``needs``."""
+    a, b = as_tensor(input), as_tensor(other)
+    if a.ndim != ndim or b.ndim != ndim or not fits(a.shape, b.shape):
+        raise ShapeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)}: {needs}")
+    return a, b
 
 
 def einsum(subscripts: str, *operands) -> Tensor:

@@ -1,5 +1,9 @@
-"""Reductions over axes (``mg.sum``, ``mg.mean``, ``mg.max``, ...), and ``normalize_axes``, which
-every function that takes an ``axis`` uses to check it."""
+"""Reductions with PyTorch's meanings (``mg.sum``, ``mg.mean``, ``mg.std``, ``mg.max``, ...), and
+``normalize_axes``, which every function that takes dims uses to check them.
+
+Every reduction takes ``dim`` (None, an int, or a tuple or list; an empty one means every dim, as
+in PyTorch) and ``keepdim``, and numpy's ``axis=`` / ``keepdims=`` for the same things.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,20 @@ import builtins
 import numpy as np
 
 from .. import ops
-from ..errors import ShapeError
+from ..errors import DTypeError, OpError, ShapeError
 from ..primitive import apply
 from ..tensor import Tensor
-from .arithmetic import exp, log, sqrt
-from .operands import as_tensor
+from . import return_types
+from .arithmetic import astype, exp, log, maximum, minimum, sqrt
+from .operands import alias, as_tensor
 
 
 def normalize_axes(op: str, axis, shape: tuple, ndim: int | None = None) -> tuple[int, ...]:
-    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of distinct axes of a
+    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of distinct dims of a
     tensor of ``shape`` (or of a result with ``ndim`` dimensions, when given)."""
     ndim = len(shape) if ndim is None else ndim
-    what = f"a tensor of shape {shape}" if ndim == len(shape) else (
-        f"a result with {ndim} dimensions (input shape {shape})")  # fmt: skip
+    what = f"a tensor of shape {tuple(shape)}" if ndim == len(shape) else (
+        f"a result with {ndim} dimensions (input shape {tuple(shape)})")  # fmt: skip
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int | np.integer) else axis
@@ -28,112 +33,302 @@ def normalize_axes(op: str, axis, shape: tuple, ndim: int | None = None) -> tupl
         isinstance(a, int | np.integer) and not isinstance(a, bool) for a in axes
     ):
         raise ShapeError(
-            f"{op}: axis={axis!r} is not an axis; give an int, a tuple of ints or None (all "
-            f"axes), for {what}"
+            f"{op}: dim={axis!r} is not a dimension; give an int, a tuple of ints or None (all "
+            f"dims), for {what}"
         )
     out = []
     for a in axes:
-        if not -ndim <= a < ndim or (ndim == 0 and a not in (0, -1)):
+        if not (a in (0, -1) if ndim == 0 else -ndim <= a < ndim):  # 0-d: dims 0, -1 (PyTorch)
             raise ShapeError(
-                f"{op}: axis {a} is out of range for {what}; use an axis in [{-ndim}, {ndim - 1}]"
+                f"{op}: dim {a} is out of range for {what}; use a dim in "
+                f"[{-builtins.max(ndim, 1)}, {builtins.max(ndim, 1) - 1}]"
             )
         out.append(int(a) % builtins.max(ndim, 1))
     if len(set(out)) != len(out):
-        raise ShapeError(f"{op}: axis {axis} names an axis twice ({what}); name each axis once")
+        raise ShapeError(f"{op}: dim {axis} names a dimension twice ({what}); name each once")
     return tuple(sorted(out)) if ndim else ()
 
 
-def sum(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Sum over ``axis`` (None: all, int, or tuple)."""
-    x = as_tensor(x)
-    return apply(ops.Sum, x, axis=normalize_axes("sum", axis, x.shape), keepdims=keepdims)
+def reduced_dims(op: str, x: Tensor, dim, axis, unset=None) -> tuple[int, ...]:
+    """The dims a reduction reduces: ``dim`` or numpy's ``axis`` (not both; ``unset`` is
+    ``dim``'s default); None and an empty tuple or list mean every dim, as in PyTorch."""
+    dim = alias(op, "dim", dim, "axis", axis, unset)
+    if isinstance(dim, tuple | list) and not dim:
+        dim = None
+    return normalize_axes(op, dim, x.data.shape)
 
 
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis``."""
-    x = as_tensor(x)
-    axes = normalize_axes("mean", axis, x.shape)
-    return sum(x, axes, keepdims) / _count(x, axes)
+def keep(op: str, keepdim: bool, keepdims) -> bool:
+    """``keepdim`` or numpy's ``keepdims``."""
+    return alias(op, "keepdim", keepdim, "keepdims", keepdims, unset=False)
+
+
+def one_dim(op: str, x: Tensor, dim, axis) -> int:
+    """The single dim ``dim`` (or ``axis``) of ``x``, for operations that take exactly one."""
+    dim = alias(op, "dim", dim, "axis", axis)
+    if not isinstance(dim, int | np.integer) or isinstance(dim, bool):
+        raise ShapeError(
+            f"{op}: dim={dim!r} is not one dimension; {op} takes a single int dim (tensor of "
+            f"shape {tuple(x.shape)})"
+        )
+    (d,) = normalize_axes(op, dim, x.data.shape) or (0,)
+    return d
+
+
+def integer_sum_dtype(x: Tensor, dtype):
+    """PyTorch's result dtype of a sum or product: ``dtype``, else int64 for bool and integers."""
+    if dtype is None and x.data.dtype.kind in "biu":
+        return np.int64
+    return dtype
+
+
+# ----- sums and means ----------------------------------------------------------------------------
+
+
+def sum(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    """The sum over ``dim`` (None: every dim); ``dtype`` casts the input first. Integers and
+    bools sum to int64, as in PyTorch.
+
+    >>> import minigrad as mg
+    >>> mg.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(dim=1, keepdim=True)
+    tensor([[3.],
+            [7.]])
+    """
+    return _accumulate("sum", ops.Sum, input, dim, keepdim, dtype, axis, keepdims)
+
+
+def _accumulate(op, prim, input, dim, keepdim, dtype, axis, keepdims) -> Tensor:
+    """A sum or product: in int64 for integers and bools, as PyTorch."""
+    x = as_tensor(input)
+    axes = reduced_dims(op, x, dim, axis)
+    keepdim = keep(op, keepdim, keepdims)
+    dtype = integer_sum_dtype(x, dtype)
+    if dtype is not None:
+        x = astype(x, dtype)
+    return apply(prim, x, axis=axes, keepdims=keepdim)
+
+
+def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    """The mean over ``dim``. As in PyTorch, an integer or bool tensor needs ``dtype=`` (or
+    ``.float()`` first): its mean is not an integer."""
+    x = as_tensor(input)
+    if dtype is not None:
+        x = astype(x, dtype)
+    if x.data.dtype.kind not in "fc":
+        raise DTypeError(
+            f"mean: the tensor is {x.dtype} (shape {tuple(x.shape)}); a mean needs a floating "
+            f"point or complex tensor, as in PyTorch: call .float() first or pass "
+            f"dtype=mg.float32"
+        )
+    axes = reduced_dims("mean", x, dim, axis)
+    return sum(x, axes, keep("mean", keepdim, keepdims)) / _count(x, axes)
 
 
 def _count(x, axes) -> int:
-    return int(np.prod([x.shape[a] for a in axes]))
+    shape = x.data.shape
+    return int(np.prod([shape[a] for a in axes]))
 
 
-def var(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-    """Variance over ``axis``: sum((x - mean)^2) / (n - ddof)."""
-    x = as_tensor(x)
-    axes = normalize_axes("var", axis, x.shape)
-    d = x - mean(x, axes, keepdims=True)
-    return sum(d * d, axes, keepdims) / builtins.max(_count(x, axes) - ddof, 0)
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    """The product over ``dim`` (exact gradients with zeros too). Integers and bools multiply
+    to int64, as in PyTorch."""
+    return _accumulate("prod", ops.Prod, input, dim, keepdim, dtype, axis, keepdims)
 
 
-def std(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-    """Standard deviation over ``axis``: sqrt(var)."""
-    return sqrt(var(x, axis, ddof, keepdims))
+def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+        keepdims=None, ddof=None) -> Tensor:  # fmt: skip
+    """The variance over ``dim``: ``sum((x - mean)^2) / (n - correction)``, unbiased by default
+    (``correction=1``, PyTorch's default). ``unbiased=False`` (PyTorch's older argument) is
+    ``correction=0``, and numpy's ``ddof`` is ``correction``.
+
+    >>> import minigrad as mg
+    >>> mg.tensor([1.0, 2.0, 3.0, 4.0]).var()
+    tensor(1.6666666)
+    """
+    return _variance("var", input, dim, unbiased, keepdim, correction, axis, keepdims, ddof)
 
 
-def max(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Largest element over ``axis``; tied maxima share the gradient evenly."""
-    x = as_tensor(x)
-    return apply(ops.Max, x, axis=normalize_axes("max", axis, x.shape), keepdims=keepdims)
+def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+        keepdims=None, ddof=None) -> Tensor:  # fmt: skip
+    """The standard deviation over ``dim``: ``sqrt(var)``, unbiased by default (``correction=1``)
+    as in PyTorch; ``unbiased=`` and numpy's ``ddof=`` are accepted too (see ``mg.var``).
+
+    >>> import minigrad as mg
+    >>> mg.tensor([1.0, 2.0, 3.0, 4.0]).std()
+    tensor(1.2909944)
+    """
+    return sqrt(_variance("std", input, dim, unbiased, keepdim, correction, axis, keepdims, ddof))
 
 
-def min(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Smallest element over ``axis``; tied minima share the gradient evenly."""
-    x = as_tensor(x)
-    return apply(ops.Min, x, axis=normalize_axes("min", axis, x.shape), keepdims=keepdims)
+def _variance(op, input, dim, unbiased, keepdim, correction, axis, keepdims, ddof) -> Tensor:
+    x = as_tensor(input)
+    if isinstance(dim, bool):  # PyTorch's std(unbiased) overload: x.std(False)
+        dim, unbiased = None, dim if unbiased is None else unbiased
+    given = {k: v for k, v in [("unbiased", unbiased), ("correction", correction),
+                               ("ddof", ddof)] if v is not None}  # fmt: skip
+    if len(given) > 1:
+        raise OpError(
+            f"{op}: {' and '.join(f'{k}={v!r}' for k, v in given.items())} all set the "
+            f"correction (unbiased=True is correction=1, numpy's ddof is correction); give one"
+        )
+    if unbiased is not None and not isinstance(unbiased, bool | np.bool_):
+        raise DTypeError(
+            f"{op}: unbiased={unbiased!r} is not a bool; for another correction pass "
+            f"correction={unbiased!r}"
+        )
+    correction = int(unbiased) if unbiased is not None else next(iter(given.values()), 1)
+    if x.dtype.kind not in "fc":
+        raise DTypeError(
+            f"{op}: the tensor is {x.dtype} (shape {tuple(x.shape)}); std and var need a "
+            f"floating point tensor, as in PyTorch: call .float() first"
+        )
+    axes = reduced_dims(op, x, dim, axis)
+    d = x - mean(x, axes, keepdim=True)
+    degrees = builtins.max(_count(x, axes) - correction, 0)
+    return sum(d * d, axes, keep(op, keepdim, keepdims)) / degrees
 
 
-def prod(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Product over ``axis`` (exact gradients with zeros too)."""
-    x = as_tensor(x)
-    return apply(ops.Prod, x, axis=normalize_axes("prod", axis, x.shape), keepdims=keepdims)
+# ----- extremes ----------------------------------------------------------------------------------
 
 
-def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(x))) over ``axis``, without overflow. Its gradient is softmax(x)."""
-    x = as_tensor(x)
-    axes = normalize_axes("logsumexp", axis, x.shape)
+def amax(input, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """The largest element over ``dim`` (default: every dim), without indices; tied maxima share
+    the gradient evenly (as PyTorch's ``amax``)."""
+    x = as_tensor(input)
+    axes = reduced_dims("amax", x, dim, axis, unset=())
+    return apply(ops.Max, x, axis=axes, keepdims=keep("amax", keepdim, keepdims))
+
+
+def amin(input, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """The smallest element over ``dim`` (default: every dim), without indices; tied minima
+    share the gradient evenly (as PyTorch's ``amin``)."""
+    x = as_tensor(input)
+    axes = reduced_dims("amin", x, dim, axis, unset=())
+    return apply(ops.Min, x, axis=axes, keepdims=keep("amin", keepdim, keepdims))
+
+
+def max(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    """PyTorch's three ``max``: ``max(x)`` is the largest element (tied maxima share the
+    gradient); ``max(x, dim)`` is the pair ``(values, indices)`` along one dim (the first index
+    at ties, which gets the gradient); ``max(x, other)`` with a tensor ``other`` is
+    ``maximum(x, other)``.
+
+    >>> import minigrad as mg
+    >>> values, indices = mg.tensor([[1.0, 5.0], [3.0, 2.0]]).max(1)
+    >>> values, indices
+    (tensor([5., 3.]), tensor([1, 0]))
+    """
+    if isinstance(dim, Tensor | np.ndarray):
+        return maximum(input, dim)
+    return _extreme("max", np.argmax, ops.Max, return_types.max, input, dim, keepdim, axis,
+                    keepdims)  # fmt: skip
+
+
+def min(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    """PyTorch's three ``min``: ``min(x)`` (the smallest element), ``min(x, dim)`` (the pair
+    ``(values, indices)``) and ``min(x, other)`` (``minimum``); see ``mg.max``."""
+    if isinstance(dim, Tensor | np.ndarray):
+        return minimum(input, dim)
+    return _extreme("min", np.argmin, ops.Min, return_types.min, input, dim, keepdim, axis,
+                    keepdims)  # fmt: skip
+
+
+def _extreme(op, arg, prim, pair, input, dim, keepdim, axis, keepdims):
+    x = as_tensor(input)
+    keepdim = keep(op, keepdim, keepdims)
+    if dim is None and axis is None:
+        if x.data.size == 0:
+            raise ShapeError(
+                f"{op}: the tensor is empty (shape {tuple(x.shape)}), so it has no {op}imum; "
+                f"give a dim to reduce along, or check the size first"
+            )
+        return apply(prim, x, axis=tuple(range(x.ndim)), keepdims=keepdim)
+    d = one_dim(op, x, dim, axis)
+    if x.ndim and x.shape[d] == 0:
+        raise ShapeError(
+            f"{op}: dim {d} of the tensor (shape {tuple(x.shape)}) has size 0, so it has no "
+            f"{op}imum along it; reduce along a dim of nonzero size"
+        )
+    flat = x.reshape((1,)) if x.ndim == 0 else x  # a 0-d tensor has one element along dim 0
+    keepdim = keepdim and x.ndim > 0
+    indices = arg(flat.data, axis=d, keepdims=keepdim).astype(np.int64, copy=False)
+    return pair(take_along(flat, indices, d, keepdim), Tensor(indices))
+
+
+def take_along(x: Tensor, indices: np.ndarray, dim: int, kept: bool = True) -> Tensor:
+    """The elements of ``x`` at ``indices`` along ``dim``, as numpy's ``take_along_axis``:
+    ``indices`` has ``x``'s shape except along ``dim`` (or, unless ``kept``, has no ``dim`` at
+    all). One gather, whose gradient scatters back to the places taken from."""
+    index = []
+    for a, n in enumerate(x.shape):
+        after = indices.ndim - (a if kept or a < dim else a - 1) - 1  # the result's axes after a
+        index.append(indices if a == dim else np.arange(n).reshape((n,) + (1,) * after))
+    return apply(ops.GetItem, x, index=tuple(index))
+
+
+def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """log(sum(exp(x))) over ``dim`` (None: every dim), without overflow. Its gradient is
+    softmax(x)."""
+    x = as_tensor(input)
+    axes = reduced_dims("logsumexp", x, dim, axis)
+    keepdim = keep("logsumexp", keepdim, keepdims)
     # NOTE: shifting by the max leaves the value and every derivative unchanged, so the shift is
     # a constant (no gradient through it).
-    shift = np.max(x.data, axis=axes, keepdims=True) if x.size else np.zeros(())
+    shift = np.max(x.data, axis=axes, keepdims=True) if x.data.size else np.zeros(())
     shift = np.where(np.isfinite(shift), shift, 0)
-    out = log(sum(exp(x - shift), axes, keepdims=True)) + shift
+    out = log(sum(exp(x - shift), axes, keepdim=True)) + shift
     return (
-        out if keepdims else out.reshape(tuple(d for i, d in enumerate(out.shape) if i not in axes))
+        out if keepdim else out.reshape(tuple(d for i, d in enumerate(out.shape) if i not in axes))
     )
 
 
-def _arg(fn, x, axis, keepdims):
-    x = as_tensor(x)
-    if x.size == 0:
+# ----- indices and truth values (no gradient) ----------------------------------------------------
+
+
+def _arg(op, fn, input, dim, keepdim, axis, keepdims):
+    x = as_tensor(input)
+    keepdim = keep(op, keepdim, keepdims)
+    if x.data.size == 0:
         raise ShapeError(
-            f"{fn.__name__}: the tensor is empty (shape {x.shape}), so it has no "
-            f"{fn.__name__[3:]}imum to point at; check the size before asking"
+            f"{op}: the tensor is empty (shape {tuple(x.shape)}), so it has no {op[3:]}imum to "
+            f"point at; check the size before asking"
         )
-    if axis is not None:
-        (axis,) = normalize_axes(fn.__name__, axis, x.shape)
-    return Tensor(fn(x.data, axis=axis, keepdims=keepdims))
+    if dim is None and axis is None:
+        return Tensor(fn(x.data, axis=None, keepdims=keepdim).astype(np.int64, copy=False))
+    d = one_dim(op, x, dim, axis)
+    if x.ndim == 0:  # a 0-d tensor has one element along dim 0, as in PyTorch
+        return Tensor(np.zeros((), np.int64))
+    return Tensor(fn(x.data, axis=d, keepdims=keepdim).astype(np.int64, copy=False))
 
 
-def argmax(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Index of the largest element (flat when axis is None); no gradient."""
-    return _arg(np.argmax, x, axis, keepdims)
+def argmax(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """The index (int64) of the largest element along ``dim``, the first one at ties (flat when
+    ``dim`` is None); no gradient."""
+    return _arg("argmax", np.argmax, input, dim, keepdim, axis, keepdims)
 
 
-def argmin(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Index of the smallest element (flat when axis is None); no gradient."""
-    return _arg(np.argmin, x, axis, keepdims)
+def argmin(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """The index (int64) of the smallest element along ``dim``, the first one at ties (flat when
+    ``dim`` is None); no gradient."""
+    return _arg("argmin", np.argmin, input, dim, keepdim, axis, keepdims)
 
 
-def all(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Whether all elements are true (no gradient)."""
-    x = as_tensor(x)
-    return Tensor(np.all(x.data, axis=normalize_axes("all", axis, x.shape), keepdims=keepdims))
+def all(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """Whether every element over ``dim`` is nonzero (a bool tensor, no gradient)."""
+    x = as_tensor(input)
+    axes = reduced_dims("all", x, dim, axis)
+    return Tensor(np.all(x.data, axis=axes, keepdims=keep("all", keepdim, keepdims)))
 
 
-def any(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Whether any element is true (no gradient)."""
-    x = as_tensor(x)
-    return Tensor(np.any(x.data, axis=normalize_axes("any", axis, x.shape), keepdims=keepdims))
+def any(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """Whether any element over ``dim`` is nonzero (a bool tensor, no gradient)."""
+    x = as_tensor(input)
+    axes = reduced_dims("any", x, dim, axis)
+    return Tensor(np.any(x.data, axis=axes, keepdims=keep("any", keepdim, keepdims)))
+
+
+def count_nonzero(input, dim=None, *, axis=None) -> Tensor:
+    """The number of nonzero elements over ``dim`` (int64, no gradient)."""
+    x = as_tensor(input)
+    axes = reduced_dims("count_nonzero", x, dim, axis)
+    return Tensor(np.asarray(np.count_nonzero(x.data, axis=axes), dtype=np.int64))

@@ -52,6 +52,61 @@ class OperatorMethods:
 
     __hash__ = object.__hash__  # defining __eq__ would otherwise make tensors unhashable
 
+    # ----- bool algebra (no gradient): logical on bool tensors, bitwise on integers -------------
+
+    def __and__(self, other):
+        return mg.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return mg.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return mg.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return mg.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return mg.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return mg.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return mg.bitwise_not(self)
+
+    def logical_and(self, other):
+        """``mg.logical_and``: where both are nonzero, as bool."""
+        return mg.logical_and(self, other)
+
+    def logical_or(self, other):
+        """``mg.logical_or``: where either is nonzero, as bool."""
+        return mg.logical_or(self, other)
+
+    def logical_xor(self, other):
+        """``mg.logical_xor``: where exactly one is nonzero, as bool."""
+        return mg.logical_xor(self, other)
+
+    def logical_not(self):
+        """``mg.logical_not``: where this tensor is zero, as bool."""
+        return mg.logical_not(self)
+
+    def bitwise_and(self, other):
+        """``mg.bitwise_and``: ``self & other``."""
+        return mg.bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        """``mg.bitwise_or``: ``self | other``."""
+        return mg.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        """``mg.bitwise_xor``: ``self ^ other``."""
+        return mg.bitwise_xor(self, other)
+
+    def bitwise_not(self):
+        """``mg.bitwise_not``: ``~self``."""
+        return mg.bitwise_not(self)
+
 
 def provide_operators(add, sub, mul, div, pow, matmul) -> None:
     """Bind the arithmetic operators to the functions themselves (``x + y`` is ``mg.add(x, y)``),

@@ -4,7 +4,7 @@ from ..checking import GradientMonitor, check_module
 from ..errors import missing
 from . import functional, init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .containers import ModuleList, Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .dropout import Dropout
 from .embedding import Embedding

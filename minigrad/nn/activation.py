@@ -122,7 +122,7 @@ def log_softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
 
     >>> import minigrad as mg
     >>> log_softmax(mg.tensor([1000.0, 1000.0]))
-    tensor([-0.69314718, -0.69314718])
+    tensor([-0.6931472, -0.6931472])
     """
     x = as_tensor(x)
     axes = _axis("log_softmax", x, axis, dim)
@@ -140,7 +140,7 @@ def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
     axes = _axis("softmax", x, axis, dim)
     # NOTE: shifting by the max changes neither the value nor any derivative, so the shift is
     # a constant. A row that is all -inf keeps the shift 0 (and gives nan, as PyTorch's).
-    shift = np.max(x.data, axis=axes, keepdims=True) if x.size else np.zeros(())
+    shift = np.max(x.data, axis=axes, keepdims=True) if x.numel() else np.zeros(())
     shift = np.where(np.isfinite(shift), shift, 0).astype(x.dtype, copy=False)
     e = exp(x - shift)
     return e / e.sum(axes, keepdims=True)

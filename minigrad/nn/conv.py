@@ -16,13 +16,15 @@ import operator
 import numpy as np
 
 from ..errors import OpError, ShapeError
-from ..functions import as_tensor, pad
+from ..functions import as_tensor
 from ..ops import Unfold
 from ..ops.window import output_size
 from ..primitive import apply
 from ..tensor import Tensor
 from . import init
+from .checks import parameter_dtype, same_dtype
 from .module import Module, Parameter
+from .padding import pad
 
 __all__ = ["AvgPool2d", "Conv2d", "MaxPool2d", "avg_pool2d", "conv2d", "max_pool2d"]
 
@@ -102,7 +104,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
 
 
 def _conv2d(who, x, weight, bias, stride, padding, dilation, groups) -> Tensor:
-    x, weight = as_tensor(x), as_tensor(weight)
+    x, weight = same_dtype(who, x, weight)
     x, unbatched = _as_batch(who, x)
     if weight.ndim != 4:
         raise ShapeError(
@@ -131,7 +133,7 @@ def _conv2d(who, x, weight, bias, stride, padding, dilation, groups) -> Tensor:
     pads = _conv_padding(who, padding, kernel, stride, dilation)
     _check_fits(who, x.shape, pads, kernel, dilation)
     if any(pads[0] + pads[1]):
-        x = pad(x, ((0, 0), (0, 0)) + pads)
+        x = pad(x, pads[1] + pads[0])  # (left, right, top, bottom)
     patches = apply(Unfold, x, kernel=kernel, stride=stride, dilation=dilation)
     N, OH, OW = patches.shape[:3]
     rows = N * OH * OW
@@ -139,12 +141,12 @@ def _conv2d(who, x, weight, bias, stride, padding, dilation, groups) -> Tensor:
         out = patches.reshape((rows, group_channels * kh * kw)) @ weight.reshape((O, -1)).T
     else:
         # One product per group, as a batched matmul: (G, rows, K) @ (G, K, O / G).
-        a = patches.reshape((rows, groups, -1)).transpose(1, 0, 2)
-        w = weight.reshape((groups, O // groups, -1)).transpose(0, 2, 1)
-        out = (a @ w).transpose(1, 0, 2).reshape((rows, O))
+        a = patches.reshape((rows, groups, -1)).permute(1, 0, 2)
+        w = weight.reshape((groups, O // groups, -1)).permute(0, 2, 1)
+        out = (a @ w).permute(1, 0, 2).reshape((rows, O))
     if bias is not None:
         out = out + bias
-    out = out.reshape((N, OH, OW, O)).transpose(0, 3, 1, 2)
+    out = out.reshape((N, OH, OW, O)).permute(0, 3, 1, 2)
     return out[0] if unbatched else out
 
 
@@ -157,7 +159,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
     stays quiet). Where a window holds several equal maxima, minigrad splits the gradient
     evenly among them (PyTorch gives it all to one); elsewhere the two agree.
     """
-    return _pool("max_pool2d", x, kernel_size, stride, padding, dilation, "max")
+    return _pool("max_pool2d", x, kernel_size, stride, padding, dilation, "amax")
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
@@ -189,11 +191,11 @@ def _pool(who, x, kernel_size, stride, padding, dilation, reduction) -> Tensor:
     kernel, stride, pads, dilation = _pool_arguments(who, kernel_size, stride, padding, dilation)
     _check_fits(who, x.shape, pads, kernel, dilation)
     if any(pads[0] + pads[1]):
-        if reduction == "max":
+        if reduction == "amax":
             kind = np.finfo if x.dtype.kind in "fc" else np.iinfo
-            x = pad(x, ((0, 0), (0, 0)) + pads, constant_values=kind(x.dtype).min)
+            x = pad(x, pads[1] + pads[0], value=kind(x.dtype).min)
         else:
-            x = pad(x, ((0, 0), (0, 0)) + pads)
+            x = pad(x, pads[1] + pads[0])
     N, C, H, W = x.shape
     (kh, kw), (OH, OW) = kernel, output_size((H, W), kernel, stride, dilation)
     if stride == kernel and dilation == (1, 1):
@@ -204,11 +206,11 @@ def _pool(who, x, kernel_size, stride, padding, dilation, reduction) -> Tensor:
         # NOTE: channels last, because conv2d's output is laid out (N, H, W, C) in memory: the
         # reduction and its gradient then run over contiguous channels, and the gradient comes
         # back in the layout of the layer before (measured: ReLU's backward 1.2 ms -> 0.06 ms).
-        windows = x.transpose(0, 2, 3, 1).reshape((N, OH, kh, OW, kw, C))
-        out = getattr(windows, reduction)(axis=(2, 4)).transpose(0, 3, 1, 2)
+        windows = x.permute(0, 2, 3, 1).reshape((N, OH, kh, OW, kw, C))
+        out = getattr(windows, reduction)(axis=(2, 4)).permute(0, 3, 1, 2)
     else:
         patches = apply(Unfold, x, kernel=kernel, stride=stride, dilation=dilation)
-        out = getattr(patches, reduction)(axis=(4, 5)).transpose(0, 3, 1, 2)
+        out = getattr(patches, reduction)(axis=(4, 5)).permute(0, 3, 1, 2)
     return out[0] if unbatched else out
 
 
@@ -243,10 +245,11 @@ class Conv2d(_Layer):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, dtype=np.float32,
+                 dilation=1, groups: int = 1, bias: bool = True, dtype=None,
                  generator=None):  # fmt: skip
         super().__init__()
         who = type(self).__name__
+        dtype = parameter_dtype(who, dtype)
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ShapeError(
                 f"{who}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
@@ -297,7 +300,7 @@ class MaxPool2d(_Layer):
     def forward(self, x: Tensor) -> Tensor:
         self._check_batch(x)
         return _pool(self._label(), x, self.kernel_size, self.stride, self.padding,
-                     self.dilation, "max")  # fmt: skip
+                     self.dilation, "amax")  # fmt: skip
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "

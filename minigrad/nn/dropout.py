@@ -6,9 +6,9 @@ import numbers
 
 import numpy as np
 
-from ..creation import Generator, default_generator
 from ..errors import DTypeError, OpError
 from ..functions import as_tensor
+from ..random import Generator, default_generator
 from ..tensor import Tensor
 from .activation import inplace_repr
 from .module import Module

@@ -9,6 +9,7 @@ from ..errors import DTypeError, IndexingError, ShapeError
 from ..functions import where
 from ..tensor import Tensor
 from . import init
+from .checks import parameter_dtype
 from .module import Module, Parameter
 
 
@@ -77,8 +78,9 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 dtype=np.float32, generator=None):  # fmt: skip
+                 dtype=None, generator=None):  # fmt: skip
         super().__init__()
+        dtype = parameter_dtype("Embedding", dtype)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding_index(padding_idx, num_embeddings, "Embedding")
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))

@@ -6,8 +6,12 @@ derivatives without rules of its own.
 
 from __future__ import annotations
 
+import operator
+
+import numpy as np
+
 from .. import ops
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, OpError, ShapeError
 from ..functions import as_tensor
 from ..primitive import apply
 from ..tensor import Tensor
@@ -23,6 +27,7 @@ from .activation import (
     softplus,
     tanh,
 )
+from .checks import same_dtype
 from .conv import avg_pool2d, conv2d, max_pool2d
 from .dropout import dropout
 from .embedding import embedding
@@ -35,6 +40,7 @@ from .loss_functions import (
     nll_loss,
 )
 from .normalization import batch_norm, layer_norm
+from .padding import pad
 
 __all__ = [
     "avg_pool2d",
@@ -56,6 +62,8 @@ __all__ = [
     "max_pool2d",
     "mse_loss",
     "nll_loss",
+    "one_hot",
+    "pad",
     "relu",
     "sigmoid",
     "softmax",
@@ -68,7 +76,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias``, weight of shape (out_features, in_features) as PyTorch's; x of
     shape (..., in_features), bias of shape (out_features,). Lists and arrays are taken as
     constants. One ``Affine`` operation."""
-    x, weight = as_tensor(x), as_tensor(weight)
+    x, weight = same_dtype("linear", x, weight)
     bias = None if bias is None else as_tensor(bias)
     for name, value in (("input", x), ("weight", weight), ("bias", bias)):
         if value is not None and value.dtype.kind not in "biufc":
@@ -90,3 +98,40 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     operands = (flat, weight) if bias is None else (flat, weight, bias)
     out = apply(ops.Affine, *operands)
     return out if x.ndim == 2 else out.reshape(lead + (weight.shape[0],))
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices of any shape ``(*)`` as one-hot rows, shape ``(*, num_classes)``, int64, as
+    PyTorch's (``num_classes=-1``: one more than the largest index). Not differentiable (the
+    indices are integers).
+
+    >>> import minigrad as mg
+    >>> one_hot(mg.tensor([0, 2]), 3).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    labels = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if labels.dtype.kind not in "iu":
+        raise DTypeError(
+            f"one_hot: is only applicable to index tensors (integers), got dtype {labels.dtype}; "
+            f"convert the class indices first (labels.long())"
+        )
+    num_classes = operator.index(num_classes)
+    if num_classes == -1:
+        if labels.size == 0:
+            raise ShapeError(
+                "one_hot: can not infer the total number of classes from an empty tensor; "
+                "pass num_classes"
+            )
+        num_classes = int(labels.max()) + 1
+    elif num_classes < 0:
+        raise OpError(f"one_hot: num_classes must be -1 (inferred) or >= 0, got {num_classes}")
+    if labels.size and labels.min() < 0:
+        raise OpError(f"one_hot: class values must be non-negative, got {int(labels.min())}")
+    if labels.size and labels.max() >= num_classes:
+        raise OpError(
+            f"one_hot: class values must be smaller than num_classes={num_classes}, got "
+            f"{int(labels.max())}"
+        )
+    out = np.zeros(labels.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, labels[..., None].astype(np.intp), 1, axis=-1)
+    return Tensor(out)

@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 from ..autodiff import no_grad
-from ..creation import Generator, default_generator
-from ..errors import ShapeError
+from ..errors import OpError, ShapeError
+from ..random import Generator, rng
 from ..tensor import Tensor
 
 
@@ -23,7 +23,7 @@ def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
 
 
 def _rng(generator: Generator | None) -> np.random.Generator:
-    return (generator or default_generator).rng
+    return rng(generator)
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -65,9 +65,9 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
     return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
 
 
-def constant_(tensor: Tensor, value: float) -> Tensor:
-    """Fill with ``value``."""
-    return _fill(tensor, np.full(tensor.shape, value))
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill with ``val``."""
+    return _fill(tensor, np.full(tensor.shape, val))
 
 
 def zeros_(tensor: Tensor) -> Tensor:
@@ -111,3 +111,132 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu", generator=None) -> Tensor:  # fmt: skip
     """N(0, std^2) with std = gain / sqrt(fan) (He et al., 2015)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
+
+
+# ----- truncated normal, orthogonal, identity -----------------------------------------------------
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator=None) -> Tensor:  # fmt: skip
+    """Fill with N(mean, std^2) conditioned on [a, b] (``a`` and ``b`` are values, not numbers
+    of standard deviations), as PyTorch's.
+
+    Drawn exactly by rejection, whatever the interval: from the normal itself when it holds
+    enough of the mass, else (an interval in one tail) from a uniform or an exponential
+    proposal (Robert, 1995), so a few rounds suffice even far in a tail.
+    """
+    mean, std, a, b = float(mean), float(std), float(a), float(b)
+    if not std > 0:
+        raise OpError(f"trunc_normal_: std must be > 0, got {std}")
+    if not a <= b:
+        raise OpError(f"trunc_normal_: the interval [a, b] = [{a}, {b}] is empty (a > b)")
+    alpha, beta = (a - mean) / std, (b - mean) / std  # the bounds in standard deviations
+    z = _truncated_standard_normal(_rng(generator), tensor.data.size, alpha, beta)
+    return _fill(tensor, np.clip(mean + std * z, a, b).reshape(tensor.shape))
+
+
+def _truncated_standard_normal(source: np.random.Generator, n: int, alpha: float,
+                               beta: float) -> np.ndarray:  # fmt: skip
+    """``n`` draws of N(0, 1) conditioned on [alpha, beta], by rejection."""
+    mass = 0.5 * (math.erf(beta / math.sqrt(2)) - math.erf(alpha / math.sqrt(2)))
+    sign = 1.0
+    if alpha < 0 and beta <= 0:  # a left tail is the mirror image of a right one
+        alpha, beta, sign = -beta, -alpha, -1.0
+    nearest = max(alpha, 0.0)  # the point of [alpha, beta] nearest 0 (alpha >= 0 in a tail)
+    if mass >= 0.05:
+
+        def propose(k):  # the normal itself: accepted with probability `mass`
+            z = source.standard_normal(k)
+            return z, (alpha <= z) & (z <= beta)
+
+    elif (beta - alpha) * nearest < 1:  # narrow (small mass around 0, or a short tail piece)
+
+        def propose(k):  # uniform on the interval, accepted with the density's ratio to its top
+            z = source.uniform(alpha, beta, k)
+            return z, source.random(k) <= np.exp((nearest * nearest - z * z) / 2)
+
+    else:  # a wide interval in the right tail: alpha + an exponential of the best rate
+        rate = (alpha + math.sqrt(alpha * alpha + 4)) / 2
+
+        def propose(k):
+            z = alpha + source.standard_exponential(k) / rate
+            return z, (z <= beta) & (source.random(k) <= np.exp(-((z - rate) ** 2) / 2))
+
+    out = np.empty(n)
+    filled = 0
+    while filled < n:
+        z, accepted = propose(n - filled)
+        z = z[accepted]
+        out[filled : filled + len(z)] = z
+        filled += len(z)
+    return sign * out
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2013), as PyTorch's:
+    the Q of a normal matrix's QR decomposition, signs fixed by R's diagonal so it is uniformly
+    distributed. A tensor of more than 2 dimensions is taken as (shape[0], the rest flattened).
+    Its rows are orthonormal when it has fewer rows than columns, else its columns."""
+    if tensor.ndim < 2:
+        raise ShapeError(
+            f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape "
+            f"{tensor.shape}"
+        )
+    if tensor.data.size == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.data.size // rows
+    flat = _rng(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity (ones on the diagonal, also when not square)."""
+    if tensor.ndim != 2:
+        raise ShapeError(
+            f"eye_: only tensors with 2 dimensions are supported, got shape {tensor.shape}"
+        )
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a convolution weight (out, in, *kernel) with the Dirac delta, so the convolution
+    keeps its input channels (in each of ``groups`` groups of output channels)."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ShapeError(
+            f"dirac_: only tensors with 3, 4, or 5 dimensions are supported, got shape "
+            f"{tensor.shape}"
+        )
+    if groups < 1 or tensor.shape[0] % groups:
+        raise ShapeError(
+            f"dirac_: dim 0 (size {tensor.shape[0]}) must be divisible by groups={groups}"
+        )
+    per_group = tensor.shape[0] // groups
+    center = tuple(k // 2 for k in tensor.shape[2:])
+    values = np.zeros(tensor.shape)
+    for g in range(groups):
+        for d in range(min(per_group, tensor.shape[1])):
+            values[(g * per_group + d, d, *center)] = 1
+    return _fill(tensor, values)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """Fill a 2-D tensor with N(0, std^2) and set ``ceil(sparsity * rows)`` entries of each
+    column to zero, in random rows (Martens, 2010)."""
+    if tensor.ndim != 2:
+        raise ShapeError(
+            f"sparse_: only tensors with 2 dimensions are supported, got shape {tensor.shape}"
+        )
+    rows, cols = tensor.shape
+    source = _rng(generator)
+    values = source.normal(0.0, std, (rows, cols))
+    zeros = math.ceil(sparsity * rows)
+    for col in range(cols):
+        values[source.permutation(rows)[:zeros], col] = 0
+    return _fill(tensor, values)

@@ -11,7 +11,7 @@ from ..functions import as_tensor
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .checks import check_size
+from .checks import check_size, parameter_dtype, same_dtype
 from .module import Module, Parameter
 
 
@@ -28,8 +28,9 @@ class Linear(Module):
     """``y = x @ weight.T + bias``; weight (out_features, in_features), PyTorch's init."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype=np.float32, generator=None):  # fmt: skip
+                 dtype=None, generator=None):  # fmt: skip
         super().__init__()
+        dtype = parameter_dtype("Linear", dtype)
         in_features = check_size("Linear", "in_features", in_features)
         out_features = check_size("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
@@ -42,7 +43,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = as_tensor(x)
+        x, _ = same_dtype("Linear", x, self.weight)  # an array or list takes the layer's dtype
         check_input(self, x, -1, self.in_features, "the last axis")
         return F.linear(x, self.weight, self.bias)
 

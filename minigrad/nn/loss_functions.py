@@ -250,7 +250,7 @@ def _cross_entropy_probs(input, logp, target, weight_b, reduction, label_smoothi
         return -terms.sum(axis)
     if reduction == "sum":
         return -terms.sum()
-    return _mean(-terms.sum(), input.size // classes if classes else 0)
+    return _mean(-terms.sum(), input.numel() // classes if classes else 0)
 
 
 def _log_clamped(x: Tensor, one_minus: bool) -> Tensor:

@@ -15,12 +15,14 @@ buffers, modules, ``state_dict``, ``apply``, ``train``) reads that walk. The con
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from .. import dtypes
 from ..autodiff import in_scope, no_grad
 from ..errors import DTypeError, ShapeError
+from ..functions.conversion import cast_in_place, parse_to
 from ..tensor import Tensor
 from .module_hooks import ModuleHooks, call_with_hooks, register
 
@@ -130,9 +132,7 @@ class Module:
         this module's inputs (tuples aligned with its positional inputs and outputs; None where
         none flows); a returned tuple replaces ``grad_input`` (for a module with one input that
         requires grad). Returns a removable handle. See ``nn/module_hooks.py``."""
-        return register(
-            self._hooks_made().backward, hook, "register_full_backward_hook", prepend
-        )
+        return register(self._hooks_made().backward, hook, "register_full_backward_hook", prepend)
 
     def _hooks_made(self) -> ModuleHooks:
         if self._module_hooks is None:
@@ -261,7 +261,7 @@ class Module:
 
     def num_parameters(self) -> int:
         """How many numbers the parameters hold."""
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     # ----- modes and gradients -------------------------------------------------------------------
 
@@ -298,28 +298,100 @@ class Module:
             else:
                 p.grad = Tensor(np.zeros_like(p.data))
 
+    # ----- dtypes and devices --------------------------------------------------------------------
+
+    def to(self, *args, **kwargs) -> Module:
+        """Cast the floating-point (and complex) parameters and buffers to a dtype, in place:
+        ``model.to(mg.float64)``, ``model.to("cpu")``, ``model.to("cpu", mg.float64)``,
+        ``model.to(tensor)`` (its dtype). The Parameter objects stay the same (as PyTorch's),
+        so an optimizer made before keeps updating them; integer buffers are left alone.
+        Returns the module. ``"cpu"`` is the only device (``"cuda"`` is a DeviceError)."""
+        _, dtype, _ = parse_to("Module.to", args, kwargs)
+        if dtype is not None and dtype.kind not in "fc":
+            raise DTypeError(
+                f"Module.to: only floating-point or complex dtypes, got {dtype}; a model's "
+                f"parameters are trained by gradients (use mg.float32 or mg.float64)"
+            )
+        return self if dtype is None else self._cast(dtype, "fc")
+
+    def float(self) -> Module:
+        """Cast the floating-point parameters and buffers to float32, in place."""
+        return self._cast(dtypes.float32, "f")
+
+    def double(self) -> Module:
+        """Cast the floating-point parameters and buffers to float64, in place."""
+        return self._cast(dtypes.float64, "f")
+
+    def half(self) -> Module:
+        """Cast the floating-point parameters and buffers to float16, in place."""
+        return self._cast(dtypes.float16, "f")
+
+    def type(self, dst_type) -> Module:
+        """Cast every parameter and buffer (integer buffers too, as PyTorch's) to
+        ``dst_type``, a floating-point dtype, in place."""
+        dtype = dtypes.resolve("Module.type", dst_type)
+        if dtype.kind != "f":
+            raise DTypeError(
+                f"Module.type: {dtype} would make the parameters untrainable; cast to a "
+                f"floating-point dtype (mg.float32, mg.float64)"
+            )
+        return self._cast(dtype, "biufc")
+
+    def cpu(self) -> Module:
+        """The module itself: its tensors are on the CPU already."""
+        return self
+
+    def cuda(self, device=None) -> Module:
+        """Always a DeviceError: minigrad computes with numpy on the CPU."""
+        parse_to("Module.cuda", ("cuda" if device is None else device,), {})
+        return self  # not reached
+
+    def _cast(self, dtype, kinds: str) -> Module:
+        for t in (*self.parameters(), *self.buffers()):
+            if t.dtype.kind in kinds:
+                cast_in_place(t, dtype)
+        return self
+
     # ----- state ---------------------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameters and buffers by dotted name, as copies of their arrays (a shared
-        parameter under each of its names, as PyTorch's)."""
-        state = {name: p.data.copy() for name, p in self.named_parameters(remove_duplicate=False)}
-        state.update({n: b.data.copy() for n, b in self.named_buffers(remove_duplicate=False)})
+    def state_dict(self, *, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Tensor]:  # fmt: skip
+        """Parameters and buffers by dotted name, as PyTorch's: each module's parameters, then
+        its buffers, then its children's, depth first (a shared one under each of its names).
+
+        The values are Tensors cut from the tape that share memory with the parameters (they
+        change as the model trains: ``copy.deepcopy(model.state_dict())`` keeps a snapshot);
+        ``keep_vars=True`` gives the Parameters themselves. ``prefix`` goes before every name;
+        ``destination`` is a dict to fill and return instead of a new one."""
+        state = {} if destination is None else destination
+        for path, value, is_buffer in self._walk("", remove_duplicate=False):
+            if isinstance(value, Tensor) and (is_buffer or isinstance(value, Parameter)):
+                state[prefix + path] = value if keep_vars else value.detach()
         return state
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy ``state`` into the parameters and buffers, in place.
+    def load_state_dict(self, state: dict, strict: bool = True,
+                        assign: bool = False) -> IncompatibleKeys:  # fmt: skip
+        """Copy ``state`` (Tensors or arrays by name, as ``state_dict`` gives) into the
+        parameters and buffers, in place, each cast to the dtype it has in the model.
 
         Everything is checked before anything is copied: with ``strict``, missing and unexpected
         keys are errors; a shape that differs is always an error. On error nothing changes.
         Returns ``(missing_keys, unexpected_keys)``, as PyTorch's (what ``strict=False`` let
-        through).
+        through). ``assign=True`` (PyTorch's way to fill a model built on the meta device) is
+        refused: minigrad has no meta device.
         """
+        if assign:
+            raise DTypeError(
+                "load_state_dict: assign=True replaces parameters built on PyTorch's meta "
+                "device; minigrad has no meta device, so load with assign=False (the default), "
+                "which copies the values into the model's parameters"
+            )
         own = dict(self.named_parameters(remove_duplicate=False))
         own.update(self.named_buffers(remove_duplicate=False))
-        if not isinstance(state, dict):
+        if not isinstance(state, Mapping):
             raise StateDictError(
-                f"load_state_dict: expected a dict of arrays, got {type(state).__name__}"
+                f"load_state_dict: expected a dict of Tensors (or arrays) by name, as "
+                f"state_dict() gives, got {type(state).__name__}"
             )
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]

@@ -60,8 +60,8 @@ def call_with_hooks(module, hooks: ModuleHooks, run, args: tuple, kwargs: dict):
         args = tracker.inputs(args)
     out = run(*args, **kwargs)
     for key, hook in list(hooks.forward.items()):
-        result = hook(module, args, kwargs, out) if key in hooks.with_kwargs else hook(
-            module, args, out
+        result = (
+            hook(module, args, kwargs, out) if key in hooks.with_kwargs else hook(module, args, out)
         )
         if result is not None:
             out = result

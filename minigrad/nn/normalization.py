@@ -16,7 +16,7 @@ from ..autodiff import no_grad
 from ..errors import DTypeError, OpError, ShapeError
 from ..functions import as_tensor, sqrt
 from ..tensor import Tensor
-from .checks import check_size
+from .checks import check_size, parameter_dtype
 from .module import Module, Parameter
 
 # ----- functional --------------------------------------------------------------------------------
@@ -24,7 +24,7 @@ from .module import Module, Parameter
 
 def _check_batch(x: Tensor, who: str, training: bool) -> None:
     """Batch statistics need more than one value per channel (else the variance is 0/0)."""
-    if training and x.ndim >= 2 and x.size <= x.shape[1]:
+    if training and x.ndim >= 2 and x.numel() <= x.shape[1]:
         raise ShapeError(
             f"{who}: got input of shape {x.shape}; training needs more than 1 value per channel "
             f"(a batch of at least 2, or call eval() to use the running statistics)"
@@ -125,7 +125,7 @@ def batch_norm(
                 )
             _check_running(running_mean, "running_mean")
             _check_running(running_var, "running_var")
-            count = x.size // channels
+            count = x.numel() // channels
             _update(running_mean, mean.data.ravel(), momentum)
             _update(running_var, var.data.ravel() * (count / (count - 1)), momentum)
     else:
@@ -211,9 +211,10 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
-                 dtype=np.float32):  # fmt: skip
+                 dtype=None):  # fmt: skip
         super().__init__()
         who = type(self).__name__
+        dtype = parameter_dtype(who, dtype)
         num_features = check_size(who, "num_features", num_features)
         eps = _real(eps, "eps", who)
         momentum = _real(momentum, "momentum", who, allow_none=True)
@@ -289,8 +290,9 @@ class LayerNorm(Module):
     of that shape (ones/zeros), as PyTorch's."""
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype=np.float32):  # fmt: skip
+                 bias: bool = True, dtype=None):  # fmt: skip
         super().__init__()
+        dtype = parameter_dtype(type(self).__name__, dtype)
         self.normalized_shape = _normalized_shape(normalized_shape, type(self).__name__)
         self.eps = _real(eps, "eps", type(self).__name__)
         self.elementwise_affine = elementwise_affine

@@ -25,7 +25,9 @@ from .indexing import GetItem, ScatterAdd
 from .linalg import Affine, Einsum, MatMul
 from .math import ArrayMath
 from .reduce import Max, Min, Prod, Sum
+from .scan import CumProd, CumSum
 from .shape import BroadcastTo, Concatenate, Reshape, Transpose
 from .softmax import LogSoftmax, NllMean
 from .special import Erf
+from .steps import Step
 from .window import Fold, Unfold

@@ -9,6 +9,7 @@ import numpy as np
 from ..primitive import Primitive
 from ._tangents import shift
 from .math import ArrayMath
+from .shape import Transpose
 
 
 def kept_shape(shape, axes):
@@ -113,7 +114,8 @@ def products_of_others(x, axes, xp):
     perm = kept + list(axes)
     n = int(np.prod([x.shape[i] for i in axes]))
     lead = tuple(x.shape[i] for i in kept)
-    flat = x.transpose(perm).reshape(lead + (1, n))
+    flat = xp.apply(Transpose, x, axes=tuple(perm)).reshape(lead + (1, n))
     eye = np.eye(n, dtype=bool)
     others = xp.where(eye, 1.0, xp.broadcast_to(flat, lead + (n, n))).prod(axis=-1)
-    return others.reshape(tuple(x.shape[i] for i in perm)).transpose(tuple(np.argsort(perm)))
+    others = others.reshape(tuple(x.shape[i] for i in perm))
+    return xp.apply(Transpose, others, axes=tuple(np.argsort(perm)))

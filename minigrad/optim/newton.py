@@ -153,7 +153,7 @@ class Newton(FlatSecondOrder):
             loss = closure()
         if not isinstance(loss, Tensor) or not loss.requires_grad:
             return 0
-        return sum(t.size for t in toposort(loss))
+        return sum(t.numel() for t in toposort(loss))
 
     def hessian(self, closure: Callable, rows: int | None = None):
         """``(loss, g, H)`` at the current parameters: the loss (a Tensor), the flat gradient

@@ -39,6 +39,17 @@ def coupled_gradient(p, grad: np.ndarray, group: dict) -> np.ndarray:
     return g
 
 
+def _as_tensors(value):
+    """A copy of ``value`` (a parameter's state) with every array in it as a Tensor."""
+    if isinstance(value, np.ndarray):
+        return Tensor(value.copy())
+    if isinstance(value, dict):
+        return {k: _as_tensors(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_as_tensors(v) for v in value)
+    return copy.deepcopy(value)
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (dicts of hyperparameters with a ``params`` list) and
     ``state`` (per parameter, created on its first update).
@@ -199,9 +210,10 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}``, as
-        PyTorch's; arrays are copies. Saves with ``mg.save``."""
+        PyTorch's; the state's arrays come as Tensors (``exp_avg``, ...), as PyTorch's, and are
+        copies: they keep the state of this moment. Saves with ``mg.save``."""
         index = self._indexed()
-        state = {index[id(p)]: copy.deepcopy(s) for p, s in self.state.items() if id(p) in index}
+        state = {index[id(p)]: _as_tensors(s) for p, s in self.state.items() if id(p) in index}
         groups = [
             {
                 **{k: v for k, v in g.items() if k != "params"},

@@ -12,6 +12,7 @@ import zlib
 
 import numpy as np
 
+from .. import devices
 from ..tensor import Tensor
 from .atomic_write import write_atomically
 from .structure import FORMAT, MAX_STRUCTURE_BYTES, STRUCTURE, CheckpointError, decode, encode
@@ -78,18 +79,27 @@ def _check_writable(f) -> None:
         ) from None
 
 
-def load(path, *, max_bytes: int = 4 * 2**30):
+def load(path, map_location=None, *, weights_only: bool | None = None, mmap: bool | None = None,
+         max_bytes: int = 4 * 2**30):  # fmt: skip
     """Read a checkpoint written by ``save`` from ``path``: a file name (str or os.PathLike) or a
     binary file object with ``read()`` and ``seek()`` (e.g. ``io.BytesIO``, or a file opened
     with ``"rb"``), read from its current position and left open at an unspecified position.
     Never runs code from the file (no pickle); a file that is corrupted, truncated, or not a
-    minigrad checkpoint raises ``CheckpointError``, whichever way it is given.
+    minigrad checkpoint raises ``CheckpointError``, whichever way it is given. Saved Tensors come
+    back as Tensors (a model's ``state_dict``), saved numpy arrays as arrays.
+
+    ``map_location``, ``weights_only`` and ``mmap`` are ``torch.load``'s, accepted so that a
+    ported script runs: everything loads onto the CPU (a device given as ``map_location``, or
+    the targets of a dict of them, must be the CPU: ``"cuda"`` is an error; a function is
+    accepted and not called), and loading is always weights-only, whatever ``weights_only``
+    says, since minigrad never unpickles.
 
     ``max_bytes`` (default 4 GiB) bounds the arrays' total size as the file declares it (shape
     × itemsize, summed): a checkpoint that needs more is refused before anything is
     decompressed, and the error says how much it needs; for a file you trust, raise the limit
     (``mg.load(path, max_bytes=2**36)``). Each array is read in chunks into memory of its
     declared size, and anything the structure does not refer to is refused unread."""
+    _check_map_location(map_location)
     if not isinstance(max_bytes, int | np.integer) or isinstance(max_bytes, bool):
         raise TypeError(
             f"load: max_bytes must be an int (a number of bytes, e.g. 2**34), "
@@ -118,6 +128,16 @@ def load(path, *, max_bytes: int = 4 * 2**30):
         ) from None
     # the same walk as the one that checked the structure above, so it cannot fail
     return decode(document, lambda kind, key: _array(kind, arrays[key]), name)
+
+
+def _check_map_location(map_location) -> None:
+    """A device (or a dict whose targets are devices) must be the CPU; a function is kept out
+    of it (it moves storages between devices, and there is only the CPU)."""
+    if isinstance(map_location, dict):
+        for target in map_location.values():
+            devices.check("load: map_location", target)
+    elif not callable(map_location) or isinstance(map_location, devices.device):
+        devices.check("load: map_location", map_location)
 
 
 def _array(kind: str, data: np.ndarray):

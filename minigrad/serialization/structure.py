@@ -43,6 +43,12 @@ def encode(value, arrays: dict):
         return {"dict": [[k, encode(v, arrays)] for k, v in value.items()]}
     if isinstance(value, list | tuple):
         return {"tuple" if isinstance(value, tuple) else "list": [encode(v, arrays) for v in value]}
+    if callable(getattr(value, "state_dict", None)):  # a model, an optimizer, a scheduler
+        raise CheckpointError(
+            f"save: cannot save a {type(value).__name__} object itself: torch.save pickles whole "
+            f"objects, and minigrad never pickles (loading could run code); save its "
+            f"state_dict() and restore it with load_state_dict(mg.load(path)) into a new one"
+        )
     raise CheckpointError(
         f"save: cannot save a {type(value).__name__}; a checkpoint holds arrays, Tensors, numbers, "
         f"strings, booleans, None, and dicts, lists and tuples of them"

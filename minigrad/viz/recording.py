@@ -110,7 +110,7 @@ def _read(t: Tensor) -> Values:
     grad, bad_grad = _read_grad(t)
     return Values(
         heading=f"{tuple(t.shape)} {t.dtype}",
-        size=t.size,
+        size=t.numel(),
         data=_summary(t.data, True),
         grad=grad,
         tangent=None if tangent is None else _summary(tangent, False),

@@ -1,0 +1,40 @@
+"""Closeness and equality of whole tensors, as PyTorch's ``isclose``, ``allclose`` and ``equal``
+(no gradient: the answers are bools)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .operands import as_tensor, broadcast_operands
+
+
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """Elementwise ``|input - other| <= atol + rtol * |other|`` (a bool tensor, broadcast);
+    NaNs are equal only with ``equal_nan=True``."""
+    a, b = _operands("isclose", input, other)
+    return Tensor(np.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """Whether every element is close (``isclose``), as a Python bool.
+
+    >>> import minigrad as mg
+    >>> mg.allclose(mg.tensor([1.0, 2.0]), mg.tensor([1.0, 2.0 + 1e-9]))
+    True
+    """
+    return bool(isclose(input, other, rtol, atol, equal_nan).data.all())
+
+
+def equal(input, other) -> bool:
+    """Whether the two tensors have the same shape and the same values, as a Python bool
+    (dtypes may differ, as in PyTorch)."""
+    a, b = as_tensor(input), as_tensor(other)
+    return a.shape == b.shape and bool(np.array_equal(a.data, b.data))
+
+
+def _operands(op: str, input, other) -> tuple[Tensor, Tensor]:
+    a, b = as_tensor(input), as_tensor(other)
+    if a.shape != b.shape:
+        broadcast_operands(op, a.detach(), b.detach())  # the clear error if they do not broadcast
+    return a, b

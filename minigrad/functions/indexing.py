@@ -1,0 +1,315 @@
+"""Indexing with PyTorch's meanings: ``x[index]``, ``gather``, ``scatter``, ``scatter_add``,
+``index_select``, ``take_along_dim``, ``take``, ``masked_fill``, ``tril``/``triu``.
+
+Every one is a composite of ``GetItem`` (gathers) and ``ScatterAdd`` (its transpose), so
+gradients flow to the input and to ``src``, never to the indices, in every mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..errors import DTypeError, IndexingError, OpError, ShapeError
+from ..primitive import apply
+from ..tensor import Tensor
+from .arithmetic import add, astype, where
+from .operands import as_tensor, broadcast_shape
+from .shaping import dim_arg, expand, flatten, reshape
+
+# ----- x[index] ----------------------------------------------------------------------------------
+
+
+def normalize_index(x: Tensor, index) -> tuple:
+    """``index`` as a tuple of ints, slices, None, Ellipsis and ndarrays (int or bool)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i.data
+        if isinstance(i, list | np.ndarray | bool | np.bool_):
+            i = np.asarray(i)
+            if i.dtype.kind not in "iub" and i.size:
+                raise IndexingError(
+                    f"getitem: index arrays must hold integers or booleans, got {i.dtype}"
+                )
+            if i.dtype.kind == "f":  # an empty list
+                i = i.astype(np.intp)
+        elif isinstance(i, np.integer):
+            i = int(i)
+        elif not (i is None or i is Ellipsis or isinstance(i, int | slice)):
+            raise IndexingError(
+                f"getitem: cannot index with {type(i).__name__} {i!r}; use ints, slices, None, "
+                f"..., integer arrays or boolean masks"
+            )
+        out.append(i)
+    return tuple(out)
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """``x[index]`` with numpy's rules, which are PyTorch's for basic and advanced indexing
+    (integer Tensors and boolean masks included); repeated indices accumulate gradients."""
+    index = normalize_index(x, index)
+    return apply(ops.GetItem, x, index=index)
+
+
+# ----- index arguments ---------------------------------------------------------------------------
+
+
+def _indices(op: str, index) -> np.ndarray:
+    """An index Tensor, array or list as an integer ndarray (no gradient flows to it)."""
+    a = np.asarray(index.data if isinstance(index, Tensor) else index)
+    if a.dtype.kind not in "iu" and not (a.size == 0 and a.dtype.kind == "f"):
+        raise DTypeError(
+            f"{op}: the index must hold integers (int64 or int32), got {a.dtype}; convert it "
+            f"with .long()"
+        )
+    return a.astype(np.intp, copy=False)
+
+
+def _check_bounds(op: str, index: np.ndarray, n: int, dim, x: Tensor, negative: bool = False):
+    low = -n if negative else 0
+    if index.size and (index.min() < low or index.max() >= n):
+        bad = index[(index < low) | (index >= n)].flat[0]
+        raise IndexingError(
+            f"{op}: index {bad} is out of bounds for dim {dim} with size {n} (input of shape "
+            f"{x.shape}, index of shape {index.shape})"
+        )
+
+
+def _along(op: str, x: Tensor, dim, index, src_shape=None) -> tuple:
+    """For ``gather``/``scatter`` along ``dim``: the index of ``x`` that each element of
+    ``index`` names (its own position, with ``index``'s value along ``dim``), checked."""
+    d = dim_arg(op, dim, x.shape)
+    idx = _indices(op, index)
+    n = idx.ndim
+    fits = n == x.ndim and all(idx.shape[i] <= x.shape[i] for i in range(n) if i != d)
+    if src_shape is not None:
+        fits = fits and len(src_shape) == n and all(i <= s for i, s in zip(idx.shape, src_shape))
+    if not fits:
+        src = "" if src_shape is None else f" and src of shape {src_shape}"
+        raise ShapeError(
+            f"{op}: index of shape {idx.shape} for input of shape {x.shape}{src} along dim "
+            f"{dim}: the index needs as many dims as the input, no dim larger than the input's "
+            f"(but dim {dim})" + ("" if src_shape is None else " and none larger than the src's")
+        )
+    _check_bounds(op, idx, x.shape[d] if x.ndim else 1, dim, x)
+    if x.ndim == 0:
+        return ()
+    grid = list(np.indices(idx.shape, sparse=True))
+    grid[d] = idx
+    return tuple(grid)
+
+
+def _index_shape(positions: tuple) -> tuple:
+    return np.broadcast_shapes(*(p.shape for p in positions))
+
+
+def _leading(src: Tensor, shape: tuple) -> Tensor:
+    """The leading block of ``src`` of ``shape`` (``src`` may be larger than the index)."""
+    return src if src.shape == shape else src[tuple(slice(0, n) for n in shape)]
+
+
+def _same_dtype(op: str, x: Tensor, src: Tensor):
+    if src.dtype != x.dtype:
+        raise DTypeError(
+            f"{op}: src is {src.dtype} but the input is {x.dtype}; they must match (as in "
+            f"PyTorch): convert one with .to(dtype)"
+        )
+
+
+# ----- gathering ---------------------------------------------------------------------------------
+
+
+def gather(input, dim: int, index) -> Tensor:
+    """``out[i][j][k] = input[index[i][j][k]][j][k]`` for ``dim = 0`` (and likewise along the
+    other dims): ``out`` has the shape of ``index``. The gradient flows to ``input``."""
+    x = as_tensor(input)
+    return getitem(x, _along("gather", x, dim, index))
+
+
+def index_select(input, dim: int, index) -> Tensor:
+    """The entries ``index`` (a 1-D integer tensor) of ``input`` along ``dim``."""
+    x = as_tensor(input)
+    d = dim_arg("index_select", dim, x.shape)
+    idx = _indices("index_select", index)
+    if idx.ndim > 1:
+        raise ShapeError(
+            f"index_select: the index must be 1-D, got shape {idx.shape} (input of shape {x.shape})"
+        )
+    _check_bounds("index_select", idx, x.shape[d] if x.ndim else 1, dim, x)
+    return x[(slice(None),) * d + (idx.reshape(-1),)]
+
+
+def take(input, index) -> Tensor:
+    """The elements of the flattened ``input`` at ``index``, in the shape of ``index``."""
+    x = flatten(input)
+    idx = _indices("take", index)
+    _check_bounds("take", idx, x.shape[0], 0, as_tensor(input), negative=True)
+    return x[idx]
+
+
+def take_along_dim(input, indices, dim: int | None = None) -> Tensor:
+    """``gather`` along ``dim`` with ``input`` and ``indices`` broadcast against each other in
+    the other dims (negative indices count from the end); over the flattened tensor when
+    ``dim`` is None."""
+    x = as_tensor(input)
+    idx = _indices("take_along_dim", indices)
+    if dim is None:
+        return take(x, idx.reshape(-1))
+    d = dim_arg("take_along_dim", dim, x.shape)
+    if idx.ndim != x.ndim:
+        raise ShapeError(
+            f"take_along_dim: input of shape {x.shape} and indices of shape {idx.shape} need "
+            f"the same number of dims"
+        )
+    n = x.shape[d]
+    _check_bounds("take_along_dim", idx, n, dim, x, negative=True)
+    others = broadcast_shape(x.shape[:d] + (1,) + x.shape[d + 1 :],
+                             idx.shape[:d] + (1,) + idx.shape[d + 1 :])  # fmt: skip
+    x = expand(x, others[:d] + (n,) + others[d + 1 :])
+    idx = np.broadcast_to(np.where(idx < 0, idx + n, idx), others[:d] + idx.shape[d : d + 1] +
+                          others[d + 1 :])  # fmt: skip
+    return gather(x, d, idx)
+
+
+# ----- scattering --------------------------------------------------------------------------------
+
+
+def _scatter_parts(op, input, dim, index, src, value):
+    x = as_tensor(input)
+    if (src is None) == (value is None):
+        raise OpError(f"{op}: give either src (a tensor) or value (a number), not both")
+    if isinstance(src, int | float | bool | np.number):
+        src, value = None, src
+    src = None if src is None else as_tensor(src)
+    positions = _along(op, x, dim, index, None if src is None else src.shape)
+    if src is not None:
+        _same_dtype(op, x, src)
+    return x, positions, src, value
+
+
+def scatter(input, dim: int, index, src=None, value=None, *, reduce=None) -> Tensor:
+    """A copy of ``input`` with ``out[index[i][j][k]][j][k] = src[i][j][k]`` for ``dim = 0``
+    (likewise along the other dims), or ``value`` at those places. Out of place; gradients
+    flow to ``input`` (but where it was overwritten) and to ``src``. Where ``index`` names one
+    place twice, the last ``src`` element wins (PyTorch leaves that unspecified) and only it
+    gets the gradient."""
+    if reduce is not None:
+        if reduce == "add" and value is None:
+            return scatter_add(input, dim, index, src)
+        raise OpError(
+            f"scatter: reduce={reduce!r} is not supported by minigrad; use scatter_add for "
+            f"reduce='add' (PyTorch's scatter_reduce is not implemented)"
+        )
+    x, positions, src, value = _scatter_parts("scatter", input, dim, index, src, value)
+    flat = np.ravel_multi_index(np.broadcast_arrays(*positions), x.shape) if positions else (
+        np.zeros((), np.intp))  # fmt: skip
+    flat = flat.reshape(-1)
+    # The last element of each target, found as the first in reversed order.
+    targets, first = np.unique(flat[::-1], return_index=True)
+    keep = np.ones(x.data.size, dtype=bool)
+    keep[targets] = False
+    if src is None:
+        placed = np.zeros(x.data.size, x.dtype)
+        placed[targets] = value
+    else:
+        chosen = flatten(_leading(src, _index_shape(positions)))[flat.size - 1 - first]
+        placed = apply(ops.ScatterAdd, chosen, index=(targets,), shape=(x.data.size,))
+    return where(keep.reshape(x.shape), x, reshape(placed, x.shape))
+
+
+def scatter_add(input, dim: int, index, src) -> Tensor:
+    """A copy of ``input`` with ``src[i][j][k]`` added at ``out[index[i][j][k]][j][k]`` for
+    ``dim = 0`` (likewise along the other dims); repeated places accumulate. Gradients flow to
+    ``input`` and ``src``."""
+    x, positions, src, _ = _scatter_parts("scatter_add", input, dim, index, src, None)
+    if src is None:
+        raise OpError("scatter_add: src must be a tensor (scatter_add adds a tensor's elements)")
+    part = _leading(src, _index_shape(positions))
+    return add(x, apply(ops.ScatterAdd, part, index=positions, shape=x.shape))
+
+
+# ----- masks -------------------------------------------------------------------------------------
+
+
+def masked_fill(input, mask, value) -> Tensor:
+    """``value`` (a number or a 0-d tensor, cast to ``input``'s dtype) where the boolean
+    ``mask`` is true, ``input`` elsewhere; the mask broadcasts. Gradients flow to ``input``
+    (where the mask is false) and to a tensor ``value``."""
+    x = as_tensor(input)
+    m = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    if m.dtype != np.bool_:
+        raise DTypeError(
+            f"masked_fill: the mask must be boolean, got {m.dtype}; make one with a comparison "
+            f"(x > 0) or .bool()"
+        )
+    try:
+        broadcast_shape(x.shape, m.shape)
+    except ValueError:
+        raise ShapeError(
+            f"masked_fill: a mask of shape {m.shape} does not broadcast with the input's shape "
+            f"{x.shape}"
+        ) from None
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ShapeError(
+                f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}"
+            )
+        value = astype(value, x.dtype)
+    else:
+        value = np.asarray(value, dtype=x.dtype)
+    return where(m, value, x)
+
+
+def _triangle(op: str, x, diagonal: int, lower: bool) -> Tensor:
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: needs a tensor of at least 2 dims, got shape {x.shape}")
+    rows, cols = x.shape[-2:]
+    mask = np.tri(rows, cols, k=diagonal, dtype=bool)
+    return where(mask if lower else ~np.tri(rows, cols, k=diagonal - 1, dtype=bool), x,
+                 np.zeros((), x.dtype))  # fmt: skip
+
+
+def tril(input, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (on and below diagonal ``diagonal``; above it
+    for positive ``diagonal``), zeros elsewhere."""
+    return _triangle("tril", input, diagonal, lower=True)
+
+
+def triu(input, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (on and above diagonal ``diagonal``), zeros
+    elsewhere."""
+    return _triangle("triu", input, diagonal, lower=False)
+
+
+# ----- in place (PyTorch's trailing underscore) ------------------------------------------------
+
+
+def masked_fill_(input: Tensor, mask, value) -> Tensor:
+    """``masked_fill`` in place; the mask must broadcast to ``input``'s shape. Under minigrad's
+    in-place rules: refused for a tensor that requires grad while grad mode is on."""
+    m_shape = np.shape(mask.data if isinstance(mask, Tensor) else mask)
+    try:
+        fits = broadcast_shape(input.shape, m_shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(
+            f"masked_fill_: a mask of shape {m_shape} does not broadcast to the tensor's shape "
+            f"{input.shape} (an in-place op cannot change the shape)"
+        )
+    return input.copy_(masked_fill(input, mask, value))
+
+
+def scatter_(input: Tensor, dim: int, index, src=None, value=None, *, reduce=None) -> Tensor:
+    """``scatter`` in place (``zeros(n, c).scatter_(1, labels.unsqueeze(1), 1.0)`` makes one-hot
+    rows). Under minigrad's in-place rules."""
+    return input.copy_(scatter(input, dim, index, src, value, reduce=reduce))
+
+
+def scatter_add_(input: Tensor, dim: int, index, src) -> Tensor:
+    """``scatter_add`` in place, under minigrad's in-place rules."""
+    return input.copy_(scatter_add(input, dim, index, src))

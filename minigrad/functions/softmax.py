@@ -1,0 +1,49 @@
+"""``mg.softmax`` and ``mg.log_softmax`` along a dim, as ``torch.softmax`` and
+``x.softmax(dim)`` (``nn.functional`` has the same functions)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..primitive import apply
+from ..tensor import Tensor
+from .arithmetic import astype, exp
+from .operands import alias, as_tensor
+from .reductions import one_dim
+
+
+def log_softmax(input, dim: int | None = None, dtype=None, *, axis=None) -> Tensor:
+    """``x - logsumexp(x, dim)``: log-probabilities along ``dim``, without overflow; ``dtype``
+    casts the input first.
+
+    >>> import minigrad as mg
+    >>> mg.log_softmax(mg.tensor([1000.0, 1000.0]), dim=0)
+    tensor([-0.6931472, -0.6931472])
+    """
+    x, d = _operand("log_softmax", input, dim, dtype, axis)
+    return apply(ops.LogSoftmax, x, axis=(d,) if x.ndim else ())
+
+
+def softmax(input, dim: int | None = None, dtype=None, *, axis=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``, without overflow; ``dtype`` casts the input first.
+
+    >>> import minigrad as mg
+    >>> mg.softmax(mg.tensor([[-1000.0, 1000.0]]), dim=1)
+    tensor([[0., 1.]])
+    """
+    x, d = _operand("softmax", input, dim, dtype, axis)
+    axes = (d,) if x.ndim else ()
+    # NOTE: shifting by the max changes neither the value nor any derivative, so the shift is
+    # a constant. A row that is all -inf keeps the shift 0 (and gives nan, as PyTorch's).
+    shift = np.max(x.data, axis=axes, keepdims=True) if x.data.size else np.zeros(())
+    shift = np.where(np.isfinite(shift), shift, 0).astype(x.dtype, copy=False)
+    e = exp(x - shift)
+    return e / e.sum(axes, keepdim=True)
+
+
+def _operand(op: str, input, dim, dtype, axis) -> tuple[Tensor, int]:
+    x = as_tensor(input)
+    if dtype is not None:
+        x = astype(x, dtype)
+    return x, one_dim(op, x, alias(op, "dim", dim, "axis", axis), None)

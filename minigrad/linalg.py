@@ -1,0 +1,21 @@
+"""``mg.linalg``: the part of ``torch.linalg`` that minigrad has (norms, and ``matmul``). Any
+other name says that minigrad lacks it, by PyTorch's name.
+
+>>> import minigrad as mg
+>>> mg.linalg.norm(mg.tensor([3.0, 4.0]))
+tensor(5.)
+"""
+
+from .errors import missing
+from .functions.linalg import matmul
+from .functions.norms import linalg_norm as norm
+from .functions.norms import matrix_norm, vector_norm
+
+__all__ = ["matmul", "matrix_norm", "norm", "vector_norm"]
+
+
+def __getattr__(name: str):
+    # Only reached for a name minigrad lacks (``torch.linalg.svd``): say so by PyTorch's name.
+    if name.startswith("_"):
+        raise AttributeError(f"module 'minigrad.linalg' has no attribute {name!r}")
+    raise missing("torch.linalg", name)
