@@ -325,7 +325,11 @@ F64 = np.array([0.25, 3.0])
 I64 = np.array([1, -2])
 I32 = np.array([3, 4], dtype=np.int32)
 
-# (description, op, left, right, dtype): ndarrays become Tensors, Raw(...) and numbers stay
+# (description, op, left, right, dtype): ndarrays become Tensors, Raw(...) and numbers stay.
+# The dtypes are PyTorch's (the unit tests run with float64 as the default dtype): categories
+# bool < int < float < complex; across categories the higher one's dtype, not widened; 0-d
+# tensors and Python numbers count only when of a higher category; int / int is the default.
+ZERO_D_F64 = np.array(2.0)
 PROMOTION = [
     ("float32 * 2.0", operator.mul, F32, 2.0, np.float32),
     ("2.0 * float32", operator.mul, 2.0, F32, np.float32),
@@ -333,13 +337,16 @@ PROMOTION = [
     ("float32 ** 2", operator.pow, F32, 2, np.float32),
     ("float32 + float64", operator.add, F32, F64, np.float64),
     ("float64 - float32", operator.sub, F64, F32, np.float64),
-    ("float32 + int64", operator.add, F32, I64, np.float64),
+    ("float32 + int64", operator.add, F32, I64, np.float32),  # numpy: float64
+    ("float32 + 0-d float64", operator.add, F32, ZERO_D_F64, np.float32),  # numpy: float64
+    ("int64 + 0-d float64", operator.add, I64, ZERO_D_F64, np.float64),
     ("float32 + float64 ndarray", operator.add, F32, Raw(F64), np.float64),
-    ("float32 + np.float64 scalar", operator.add, F32, np.float64(1.0), np.float64),
-    ("int64 + 0.5", operator.add, I64, 0.5, np.float64),
+    ("float32 + np.float64 scalar", operator.add, F32, np.float64(1.0), np.float32),
+    ("int64 + 0.5", operator.add, I64, 0.5, np.float64),  # the default dtype
     ("0.5 - int64", operator.sub, 0.5, I64, np.float64),
     ("int64 * 2", operator.mul, I64, 2, np.int64),
-    ("int64 / int64", operator.truediv, I64, I64, np.float64),
+    ("int64 / int64", operator.truediv, I64, I64, np.float64),  # the default dtype
+    ("int32 / int32", operator.truediv, I32, I32, np.float64),  # numpy: float64 too
     ("int32 + int32", operator.add, I32, I32, np.int32),
     ("int32 * 3", operator.mul, I32, 3, np.int32),
     ("maximum float32 with 0.0", mg.maximum, F32, 0.0, np.float32),
@@ -362,14 +369,31 @@ NUMPY_OF = {mg.maximum: np.maximum}
 @pytest.mark.parametrize(
     "op, left, right, dtype", [p[1:] for p in PROMOTION], ids=[p[0] for p in PROMOTION]
 )
-def test_dtype_promotion_follows_numpy(op, left, right, dtype):
-    """The result's dtype and values are numpy's for the same operands."""
+def test_dtype_promotion_follows_pytorch(op, left, right, dtype):
+    """The result's dtype is PyTorch's; its values are numpy's in that dtype."""
     expected = NUMPY_OF.get(op, op)(unwrap(left), unwrap(right))
-    assert expected.dtype == dtype  # the rule as numpy states it
     out = op(wrap(left), wrap(right))
     assert isinstance(out, mg.Tensor)
     assert out.dtype == dtype
-    np.testing.assert_array_equal(out.data, expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-6)
+
+
+def test_integer_true_division_and_python_floats_take_the_default_dtype(float32_default):
+    """With PyTorch's default, float32: int / int and int * 0.5 are float32 (numpy: float64)."""
+    i = mg.tensor([1, 3])
+    assert (i / i).dtype == np.float32 and (i * 0.5).dtype == np.float32
+    assert (i / 2).tolist() == [0.5, 1.5]
+    assert (mg.tensor([1.0, 2.0]) * 1j).dtype == np.complex64
+
+
+def test_a_promoted_operand_gets_its_gradient_in_its_own_dtype():
+    """float32 weights times a float64 0-d tensor: the product stays float32 (PyTorch), and the
+    weights' gradient is float32."""
+    w = mg.tensor([1.0, 2.0], dtype=np.float32, requires_grad=True)
+    y = (w * mg.tensor(3.0)).sum()
+    assert y.dtype == np.float32
+    y.backward()
+    assert w.grad.dtype == np.float32 and w.grad.tolist() == [3.0, 3.0]
 
 
 @pytest.mark.parametrize(

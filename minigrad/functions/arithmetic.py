@@ -11,12 +11,13 @@ from .. import ops
 from ..errors import DTypeError, OpError
 from ..primitive import apply
 from ..tensor import NUMERIC_KINDS, Tensor, carries_derivatives, constant
-from .operands import as_tensor, broadcast_operands
+from .operands import as_tensor, broadcast_operands, promoted
 
 
-def binary(prim, name: str, doc: str):
-    """The user-facing function of a binary primitive: converts operands, broadcasts those that
-    carry derivatives (constants are left to numpy), applies."""
+def binary(prim, name: str, doc: str, true_division: bool = False):
+    """The user-facing function of a binary primitive: converts operands, promotes their dtypes
+    as PyTorch does (``promotion.py``), broadcasts those that carry derivatives (constants are
+    left to numpy), applies."""
 
     def fn(a, b) -> Tensor:
         # NOTE: an ndarray operand is wrapped here, not through as_tensor: it saves a call on
@@ -25,6 +26,8 @@ def binary(prim, name: str, doc: str):
             a = constant(a) if type(a) is np.ndarray else as_tensor(a, b)
         if type(b) is not Tensor:
             b = constant(b) if type(b) is np.ndarray else as_tensor(b, a)
+        if a.data.dtype is not b.data.dtype or (true_division and a.data.dtype.kind in "biu"):
+            a, b = promoted(a, b, true_division)
         if a.data.shape != b.data.shape and (carries_derivatives(a) or carries_derivatives(b)):
             a, b = broadcast_operands(name, a, b)
         try:
@@ -54,7 +57,12 @@ def unary(prim, name: str, doc: str):
 add = binary(ops.Add, "add", "a + b, with numpy broadcasting.")
 sub = binary(ops.Sub, "sub", "a - b, with numpy broadcasting.")
 mul = binary(ops.Mul, "mul", "a * b, with numpy broadcasting.")
-div = binary(ops.Div, "div", "a / b (true division), with numpy broadcasting.")
+div = binary(
+    ops.Div,
+    "div",
+    "a / b (true division; integers give the default floating dtype), broadcasting.",
+    true_division=True,
+)
 pow = binary(
     ops.Pow,
     "pow",

@@ -12,11 +12,13 @@ from .. import ops
 from ..errors import OpError, ShapeError
 from ..primitive import apply
 from ..tensor import Tensor, carries_derivatives, constant
+from .promotion import result_dtype, scalar_dtype, true_division_dtype
 
 
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
-    """``value`` as a Tensor. A Python number takes ``like``'s dtype where numpy's rules allow
-    (``float32_tensor * 2.0`` stays float32), as numpy treats Python scalars."""
+    """``value`` as a Tensor. A Python number next to ``like`` takes its dtype unless the number
+    is of a higher category (PyTorch's rule: ``float32_tensor * 2.0`` stays float32, an int
+    tensor times 0.5 has the default dtype)."""
     if isinstance(value, Tensor):
         return value
     if type(value) is np.ndarray:
@@ -29,20 +31,35 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
 # Scalar constants (the 1 in ``1 - y * y``, a learning rate) are made once per value and dtype:
 # they never require grad and are never changed in place, so sharing them is safe.
 _scalars: dict = {}
-_scalar_dtypes: dict = {}
 
 
 def _scalar(value, dtype: np.dtype) -> Tensor:
+    dtype = scalar_dtype(dtype, value)  # PyTorch's rule: a Python number is weak
     key = (type(value), value, dtype)
     t = _scalars.get(key)
     if t is None:
-        dtype_key = (dtype, type(value))
-        if dtype_key not in _scalar_dtypes:  # numpy's rule for array-with-Python-scalar
-            _scalar_dtypes[dtype_key] = np.result_type(np.empty(0, dtype), type(value)(1))
-        t = Tensor(np.asarray(value, dtype=_scalar_dtypes[dtype_key]))
+        t = Tensor(np.asarray(value, dtype=dtype))
         if len(_scalars) < 4096:
             _scalars[key] = t
     return t
+
+
+def promoted(a: Tensor, b: Tensor, true_division: bool = False) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` in the dtype PyTorch computes ``a op b`` in (see ``promotion``); with
+    ``true_division``, integers become the default floating dtype. A differentiated operand is
+    cast on the tape (its gradient comes back in its own dtype), a constant directly."""
+    target = result_dtype(a.data.dtype, a.data.ndim == 0, b.data.dtype, b.data.ndim == 0)
+    if true_division:
+        target = true_division_dtype(target)
+    return _in_dtype(a, target), _in_dtype(b, target)
+
+
+def _in_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
+    if t.data.dtype == dtype:
+        return t
+    if carries_derivatives(t):
+        return apply(ops.Cast, t, dtype=dtype)
+    return constant(t.data.astype(dtype))
 
 
 @functools.lru_cache(maxsize=1024)
