@@ -69,9 +69,5 @@ from . import nn, optim, utils, viz  # noqa: E402  (build on everything above)
 
 __version__ = "0.1.0"
 
-
-def __getattr__(name: str):
-    # Only reached for a name minigrad lacks: say so by PyTorch's name (``torch.fft``).
-    if name.startswith("_"):
-        raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
-    raise errors.missing("torch", name)
+# A name minigrad lacks is named by PyTorch's (``torch.fft``).
+__getattr__ = errors.missing_names(__name__, "torch")

@@ -23,7 +23,7 @@ from . import functions
 from .autodiff import GradMode, forward_mode, mode
 from .autograd_function import Function, FunctionCtx
 from .backward import toposort, walk
-from .errors import BackwardError
+from .errors import BackwardError, missing_names
 from .methods import provide
 from .ops import ArrayMath
 from .primitive import check_user_cotangents
@@ -221,3 +221,7 @@ def _owned(g, handed_out: set) -> Tensor:
 
 def _own_writable(data) -> bool:
     return type(data) is np.ndarray and data.flags.writeable and data.flags.owndata
+
+
+# A name minigrad lacks is named by PyTorch's.
+__getattr__ = missing_names(__name__, "torch.autograd")

@@ -57,3 +57,15 @@ def missing(namespace: str, name: str) -> MissingFeatureError:
         f"minigrad has no `{namespace}.{name}`: {reason}; see docs/coming-from-pytorch.md for "
         f"what it has and what it lacks"
     )
+
+
+def missing_names(module: str, torch_name: str):
+    """A module's ``__getattr__`` (reached only for a name the module lacks) that names it by
+    PyTorch's name: ``__getattr__ = missing_names(__name__, "torch.nn.functional")``."""
+
+    def __getattr__(name: str):
+        if name.startswith("_"):
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        raise missing(torch_name, name)
+
+    return __getattr__

@@ -6,16 +6,12 @@ other name says that minigrad lacks it, by PyTorch's name.
 tensor(5.)
 """
 
-from .errors import missing
+from .errors import missing_names
 from .functions.linalg import matmul
 from .functions.norms import linalg_norm as norm
 from .functions.norms import matrix_norm, vector_norm
 
 __all__ = ["matmul", "matrix_norm", "norm", "vector_norm"]
 
-
-def __getattr__(name: str):
-    # Only reached for a name minigrad lacks (``torch.linalg.svd``): say so by PyTorch's name.
-    if name.startswith("_"):
-        raise AttributeError(f"module 'minigrad.linalg' has no attribute {name!r}")
-    raise missing("torch.linalg", name)
+# A name minigrad lacks is named by PyTorch's.
+__getattr__ = missing_names(__name__, "torch.linalg")

@@ -231,6 +231,12 @@ def test_inference_mode_records_nothing():
         (lambda: mg.fft, "torch.fft"),
         (lambda: mg.nn.Transformer, "torch.nn.Transformer"),
         (lambda: mg.optim.SparseAdam, "torch.optim.SparseAdam"),
+        (lambda: mg.nn.functional.gumbel_softmax, "torch.nn.functional.gumbel_softmax"),
+        (lambda: mg.nn.init.xyz_, "torch.nn.init.xyz_"),
+        (lambda: mg.nn.utils.spectral_norm, "torch.nn.utils.spectral_norm"),
+        (lambda: mg.optim.lr_scheduler.CyclicLR, "torch.optim.lr_scheduler.CyclicLR"),
+        (lambda: mg.autograd.functional, "torch.autograd.functional"),
+        (lambda: mg.utils.data.DistributedSampler, "torch.utils.data.DistributedSampler"),
     ],
 )
 def test_a_name_minigrad_lacks_is_named_as_pytorchs(reach, name):

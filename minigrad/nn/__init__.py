@@ -1,7 +1,7 @@
 """``minigrad.nn``: modules, layers, losses and initialisation, with PyTorch's names."""
 
 from ..checking import GradientMonitor, check_module
-from ..errors import missing
+from ..errors import missing_names
 from . import functional, init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
@@ -14,9 +14,5 @@ from .module import Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .stateless import functional_call
 
-
-def __getattr__(name: str):
-    # Only reached for a name minigrad lacks: say so by PyTorch's name.
-    if name.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise missing("torch.nn", name)
+# A name minigrad lacks is named by PyTorch's.
+__getattr__ = missing_names(__name__, "torch.nn")

@@ -11,7 +11,7 @@ import operator
 import numpy as np
 
 from .. import ops
-from ..errors import DTypeError, OpError, ShapeError
+from ..errors import DTypeError, OpError, ShapeError, missing_names
 from ..functions import as_tensor
 from ..primitive import apply
 from ..tensor import Tensor
@@ -135,3 +135,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     out = np.zeros(labels.shape + (num_classes,), dtype=np.int64)
     np.put_along_axis(out, labels[..., None].astype(np.intp), 1, axis=-1)
     return Tensor(out)
+
+
+# A name minigrad lacks is named by PyTorch's.
+__getattr__ = missing_names(__name__, "torch.nn.functional")

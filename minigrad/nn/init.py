@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..autodiff import no_grad
-from ..errors import OpError, ShapeError
+from ..errors import OpError, ShapeError, missing_names
 from ..random import Generator, rng
 from ..tensor import Tensor
 
@@ -240,3 +240,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     for col in range(cols):
         values[source.permutation(rows)[:zeros], col] = 0
     return _fill(tensor, values)
+
+
+# A name minigrad lacks is named by PyTorch's.
+__getattr__ = missing_names(__name__, "torch.nn.init")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff import no_grad
-from ..errors import DTypeError, MinigradError, ShapeError
+from ..errors import DTypeError, MinigradError, ShapeError, missing_names
 from ..functions import concatenate
 from ..tensor import Tensor
 
@@ -170,3 +170,7 @@ def vector_to_parameters(vec: Tensor, parameters) -> None:
         for p in tensors:
             p.copy_(vec.data[start : start + p.data.size].reshape(p.shape))
             start += p.data.size
+
+
+# A name minigrad lacks is named by PyTorch's.
+__getattr__ = missing_names(__name__, "torch.nn.utils")

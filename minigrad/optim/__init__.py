@@ -1,6 +1,6 @@
 """``minigrad.optim``: optimizers with PyTorch's names, update rules and state dicts."""
 
-from ..errors import missing
+from ..errors import missing_names
 from . import curvature, lr_scheduler
 from .adam import Adam, AdamW
 from .adaptive import Adadelta, Adagrad, RMSprop
@@ -11,9 +11,5 @@ from .newton_cg import NewtonCG
 from .optimizer import Optimizer, OptimizerError
 from .sgd import SGD
 
-
-def __getattr__(name: str):
-    # Only reached for a name minigrad lacks: say so by PyTorch's name.
-    if name.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise missing("torch.optim", name)
+# A name minigrad lacks is named by PyTorch's.
+__getattr__ = missing_names(__name__, "torch.optim")

@@ -32,6 +32,7 @@ import types
 from bisect import bisect_right
 from collections.abc import Sequence
 
+from ..errors import missing_names
 from .checks import Limits, check, milestones_field
 from .lr_cycles import OneCycleLR, ReduceLROnPlateau
 from .lr_scheduler_base import FACTOR, LRScheduler, check_optimizer
@@ -278,3 +279,7 @@ class LinearLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         t, a, b, n = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
         return [base * (a + (b - a) * min(n, t) / n) for base in self.base_lrs]
+
+
+# A name minigrad lacks is named by PyTorch's.
+__getattr__ = missing_names(__name__, "torch.optim.lr_scheduler")

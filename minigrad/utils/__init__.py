@@ -1,14 +1,10 @@
 """``minigrad.utils``: helpers outside the autodiff core, under PyTorch's names
 (``minigrad.utils.data``: datasets and the DataLoader)."""
 
-from ..errors import missing
+from ..errors import missing_names
 from . import data
 
 __all__ = ["data"]
 
-
-def __getattr__(name: str):
-    # Only reached for a name minigrad lacks (torch.utils.checkpoint, ...): say so.
-    if name.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise missing("torch.utils", name)
+# A name minigrad lacks is named by PyTorch's.
+__getattr__ = missing_names(__name__, "torch.utils")

@@ -7,7 +7,7 @@
 [[0, 1], [2, 3], [4]]
 """
 
-from ...errors import missing
+from ...errors import missing_names
 from .collate import default_collate, default_convert
 from .dataloader import DataLoader, get_worker_info
 from .dataset import (
@@ -48,9 +48,5 @@ __all__ = [
     "random_split",
 ]
 
-
-def __getattr__(name: str):
-    # Only reached for a name minigrad lacks: say so by PyTorch's name.
-    if name.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise missing("torch.utils.data", name)
+# A name minigrad lacks is named by PyTorch's.
+__getattr__ = missing_names(__name__, "torch.utils.data")
