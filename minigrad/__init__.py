@@ -42,7 +42,7 @@ from .errors import (
 from .functions import (
     abs, add, astype, ceil, clamp, clip, cos, div, erf, exp, expm1, floor, log, log1p, log2, log10,
     maximum, minimum, mul, neg, pow, reciprocal, relu, round, rsqrt, sigmoid, sign, sin, sqrt,
-    square, sub, tan, tanh, trunc, where,
+    square, sub, tan, tanh, trunc, where, floor_divide, remainder,
     allclose, equal, isclose,
     all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max, mean, min, prod, std, sum,
     var, cumprod, cumsum, log_softmax, softmax, argsort, sort, topk,

@@ -292,3 +292,18 @@ def test_arithmetic_methods():
     assert x.div(2).data.tolist() == [0.5, 1.0]
     assert x.pow(2).data.tolist() == [1.0, 4.0]
     assert x.neg().data.tolist() == [-1.0, -2.0]
+
+
+def test_floor_division_and_remainder_as_pytorch():
+    """PyTorch: [7, -7] // 2 = [3, -4]; [7, -7] % 3 = [1, 2] (the sign of the divisor); for
+    floats, d(a % b)/da = 1 and d(a % b)/db = -floor(a / b)."""
+    assert (mg.tensor([7, -7]) // 2).tolist() == [3, -4]
+    assert (mg.tensor([7, -7]) % 3).tolist() == [1, 2]
+    assert (7 // mg.tensor([2])).tolist() == [3] and (mg.tensor([7]) // 2.0).dtype.kind == "f"
+    a = mg.tensor(np.array([5.0, -7.0]), requires_grad=True)
+    b = mg.tensor(np.array([2.0, 3.0]), requires_grad=True)
+    r = a % b
+    assert r.tolist() == [1.0, 2.0]
+    r.sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0] and b.grad.tolist() == [-2.0, 3.0]
+    assert a.floor_divide(b).tolist() == [2.0, -3.0] and a.remainder(b).tolist() == [1.0, 2.0]

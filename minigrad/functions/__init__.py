@@ -21,7 +21,7 @@ from . import return_types
 from .arithmetic import (
     abs, add, astype, ceil, clamp, clamp_, clip, compare, cos, div, erf, exp, expm1, floor, log,
     log1p, log2, log10, maximum, minimum, mul, neg, pow, reciprocal, relu, round, rsqrt, sigmoid,
-    sign, sin, sqrt, square, sub, tan, tanh, trunc, where,
+    sign, sin, sqrt, square, sub, tan, tanh, trunc, where, floor_divide, remainder,
 )  # fmt: skip
 from .comparison import allclose, equal, isclose
 from .conversion import cast, is_complex, is_floating_point, is_tensor, tensor_type, to, type_as
@@ -55,7 +55,7 @@ from .sorting import argsort, sort, topk
 provide(
     abs, add, astype, ceil, clamp, clamp_, clip, compare, cos, div, exp, expm1, floor, log, log1p,
     log2, log10, maximum, minimum, mul, neg, pow, reciprocal, relu, round, rsqrt, sigmoid, sign,
-    sin, sqrt, square, sub, tan, tanh, trunc, where,
+    sin, sqrt, square, sub, tan, tanh, trunc, where, floor_divide, remainder,
     allclose, equal, isclose,
     all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max, mean, min, prod, std, sum,
     var, cumprod, cumsum, log_softmax, softmax, argsort, sort, topk,

@@ -243,3 +243,32 @@ def round(input, *, decimals: int = 0) -> Tensor:
 def sign(input) -> Tensor:
     """-1, 0 or 1 by the sign of each element; its gradient is 0."""
     return _step(input, "sign")
+
+
+# ----- integer division --------------------------------------------------------------------------
+
+
+def floor_divide(input, other) -> Tensor:
+    """``input // other``: the quotient rounded toward -inf (PyTorch's ``floor_divide``). Integers
+    give integers; for floats it is ``floor(input / other)``, whose gradient is 0 (PyTorch has
+    none at all)."""
+    a, b = _operands(input, other)
+    if a.dtype.kind in "biu":
+        return Tensor(np.floor_divide(a.data, b.data))
+    return floor(a / b)
+
+
+def remainder(input, other) -> Tensor:
+    """``input % other`` with the sign of ``other`` (Python's and PyTorch's ``remainder``):
+    ``input - other * floor(input / other)``, so its gradient is 1 for ``input`` and
+    ``-floor(input / other)`` for ``other``, as PyTorch's."""
+    a, b = _operands(input, other)
+    if a.dtype.kind in "biu":
+        return Tensor(np.remainder(a.data, b.data))
+    return a - b * floor(a / b)
+
+
+def _operands(a, b) -> tuple[Tensor, Tensor]:
+    """Two operands as Tensors in the dtype PyTorch computes them in."""
+    a = as_tensor(a, b if isinstance(b, Tensor) else None)
+    return promoted(a, as_tensor(b, a))

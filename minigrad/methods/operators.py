@@ -52,6 +52,26 @@ class OperatorMethods:
 
     __hash__ = object.__hash__  # defining __eq__ would otherwise make tensors unhashable
 
+    def __floordiv__(self, other):
+        return mg.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return mg.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return mg.remainder(self, other)
+
+    def __rmod__(self, other):
+        return mg.remainder(other, self)
+
+    def floor_divide(self, other):
+        """``mg.floor_divide``: ``self // other``."""
+        return mg.floor_divide(self, other)
+
+    def remainder(self, other):
+        """``mg.remainder``: ``self % other``, with the sign of ``other``."""
+        return mg.remainder(self, other)
+
     # ----- bool algebra (no gradient): logical on bool tensors, bitwise on integers -------------
 
     def __and__(self, other):
