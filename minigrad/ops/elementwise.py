@@ -193,18 +193,24 @@ class Relu(Elementwise):
 
 
 class Cast(Primitive):
-    """Change dtype; the cotangent is cast back to the input's dtype."""
+    """Change dtype; the cotangent is cast back to the input's dtype. From complex to real the
+    real part is kept (as PyTorch's gradient of a real input used in complex arithmetic)."""
 
     uses = ()
 
     @staticmethod
     def forward(x, dtype):
-        return x.astype(dtype)
+        return _real_if_needed(x, dtype).astype(dtype)
 
     @staticmethod
     def vjp(g, y, x, dtype, xp):
-        return (g.astype(x.dtype),)
+        return (xp.apply(Cast, g, dtype=x.dtype),)
 
     @staticmethod
     def jvp(ts, y, x, dtype):
-        return ts[0].astype(dtype)
+        return _real_if_needed(ts[0], dtype).astype(dtype)
+
+
+def _real_if_needed(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    # NOTE: explicitly, not by astype, which would warn that it drops the imaginary part.
+    return x.real if x.dtype.kind == "c" and np.dtype(dtype).kind != "c" else x
