@@ -15,6 +15,7 @@ Tensor, and they compute with ``TensorMath``. A user's rule always receives Tens
 
 from __future__ import annotations
 
+import operator
 import threading
 
 import numpy as np
@@ -22,10 +23,10 @@ import numpy as np
 from . import functions
 from .autodiff import GradMode, forward_mode, mode
 from .autograd_function import Function, FunctionCtx
-from .backward import toposort, walk
+from .backward import accumulate, toposort, walk
 from .errors import BackwardError, missing_names
 from .methods import provide
-from .ops import ArrayMath
+from .ops import ArrayMath, ScatterAdd
 from .primitive import check_user_cotangents
 from .tensor import Tensor, constant
 
@@ -44,6 +45,10 @@ class TensorMath:
     @staticmethod
     def apply(prim, *args, **params) -> Tensor:
         return prim.apply(*args, **params)
+
+    @staticmethod
+    def scatter(g, index: tuple, shape: tuple) -> Tensor:
+        return ScatterAdd.apply(g, index=index, shape=shape)
 
     broadcast_to = staticmethod(functions.broadcast_to)
     where = staticmethod(functions.where)
@@ -134,6 +139,7 @@ class TensorPass:
     """A backward pass that is itself recorded (or pushes tangents): cotangents are Tensors."""
 
     xp = TensorMath
+    accumulate = staticmethod(operator.add)  # recorded, so the sum is differentiated too
 
     @staticmethod
     def user_vjp(prim, g, y, parents, params):
@@ -155,6 +161,7 @@ class ArrayPass:
     Tensors, and what it returns becomes an array again."""
 
     xp = ArrayMath
+    accumulate = staticmethod(accumulate)  # into buffers the walk owns, in place
 
     @staticmethod
     def user_vjp(prim, g, y, parents, params):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import operator
 from heapq import heappop, heappush
 
+import numpy as np
+
 from . import anomaly, autodiff
 from .autodiff import changed_at, mode
 from .errors import BackwardError
@@ -45,6 +47,67 @@ def toposort(root) -> list:
 _creation_order = operator.attrgetter("_node.seq")
 
 
+# ----- cotangents known on a slice, and buffers they accumulate into -----------------------------
+
+
+class Pending:
+    """A cotangent that the walk holds in a form of its own, until a rule needs the array:
+
+    - a slice (``index`` given): zero but on ``index``, what ``x[index]`` sends back to ``x``,
+      kept as the slice's values. A loop that reads ``x[t]`` step by step would otherwise build
+      one array of ``x``'s whole shape per step (quadratic in the steps);
+    - a buffer (``index`` None): a dense array that the walk made and nothing else holds, so
+      further cotangents are added into it in place.
+    """
+
+    __slots__ = ("data", "index", "shape", "basic")
+
+    def __init__(self, data, index: tuple | None = None, shape: tuple = (), basic: bool = True):
+        self.data, self.index, self.shape, self.basic = data, index, shape, basic
+
+    def buffer(self) -> Pending:
+        """This cotangent as a dense buffer the walk owns (itself, if it is one)."""
+        if self.index is None:
+            return self
+        out = np.zeros(self.shape, self.data.dtype)
+        self.add_slice_to(out)
+        return Pending(out)
+
+    def add_slice_to(self, out) -> None:
+        if self.basic:
+            out[self.index] += self.data  # a basic index names each element once
+        else:
+            np.add.at(out, self.index, self.data)  # repeated positions accumulate
+
+
+def accumulate(pending, g):
+    """``pending + g`` for ndarray cotangents (either may be ``Pending``), adding in place into
+    a buffer that the walk owns."""
+    if type(pending) is not Pending:
+        if type(g) is not Pending:
+            # A new array, which the walk now owns (asarray: 0-d sums come back as scalars).
+            return Pending(np.asarray(pending + g))
+        pending, g = g, pending  # the slice or buffer first; addition commutes
+    pending = pending.buffer()
+    out = pending.data
+    values = g.data if type(g) is Pending else g
+    wider = np.result_type(out, values)
+    if wider != out.dtype:
+        pending.data = out = out.astype(wider)
+    if type(g) is Pending and g.index is not None:
+        g.add_slice_to(out)
+    elif np.shape(values) == out.shape:
+        out += values
+    else:
+        pending.data = np.asarray(out + values)
+    return pending
+
+
+def settled(g):
+    """A pending cotangent as the array a rule receives."""
+    return g.buffer().data if type(g) is Pending else g
+
+
 def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -> list:
     """Walk the graph behind ``root`` from the newest node to the oldest, starting from its
     ``cotangent``; return ``(tensor, cotangent)`` for each tensor whose cotangent is finished
@@ -54,8 +117,8 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
     ``form`` says what a cotangent is in this pass (see ``autograd.py``): a built-in primitive's
     rule is called with the namespace ``form.xp`` it computes in; a user's rule goes through
     ``form.user_vjp(prim, g, y, parents, params)``; a tensor's gradient hooks, once its cotangent
-    is complete, through ``form.after_hooks(hooks, g)``. This loop is backward's hot path: keep
-    it short.
+    is complete, through ``form.after_hooks(hooks, g)``; a second cotangent for one tensor is
+    added by ``form.accumulate``. This loop is backward's hot path: keep it short.
 
     The order is a max-heap on ``Node.seq``. A tensor enters it when its first cotangent arrives
     (the cotangent waits on its node, ``Node.cotangent``) and leaves it only after every node
@@ -66,7 +129,7 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
     that fails part-way (a user's rule raises) leaves the graph as it was, ready for a retry.
     """
     checking = mode().detect_anomaly
-    xp, user_vjp = form.xp, form.user_vjp
+    xp, user_vjp, add = form.xp, form.user_vjp, form.accumulate
     leaf_cotangents = {}  # id -> (leaf, cotangent)
     finished = []  # (inner tensor, cotangent) asked for
     walked = []  # the nodes to free once the walk has finished
@@ -81,6 +144,8 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
             t = heappop(heap)[1]
             node = t._node
             g = node.cotangent
+            if type(g) is Pending:
+                g = g.buffer().data
             node.cotangent = None
             parents = node.parents
             if parents is None:
@@ -106,12 +171,12 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
                     pnode = p._node
                     if pnode is None:
                         prev = leaf_cotangents.get(id(p))
-                        leaf_cotangents[id(p)] = (p, gp) if prev is None else (p, prev[1] + gp)
+                        leaf_cotangents[id(p)] = (p, gp) if prev is None else (p, add(prev[1], gp))
                     elif pnode.cotangent is None:
                         pnode.cotangent = gp
                         heappush(heap, (-pnode.seq, p))
                     else:
-                        pnode.cotangent = pnode.cotangent + gp
+                        pnode.cotangent = add(pnode.cotangent, gp)
             walked.append(node)
     except BaseException:
         for _, t in heap:  # an error part-way: leave no pending cotangent behind
@@ -122,6 +187,7 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
             node.parents = node.params = None
     for key, (leaf, g) in leaf_cotangents.items():
         if wanted is None or key in wanted:
+            g = settled(g)
             hooks = leaf._hooks
             finished.append((leaf, g if hooks is None else form.after_hooks(hooks, g)))
     return finished

@@ -12,6 +12,9 @@ from operator import attrgetter
 
 import numpy as np
 
+from ..backward import Pending
+from .indexing import is_basic
+
 
 class ArrayMath:
     """numpy on ndarray cotangents; ``value(t)`` is a saved Tensor's data."""
@@ -22,6 +25,12 @@ class ArrayMath:
     def apply(prim, *args, **params):
         """``prim`` on cotangents (and constants), as a linear rule applies its transpose."""
         return prim.forward(*args, **params)
+
+    @staticmethod
+    def scatter(g, index: tuple, shape: tuple):
+        """The cotangent of ``x`` from that of ``x[index]``: kept as the slice (``Pending``)
+        until the walk adds it into one buffer with the other slices' (see backward.py)."""
+        return Pending(g, index, shape, is_basic(index))
 
     broadcast_to = staticmethod(np.broadcast_to)
     where = staticmethod(np.where)
