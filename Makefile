@@ -40,6 +40,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_hessian.py
 	$(BIN)/python benchmarks/bench_mlp.py
 	$(BIN)/python benchmarks/bench_cnn.py
+	$(BIN)/python benchmarks/bench_lstm.py
+	$(BIN)/python benchmarks/bench_inplace.py
+	$(BIN)/python benchmarks/bench_dataloader.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

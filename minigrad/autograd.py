@@ -57,6 +57,7 @@ class TensorMath:
     sign = staticmethod(functions.sign)
     sin = staticmethod(functions.sin)
     cos = staticmethod(functions.cos)
+    tanh = staticmethod(functions.tanh)
 
 
 def backward(tensor, grad=None, retain_graph=None, create_graph=False):

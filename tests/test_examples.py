@@ -29,6 +29,8 @@ TIMEOUT = 60  # seconds
 
 # What each example writes with its default options, relative to the folder it runs in.
 OUTPUTS = {
+    "char_lstm.py": ["example-output/char-lstm-loss.png"],
+    "conv_autoencoder.py": ["example-output/conv-autoencoder.png"],
     "digits.py": [],
     "draw_cnn_graph.py": ["graph-output/train_step.svg", "graph-output/train_step_collapsed.svg"],
     "gradient_checking.py": [],
@@ -44,6 +46,13 @@ OUTPUTS = {
         "example-output/scalar-expression.svg",
         "example-output/scalar-neuron.svg",
     ],
+    "tiny_gpt.py": ["example-output/tiny-gpt-loss.png", "example-output/tiny-gpt-attention.png"],
+}
+# The arguments of an example's reduced run, which still checks that it learns.
+ARGUMENTS = {
+    "char_lstm.py": ["--quick"],
+    "conv_autoencoder.py": ["--quick"],
+    "tiny_gpt.py": ["--quick"],
 }
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -92,7 +101,7 @@ def test_example_runs_and_writes_its_outputs(script, tmp_path):
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     result = subprocess.run(
-        [sys.executable, str(script)],
+        [sys.executable, str(script), *ARGUMENTS.get(script.name, [])],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -17,11 +17,14 @@ import minigrad as mg
 from minigrad.optim import SGD, Optimizer, OptimizerError
 from minigrad.optim.lr_scheduler import (
     CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
     ExponentialLR,
     LambdaLR,
     LinearLR,
     MultiStepLR,
     OneCycleLR,
+    PolynomialLR,
     ReduceLROnPlateau,
     StepLR,
 )
@@ -292,6 +295,9 @@ SCHEDULES = {
     "LambdaLR": lambda opt: LambdaLR(opt, lambda t: 1 / (1 + t)),
     "OneCycleLR": lambda opt: OneCycleLR(opt, max_lr=[1.0, 0.5], total_steps=20, three_phase=True),
     "ReduceLROnPlateau": lambda opt: ReduceLROnPlateau(opt, patience=1, cooldown=1, factor=0.5),
+    "PolynomialLR": lambda opt: PolynomialLR(opt, total_iters=12, power=2.0),
+    "CosineAnnealingWarmRestarts": lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2),
+    "CyclicLR": lambda opt: CyclicLR(opt, [0.01, 0.005], 0.1, step_size_up=3, mode="triangular2"),
 }
 
 
@@ -400,6 +406,16 @@ OWN_SPOILS = [
     ("ReduceLROnPlateau", {"mode": "max"}, "mode_worse=inf does not fit mode='max'"),
     ("ReduceLROnPlateau", {"cooldown_counter": 5}, "cooldown_counter=5 is more than cooldown=1"),
     ("ReduceLROnPlateau", {"base_lrs": [0.1, 0.1]}, "unknown keys ['base_lrs']"),
+    ("PolynomialLR", {"power": -1.0}, "Invalid power: -1.0"),
+    ("PolynomialLR", {"total_iters": 0}, "Invalid total_iters: 0"),
+    ("CosineAnnealingWarmRestarts", {"T_mult": 1.5}, "Invalid T_mult: 1.5"),
+    ("CosineAnnealingWarmRestarts", {"T_i": 6}, "T_i=6 is not T_0=2 times a power of T_mult=2"),
+    ("CosineAnnealingWarmRestarts", {"T_cur": math.nan}, "Invalid T_cur: nan"),
+    ("CyclicLR", {"mode": "sine"}, "mode must be one of 'triangular', 'triangular2', 'exp_range'"),
+    ("CyclicLR", {"step_ratio": 0.0}, "Invalid step_ratio: 0.0"),
+    ("CyclicLR", {"max_lrs": [0.1]}, "max_lrs must be a list of 2 numbers"),
+    ("CyclicLR", {"cycle_momentum": True, "use_beta1": True}, "use_beta1=True, but the optimizer"),
+    ("CyclicLR", {"_scale_fn_custom": {"k": 0.5}}, "_scale_fn_custom has attributes to restore"),
 ]
 SPOILS = [(name, *spoil) for name in SCHEDULES for spoil in COMMON_SPOILS] + OWN_SPOILS
 
@@ -432,8 +448,9 @@ def test_the_fields_are_what_a_scheduler_holds(name):
     """Every attribute but the optimizer (and LambdaLR's functions) is a declared, checked field:
     nothing a state dict needs is left out of it, nothing else can be loaded."""
     sched = SCHEDULES[name](make_sgd(momentum=0.9))
-    assert set(vars(sched)) - {"optimizer", "lr_lambdas"} == set(type(sched).fields)
-    assert set(sched.state_dict()) - {"lr_lambdas"} == set(type(sched).fields)
+    functions = {"lr_lambdas", "_scale_fn_custom"}  # saved as None or a callable's attributes
+    assert set(vars(sched)) - {"optimizer", *functions} == set(type(sched).fields)
+    assert set(sched.state_dict()) - functions == set(type(sched).fields)
 
 
 def test_some_fields_load_alone():
@@ -593,6 +610,23 @@ def test_plateau_accepts_tensor_metric():
         (lambda opt: ReduceLROnPlateau(opt, mode="lowest"), "mode must be one of 'min', 'max'"),
         (lambda opt: ReduceLROnPlateau(opt, threshold_mode="pct"), "threshold_mode must be one"),
         (lambda opt: ReduceLROnPlateau(opt, min_lr=[0.0]), "min_lrs must be a list of 2 numbers"),
+        (lambda opt: PolynomialLR(opt, total_iters=0), "Invalid total_iters: 0"),
+        (lambda opt: PolynomialLR(opt, power=-0.5), "power must be a finite number >= 0"),
+        (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=0), "Invalid T_0: 0"),
+        (lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2.5), "T_0 must be an integer >= 1"),
+        (lambda opt: CosineAnnealingWarmRestarts(opt, 2, T_mult=0), "Invalid T_mult: 0"),
+        (lambda opt: CosineAnnealingWarmRestarts(opt, 2, eta_min=-1), "Invalid eta_min: -1"),
+        (lambda opt: CyclicLR(opt, -0.1, 0.5), "CyclicLR: Invalid base_lr: -0.1"),
+        (lambda opt: CyclicLR(opt, 0.1, [0.5]), "expected 2 values for max_lr"),
+        (lambda opt: CyclicLR(opt, 0.1, 0.5, step_size_up=0), "Invalid step_size_up: 0"),
+        (lambda opt: CyclicLR(opt, 0.1, 0.5, step_size_down=-1), "Invalid step_size_down: -1"),
+        (lambda opt: CyclicLR(opt, 0.1, 0.5, mode="sine"), "mode must be one of 'triangular'"),
+        (lambda opt: CyclicLR(opt, 0.1, 0.5, scale_mode="epoch"), "scale_mode must be one of"),
+        (lambda opt: CyclicLR(opt, 0.1, 0.5, gamma=0.0), "Invalid gamma: 0.0"),
+        (lambda opt: CyclicLR(opt, 0.1, 0.5, scale_fn=2.0), "scale_fn must be a function"),
+        (lambda opt: CyclicLR(opt, 0.1, 0.5, max_momentum=-0.9), "Invalid max_momentum: -0.9"),
+        (lambda opt: CyclicLR(opt, 0.1, 0.5, cycle_momentum="no"), "cycle_momentum must be True"),
+        (lambda opt: CyclicLR(opt, 0.1, 0.5, last_epoch=-3), "Invalid last_epoch: -3"),
     ],
 )
 def test_bad_arguments_are_refused(build, message):

@@ -62,6 +62,25 @@ def log_softmax_ref(x, axis=-1):
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+def silu_ref(x):
+    return x * sigmoid_ref(x)
+
+
+def mish_ref(x):
+    return x * np.tanh(np.logaddexp(0.0, x))
+
+
+def celu_ref(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0) / alpha))
+
+
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu_ref(x):
+    return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
+
+
 def away_from_zero(shape, low=0.2, high=2.0):
     """|x| in [low, high] with random signs: clear of the kinks at 0."""
     return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
@@ -88,6 +107,13 @@ FUNCTIONS = [
     ("softmax axis 0", lambda x: A.softmax(x, 0), lambda x: softmax_ref(x, 0), True),
     ("log_softmax dim 0", lambda x: A.log_softmax(x, dim=0), lambda x: log_softmax_ref(x, 0),
      True),
+    ("silu", A.silu, silu_ref, True),
+    ("mish", A.mish, mish_ref, True),
+    ("logsigmoid", A.logsigmoid, lambda x: -np.logaddexp(0.0, -x), True),
+    ("tanhshrink", A.tanhshrink, lambda x: x - np.tanh(x), True),
+    ("softsign", A.softsign, lambda x: x / (1 + np.abs(x)), False),  # |x|'' at 0
+    ("celu alpha 2", lambda x: A.celu(x, 2.0), lambda x: celu_ref(x, 2.0), False),
+    ("selu", A.selu, selu_ref, False),
 ]  # fmt: skip
 IDS = [f[0] for f in FUNCTIONS]
 SHAPES = [(), (5,), (2, 3)]
@@ -232,6 +258,16 @@ AT_1000 = [
     (A.tanh, np.tanh(BIG), None),
     (A.softmax, [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]),
     (A.log_softmax, [-2000, -1001, -1000, -999, 0], [1, 1, 1, 1, -4]),
+    (A.silu, [0, -sigmoid_ref(-1.0), 0, sigmoid_ref(1.0), 1000],
+     [0, sigmoid_ref(-1.0) * (1 - sigmoid_ref(1.0)), 0.5,
+                             sigmoid_ref(1.0) * (1 + sigmoid_ref(-1.0)), 1]),
+    (A.mish, mish_ref(BIG), None),
+    (A.logsigmoid, [-1000, -math.log1p(math.e), -math.log(2), -math.log1p(math.exp(-1)), 0],
+     [1, sigmoid_ref(1.0), 0.5, sigmoid_ref(-1.0), 0]),
+    (A.softsign, [-1000 / 1001, -0.5, 0, 0.5, 1000 / 1001], None),
+    (A.selu, selu_ref(BIG), [0, SELU_SCALE * SELU_ALPHA * math.exp(-1), SELU_SCALE * SELU_ALPHA,
+                             SELU_SCALE, SELU_SCALE]),
+    (lambda x: A.celu(x, 2.0), celu_ref(BIG, 2.0), [0, math.exp(-0.5), 1, 1, 1]),
 ]  # fmt: skip
 
 
@@ -248,7 +284,10 @@ def test_inputs_of_1000_stay_finite_without_warnings(fn, value, grad):
         np.testing.assert_allclose(x.grad.data, grad, rtol=1e-14, atol=1e-300)
 
 
-@pytest.mark.parametrize("fn", [A.softmax, A.log_softmax, A.softplus, A.elu, A.gelu])
+@pytest.mark.parametrize(
+    "fn", [A.softmax, A.log_softmax, A.softplus, A.elu, A.gelu, A.silu, A.mish, A.logsigmoid,
+           A.selu, A.celu]
+)  # fmt: skip
 def test_float32_at_100_stays_finite(fn):
     """float32 overflows at exp(89): the functions never exponentiate a positive number."""
     x = mg.tensor([-200.0, -100.0, 0.0, 100.0, 200.0], dtype="float32", requires_grad=True)
@@ -351,6 +390,13 @@ MODULES = [
     (A.Softmax(dim=0), lambda x: softmax_ref(x, 0), "Softmax(dim=0)"),
     (A.Softmax(), softmax_ref, "Softmax(dim=-1)"),
     (A.LogSoftmax(dim=1), lambda x: log_softmax_ref(x, 1), "LogSoftmax(dim=1)"),
+    (A.SiLU(), silu_ref, "SiLU()"),
+    (A.Mish(inplace=True), mish_ref, "Mish(inplace=True)"),
+    (A.SELU(), selu_ref, "SELU()"),
+    (A.CELU(alpha=2.0), lambda x: celu_ref(x, 2.0), "CELU(alpha=2.0)"),
+    (A.Softsign(), lambda x: x / (1 + np.abs(x)), "Softsign()"),
+    (A.LogSigmoid(), lambda x: -np.logaddexp(0.0, -x), "LogSigmoid()"),
+    (A.Tanhshrink(), lambda x: x - np.tanh(x), "Tanhshrink()"),
 ]  # fmt: skip
 
 

@@ -10,7 +10,8 @@ import pytest
 
 import minigrad as mg
 from minigrad.nn import check_module
-from minigrad.nn.conv import AvgPool2d, Conv2d, MaxPool2d, avg_pool2d, conv2d, max_pool2d
+from minigrad.nn.conv import Conv2d, conv2d
+from minigrad.nn.pooling import AvgPool2d, MaxPool2d, avg_pool2d, max_pool2d
 
 rng = np.random.default_rng(7)
 
@@ -333,7 +334,9 @@ def test_module_reprs_are_pytorchs():
     assert repr(Conv2d(2, 2, 3, padding="same")) == (
         "Conv2d(2, 2, kernel_size=(3, 3), stride=(1, 1), padding=same)"
     )
-    assert repr(MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1)"
+    assert repr(MaxPool2d(2)) == (
+        "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    )
     assert repr(AvgPool2d(3, 2, 1)) == "AvgPool2d(kernel_size=3, stride=2, padding=1)"
 
 

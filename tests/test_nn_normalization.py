@@ -227,9 +227,10 @@ def test_batchnorm_defaults_like_pytorch(float32_default):
     np.testing.assert_array_equal(bn.running_mean.data, np.zeros(4))
     np.testing.assert_array_equal(bn.running_var.data, np.ones(4))
     assert [n for n, _ in bn.named_parameters()] == ["weight", "bias"]
-    assert (
-        repr(bn) == "BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    assert repr(bn) == (  # PyTorch 2.13's, with the bias= of its keyword-only bias argument
+        "BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
     )
+    assert [n for n, _ in BatchNorm2d(4, bias=False).named_parameters()] == ["weight"]
     out = bn(mg.randn(2, 4, 3, 3, dtype=np.float32))
     assert out.dtype == np.float32 and bn.running_var.dtype == np.float32
 

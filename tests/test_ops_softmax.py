@@ -1,4 +1,4 @@
-"""LogSoftmax: values against a numpy reference, derivatives by the harness."""
+"""LogSoftmax and Softmax: values against a numpy reference, derivatives by the harness."""
 
 import numpy as np
 import pytest
@@ -26,6 +26,13 @@ CASES = [
          [rng.standard_normal((2, 3, 4))]),
     Case("softmax (3,4)", softmax, lambda x: np.exp(reference(x, -1)),
          [rng.standard_normal((3, 4))]),
+    Case("softmax (5,) scaled", lambda x: softmax(x * 3.0), lambda x: np.exp(reference(3 * x, -1)),
+         [rng.standard_normal(5)]),
+    Case("softmax (2,3,4) axis 1", lambda x: softmax(x, 1), lambda x: np.exp(reference(x, 1)),
+         [rng.standard_normal((2, 3, 4))]),
+    Case("softmax (3,4) axis 0 times weights", lambda x, w: softmax(x, 0) * w,
+         lambda x, w: np.exp(reference(x, 0)) * w,
+         [rng.standard_normal((3, 4)), rng.standard_normal((3, 4))]),
     Case("cross_entropy (5,3) mean, fused", lambda x: cross_entropy(x, LABELS),
          lambda x: -reference(x, -1)[np.arange(5), LABELS].mean(), [rng.standard_normal((5, 3))]),
 ]  # fmt: skip
@@ -59,3 +66,24 @@ def test_fused_cross_entropy_equals_the_general_path():
     (g1,) = mg.autograd.grad(fused, x)
     (g2,) = mg.autograd.grad(general, x)
     np.testing.assert_allclose(g1.data, g2.data, rtol=1e-13)
+
+
+def test_softmax_of_a_row_of_minus_inf_is_nan_without_warnings():
+    """As PyTorch's: 0/0 is nan, and numpy's warning is not PyTorch's behaviour."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = softmax(mg.tensor([[-np.inf, -np.inf], [0.0, -np.inf]]))
+    assert np.isnan(out.data[0]).all()
+    np.testing.assert_array_equal(out.data[1], [1.0, 0.0])
+
+
+def test_softmax_vjp_closed_form():
+    """The cotangent of x is y * g - y * sum(y * g)."""
+    x = mg.tensor(rng.standard_normal((2, 5)), requires_grad=True)
+    g = rng.standard_normal((2, 5))
+    y = softmax(x)
+    y.backward(g)
+    expected = y.data * g - y.data * (y.data * g).sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-13, atol=1e-15)

@@ -1,4 +1,5 @@
-"""Special functions (erf): values against math.erf, derivatives against finite differences."""
+"""Special functions (erf, the tanh GELU): values against references, derivatives against finite
+differences."""
 
 import math
 import warnings
@@ -30,6 +31,21 @@ CASES += [
     Case("erf(2 x) * x (2, 2)", lambda x: erf(x * 2.0) * x, lambda x: erf_ref(2 * x) * x,
          [rng.uniform(-1.5, 1.5, (2, 2))]),
     Case("erf in the tails (4,)", erf, erf_ref, [np.array([-4.0, -2.5, 2.5, 4.0])]),
+]  # fmt: skip
+
+
+def gelu_tanh_ref(x):
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
+CASES += [
+    Case(f"gelu tanh {shape}", lambda x: mg.nn.functional.gelu(x, approximate="tanh"),
+         gelu_tanh_ref, [np.asarray(2.0 * rng.standard_normal(shape))])
+    for shape in [(), (2, 3)]
+]  # fmt: skip
+CASES += [
+    Case("gelu tanh (x * w)", lambda x, w: mg.nn.functional.gelu(x * w, approximate="tanh"),
+         lambda x, w: gelu_tanh_ref(x * w), [rng.standard_normal(4), rng.standard_normal(4)]),
 ]  # fmt: skip
 
 

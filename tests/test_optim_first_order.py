@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pytest
+from optim_problems import assert_float32_kept, backward_grads, network
 
 import minigrad as mg
 from minigrad import nn
@@ -130,28 +131,6 @@ def quadratic(seed=0, n=4):
     rng = np.random.default_rng(seed)
     M = rng.normal(size=(n, n))
     return M @ M.T / n + np.eye(n), rng.normal(size=n), rng.normal(size=n)
-
-
-def network(init_seed=0):
-    """A 3 -> 4 -> 2 tanh network in float64 (initialised from ``init_seed``), with a fixed batch
-    of 8 regression targets."""
-    rng = np.random.default_rng(0)
-    gen = mg.Generator(init_seed)
-    model = nn.Sequential(
-        nn.Linear(3, 4, dtype=np.float64, generator=gen),
-        nn.Tanh(),
-        nn.Linear(4, 2, dtype=np.float64, generator=gen),
-    )
-    x, y = mg.tensor(rng.normal(size=(8, 3))), mg.tensor(rng.normal(size=(8, 2)))
-    return model, lambda: ((model(x) - y) ** 2).mean()
-
-
-def backward_grads(params, loss_fn):
-    """Fresh gradients by minigrad's backward; copies of them, for the reference."""
-    for p in params:
-        p.grad = None
-    loss_fn().backward()
-    return [np.array(p.grad.data, copy=True) for p in params]
 
 
 # ----- each rule against its reference --------------------------------------------------------------
@@ -369,15 +348,7 @@ def test_state_dict_round_trip_mid_run(cls, hp, tmp_path):
 def test_float32_parameters_stay_float32():
     """State and parameters keep the parameter's dtype (Python-float hyperparameters are weak)."""
     for cls, hp in STATEFUL:
-        p = mg.tensor(np.array([1.0, -2.0], np.float32), requires_grad=True)
-        opt = cls([p], **hp)
-        for _ in range(2):
-            opt.zero_grad()
-            (p**2).sum().backward()
-            opt.step()
-        assert p.dtype == np.float32, cls.__name__
-        arrays = [v for v in opt.state[p].values() if isinstance(v, np.ndarray)]
-        assert arrays and all(v.dtype == np.float32 for v in arrays), cls.__name__
+        assert_float32_kept(cls, hp)
 
 
 # ----- refused hyperparameters ------------------------------------------------------------------------

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import ops
 from ..primitive import apply
 from ..tensor import Tensor
-from .arithmetic import astype, exp
+from .arithmetic import astype
 from .operands import alias, as_tensor
 from .reductions import one_dim
 
@@ -33,13 +31,7 @@ def softmax(input, dim: int | None = None, dtype=None, *, axis=None) -> Tensor:
     tensor([[0., 1.]])
     """
     x, d = _operand("softmax", input, dim, dtype, axis)
-    axes = (d,) if x.ndim else ()
-    # NOTE: shifting by the max changes neither the value nor any derivative, so the shift is
-    # a constant. A row that is all -inf keeps the shift 0 (and gives nan, as PyTorch's).
-    shift = np.max(x.data, axis=axes, keepdims=True) if x.data.size else np.zeros(())
-    shift = np.where(np.isfinite(shift), shift, 0).astype(x.dtype, copy=False)
-    e = exp(x - shift)
-    return e / e.sum(axes, keepdim=True)
+    return apply(ops.Softmax, x, axis=(d,) if x.ndim else ())
 
 
 def _operand(op: str, input, dim, dtype, axis) -> tuple[Tensor, int]:

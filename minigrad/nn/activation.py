@@ -1,18 +1,17 @@
 """Activation functions and their modules, with PyTorch's names, arguments and values.
 
-Every function is a composite of minigrad's primitives (``Erf`` is the only one added for
-them), so each has exact reverse, forward and higher derivatives. None overflows for inputs of
-+-1000: exponentials only ever see non-positive arguments.
+Every function is a composite of minigrad's primitives or one of its own (``Erf`` for the exact
+GELU; ``GeluTanh``, ``Softmax`` and ``LogSoftmax``, where a composite was measurably slower), so
+each has exact reverse, forward and higher derivatives. None overflows for inputs of +-1000:
+exponentials only ever see non-positive arguments.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import ops
-from ..errors import OpError
+from ..errors import OpError, ShapeError
 from ..functions import (
     as_tensor,
     erf,
@@ -31,12 +30,12 @@ from .module import Module
 
 __all__ = [
     "relu", "leaky_relu", "elu", "gelu", "softplus", "sigmoid", "tanh", "softmax", "log_softmax",
-    "erf", "ReLU", "LeakyReLU", "ELU", "GELU", "Tanh", "Sigmoid", "Softplus", "Softmax",
-    "LogSoftmax",
+    "erf", "silu", "mish", "softsign", "logsigmoid", "tanhshrink", "celu", "selu", "glu", "ReLU",
+    "LeakyReLU", "ELU", "GELU", "Tanh", "Sigmoid", "Softplus", "Softmax", "LogSoftmax", "SiLU",
+    "Mish", "SELU", "CELU", "Softsign", "LogSigmoid", "Tanhshrink", "GLU",
 ]  # fmt: skip
 
 _SQRT_HALF = math.sqrt(0.5)
-_SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
 
 # ----- functions ---------------------------------------------------------------------------------
 
@@ -72,8 +71,7 @@ def gelu(x, approximate: str = "none") -> Tensor:
     if approximate == "none":
         return x * (erf(x * _SQRT_HALF) + 1.0) * 0.5
     if approximate == "tanh":
-        inner = (x + x * x * x * 0.044715) * _SQRT_TWO_OVER_PI
-        return x * (tanh(inner) + 1.0) * 0.5
+        return apply(ops.GeluTanh, x)
     raise OpError(f"gelu: approximate={approximate!r} is not 'none' or 'tanh'")
 
 
@@ -103,6 +101,71 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
         out = out / beta
     above = z.data > threshold
     return where(above, x, out) if above.any() else out
+
+
+def silu(x, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (also called swish). ``inplace`` is accepted and computes out of
+    place, as for every activation here."""
+    x = as_tensor(x)
+    return x * sigmoid(x)
+
+
+def mish(x, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))``, with the softplus computed without overflow."""
+    x = as_tensor(x)
+    return x * tanh(_softplus(x))
+
+
+def softsign(x) -> Tensor:
+    """``x / (1 + |x|)``."""
+    x = as_tensor(x)
+    return x / (x.abs() + 1.0)
+
+
+def logsigmoid(x) -> Tensor:
+    """``log(sigmoid(x)) = -softplus(-x)``, without overflow for large |x|."""
+    return -_softplus(-as_tensor(x))
+
+
+def tanhshrink(x) -> Tensor:
+    """``x - tanh(x)``."""
+    x = as_tensor(x)
+    return x - tanh(x)
+
+
+def celu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where x > 0, else ``alpha * (exp(x / alpha) - 1)`` (gradient 1 at 0)."""
+    if alpha == 0:
+        raise OpError("celu: alpha cannot be 0 (it divides x)")
+    x = as_tensor(x)
+    positive = x.data > 0
+    return where(positive, x, expm1(where(positive, 0.0, x) * (1 / alpha)) * alpha)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x, inplace: bool = False) -> Tensor:
+    """``scale * elu(x, alpha)`` with PyTorch's constants (alpha 1.6733, scale 1.0507), which
+    keep unit mean and variance through a deep network (Klambauer et al., 2017)."""
+    return elu(x, _SELU_ALPHA) * _SELU_SCALE
+
+
+def glu(x, dim: int = -1) -> Tensor:
+    """The gated linear unit: ``a * sigmoid(b)`` for ``x`` split in halves ``a``, ``b`` along
+    ``dim``."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ShapeError("glu: does not support 0-d tensors, because the halving size must be even")
+    (d,) = normalize_axes("glu", dim, x.shape)
+    if x.shape[d] % 2:
+        raise ShapeError(
+            f"glu: halving dimension must be even, but dimension {d} is size {x.shape[d]} "
+            f"(input of shape {x.shape})"
+        )
+    a, b = x.chunk(2, d)
+    return a * sigmoid(b)
 
 
 def _axis(fn: str, x: Tensor, axis, dim):
@@ -137,13 +200,7 @@ def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
     tensor([0., 1.])
     """
     x = as_tensor(x)
-    axes = _axis("softmax", x, axis, dim)
-    # NOTE: shifting by the max changes neither the value nor any derivative, so the shift is
-    # a constant. A row that is all -inf keeps the shift 0 (and gives nan, as PyTorch's).
-    shift = np.max(x.data, axis=axes, keepdims=True) if x.numel() else np.zeros(())
-    shift = np.where(np.isfinite(shift), shift, 0).astype(x.dtype, copy=False)
-    e = exp(x - shift)
-    return e / e.sum(axes, keepdims=True)
+    return apply(ops.Softmax, x, axis=_axis("softmax", x, axis, dim))
 
 
 # ----- modules -----------------------------------------------------------------------------------
@@ -158,18 +215,30 @@ def inplace_repr(inplace: bool, sep: str = ", ") -> str:
     return f"{sep}inplace=True" if inplace else ""
 
 
-class ReLU(Module):
-    """``max(x, 0)``, elementwise."""
+class Activation(Module):
+    """A module that applies its ``function`` (a class attribute) to its input, elementwise."""
+
+    function = staticmethod(relu)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.function(x)
+
+
+class InplaceActivation(Activation):
+    """An elementwise module whose one argument is PyTorch's ``inplace`` flag."""
 
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return relu(x)
-
     def extra_repr(self) -> str:
         return inplace_repr(self.inplace, sep="")
+
+
+class ReLU(InplaceActivation):
+    """``max(x, 0)``, elementwise."""
+
+    function = staticmethod(relu)
 
 
 class LeakyReLU(Module):
@@ -216,18 +285,16 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class Tanh(Module):
+class Tanh(Activation):
     """Hyperbolic tangent, elementwise."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return tanh(x)
+    function = staticmethod(tanh)
 
 
-class Sigmoid(Module):
+class Sigmoid(Activation):
     """``1 / (1 + exp(-x))``, elementwise."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return sigmoid(x)
+    function = staticmethod(sigmoid)
 
 
 class Softplus(Module):
@@ -242,6 +309,68 @@ class Softplus(Module):
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class SiLU(InplaceActivation):
+    """``x * sigmoid(x)``, elementwise."""
+
+    function = staticmethod(silu)
+
+
+class Mish(InplaceActivation):
+    """``x * tanh(softplus(x))``, elementwise."""
+
+    function = staticmethod(mish)
+
+
+class SELU(InplaceActivation):
+    """``scale * elu(x, alpha)`` with the self-normalising constants."""
+
+    function = staticmethod(selu)
+
+
+class CELU(ELU):
+    """``x`` where x > 0, else ``alpha * (exp(x / alpha) - 1)``."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        if alpha == 0:
+            raise OpError("CELU: alpha cannot be 0 (it divides x)")
+        super().__init__(alpha, inplace)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return celu(x, self.alpha)
+
+
+class Softsign(Activation):
+    """``x / (1 + |x|)``, elementwise."""
+
+    function = staticmethod(softsign)
+
+
+class LogSigmoid(Activation):
+    """``log(sigmoid(x))``, elementwise, without overflow."""
+
+    function = staticmethod(logsigmoid)
+
+
+class Tanhshrink(Activation):
+    """``x - tanh(x)``, elementwise."""
+
+    function = staticmethod(tanhshrink)
+
+
+class GLU(Module):
+    """The gated linear unit along ``dim``: ``a * sigmoid(b)`` for the halves ``a``, ``b``."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return glu(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
 class Softmax(Module):

@@ -16,59 +16,136 @@ from ..functions import as_tensor
 from ..primitive import apply
 from ..tensor import Tensor
 from .activation import (
+    celu,
     elu,
     erf,
     gelu,
+    glu,
     leaky_relu,
     log_softmax,
+    logsigmoid,
+    mish,
     relu,
+    selu,
     sigmoid,
+    silu,
     softmax,
     softplus,
+    softsign,
     tanh,
+    tanhshrink,
 )
+from .activation_piecewise import (
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    prelu,
+    relu6,
+    rrelu,
+    softshrink,
+    threshold,
+)
+from .adaptive_pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+)
+from .attention import scaled_dot_product_attention
 from .checks import same_dtype
-from .conv import avg_pool2d, conv2d, max_pool2d
+from .conv import conv1d, conv2d
+from .conv_transpose import conv_transpose1d, conv_transpose2d
 from .dropout import dropout
 from .embedding import embedding
+from .group_norm import group_norm, instance_norm
 from .loss_functions import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    kl_div,
+    nll_loss,
+)
+from .loss_ranking import cosine_embedding_loss, margin_ranking_loss
+from .loss_regression import (
+    gaussian_nll_loss,
+    huber_loss,
     l1_loss,
     mse_loss,
-    nll_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
 )
 from .normalization import batch_norm, layer_norm
 from .padding import pad
+from .pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from .resample import interpolate, pixel_shuffle, pixel_unshuffle
 
 __all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "celu",
+    "conv1d",
     "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "cosine_embedding_loss",
     "cross_entropy",
     "dropout",
     "elu",
     "embedding",
     "erf",
+    "gaussian_nll_loss",
     "gelu",
+    "glu",
+    "group_norm",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "huber_loss",
+    "instance_norm",
+    "interpolate",
+    "kl_div",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "logsigmoid",
+    "margin_ranking_loss",
+    "max_pool1d",
     "max_pool2d",
+    "mish",
     "mse_loss",
     "nll_loss",
     "one_hot",
     "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "poisson_nll_loss",
+    "prelu",
     "relu",
+    "relu6",
+    "rrelu",
+    "scaled_dot_product_attention",
+    "selu",
     "sigmoid",
+    "silu",
+    "smooth_l1_loss",
     "softmax",
     "softplus",
+    "softshrink",
+    "softsign",
     "tanh",
+    "tanhshrink",
+    "threshold",
 ]
 
 

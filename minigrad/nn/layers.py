@@ -1,4 +1,4 @@
-"""Layers: Linear, Flatten, and the activation modules."""
+"""Layers: Linear, Flatten, Unflatten, Identity."""
 
 from __future__ import annotations
 
@@ -65,6 +65,26 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size`` (one size may be -1): the inverse of
+    ``Flatten``, as PyTorch's.
+
+    >>> import minigrad as mg
+    >>> Unflatten(1, (32, 4, 4))(mg.zeros((8, 512))).shape
+    (8, 32, 4, 4)
+    """
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return as_tensor(input).unflatten(self.dim, tuple(self.unflattened_size))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Identity(Module):

@@ -1,4 +1,7 @@
-"""Loss functions, with PyTorch's names, arguments and values (their modules are in ``loss.py``).
+"""Loss functions of classes and distributions, with PyTorch's names, arguments and values:
+``nll_loss``, ``cross_entropy``, the binary cross-entropies and ``kl_div``; and the checks every
+loss shares. The regression losses are in ``loss_regression.py``, the ranking losses in
+``loss_ranking.py``; their modules in ``loss.py``.
 
 Composites of minigrad's primitives, numerically stable for logits of +-1000. ``reduction`` is
 "mean" (the default), "sum" or "none" (one loss per element or sample). Class labels are picked
@@ -6,6 +9,8 @@ out of the log-probabilities with one advanced-indexing gather, whose backward i
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -17,8 +22,8 @@ from ..tensor import Tensor
 from .activation import log_softmax
 
 __all__ = [
-    "mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
+    "nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "kl_div",
 ]  # fmt: skip
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -26,13 +31,16 @@ REDUCTIONS = ("mean", "sum", "none")
 # ----- checks ------------------------------------------------------------------------------------
 
 
-def check_reduction(loss: str, reduction: str) -> None:
-    """Refuse a ``reduction`` other than "mean", "sum" or "none", naming the loss."""
-    if reduction not in REDUCTIONS:
-        raise OpError(f"{loss}: reduction={reduction!r} is not one of 'mean', 'sum', 'none'")
+def check_reduction(loss: str, reduction: str, options: tuple = REDUCTIONS) -> None:
+    """Refuse a ``reduction`` other than ``options`` ("mean", "sum" or "none"), naming the loss."""
+    if reduction not in options:
+        raise OpError(
+            f"{loss}: reduction={reduction!r} is not one of {', '.join(map(repr, options))}"
+        )
 
 
-def _check_same_shape(loss: str, input: Tensor, target: Tensor) -> None:
+def check_same_shape(loss: str, input: Tensor, target: Tensor) -> None:
+    """Refuse a target whose shape is not the input's (numpy would broadcast it silently)."""
     if input.shape != target.shape:
         raise ShapeError(
             f"{loss}: input of shape {input.shape} and target of shape {target.shape}: they must "
@@ -40,14 +48,15 @@ def _check_same_shape(loss: str, input: Tensor, target: Tensor) -> None:
         )
 
 
-def _check_broadcasts(loss: str, what: str, value: Tensor, shape: tuple) -> None:
+def check_broadcasts(loss: str, what: str, value: Tensor, shape: tuple) -> None:
+    """Refuse a ``value`` (a weight) that does not broadcast to ``shape``."""
     if not broadcasts_to(value.shape, shape):
         raise ShapeError(
             f"{loss}: {what} of shape {value.shape} does not broadcast to the input's shape {shape}"
         )
 
 
-def _constant_like(value, input: Tensor) -> Tensor:
+def constant_like(value, input: Tensor) -> Tensor:
     """``value`` (a target or weight) as a Tensor; a constant one (that needs no gradient) in
     ``input``'s dtype, so float64 numpy targets leave a float32 model's loss in float32."""
     value = as_tensor(value, input)
@@ -57,32 +66,11 @@ def _constant_like(value, input: Tensor) -> Tensor:
     return value
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
+def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
+    """The mean, the sum, or (``"none"``) the losses themselves."""
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
-
-
-# ----- regression --------------------------------------------------------------------------------
-
-
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Squared error ``(input - target)^2``, reduced; same shapes required."""
-    check_reduction("mse_loss", reduction)
-    input = as_tensor(input)
-    target = _constant_like(target, input)
-    _check_same_shape("mse_loss", input, target)
-    d = input - target
-    return _reduce(d * d, reduction)
-
-
-def l1_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Absolute error ``|input - target|``, reduced; the gradient at 0 is 0, as PyTorch's."""
-    check_reduction("l1_loss", reduction)
-    input = as_tensor(input)
-    target = _constant_like(target, input)
-    _check_same_shape("l1_loss", input, target)
-    return _reduce((input - target).abs(), reduction)
 
 
 # ----- classification ----------------------------------------------------------------------------
@@ -127,7 +115,7 @@ def _labels(loss: str, input: Tensor, target, ignore_index: int) -> np.ndarray:
 def _class_weight(loss: str, weight, input: Tensor, classes: int) -> Tensor | None:
     if weight is None:
         return None
-    weight = _constant_like(weight, input)
+    weight = constant_like(weight, input)
     if weight.shape != (classes,):
         raise ShapeError(
             f"{loss}: weight of shape {weight.shape} for input of shape {input.shape}: give one "
@@ -148,14 +136,14 @@ def _picked(logp: Tensor, labels: np.ndarray, weight: Tensor | None, ignore_inde
     else:
         grids = np.ogrid[tuple(slice(n) for n in labels.shape)]
         picked = logp[(*grids[:1], safe, *grids[1:])]
+    w = None if weight is None else weight[safe]
+    losses = -picked if w is None else -(picked * w)
     if ignored:
-        picked = where(keep, picked, 0.0)
-    if weight is None:
-        return -picked, int(keep.sum())
-    w = weight[safe]
-    if ignored:
-        w = where(keep, w, 0.0)
-    return -(picked * w), w.sum()
+        # NOTE: masked after the negation, so an ignored sample's loss is +0.0, as PyTorch's
+        losses = where(keep, losses, 0.0)
+    if w is None:
+        return losses, int(keep.sum())
+    return losses, (where(keep, w, 0.0) if ignored else w).sum()
 
 
 def _mean(total: Tensor, count) -> Tensor:
@@ -216,7 +204,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
                 f"cross_entropy: ignore_index={ignore_index} with class probabilities (a float "
                 f"target): ignore_index applies to integer class labels only"
             )
-        return _cross_entropy_probs(input, logp, _constant_like(target, input), weight_b, reduction,
+        return _cross_entropy_probs(input, logp, constant_like(target, input), weight_b, reduction,
                                     label_smoothing, axis)  # fmt: skip
     labels = _labels("cross_entropy", input, target, ignore_index)
     if (reduction == "mean" and weight is None and not label_smoothing and labels.ndim == 1
@@ -270,8 +258,8 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     below at -100 (PyTorch's rule, so x = 0 or 1 gives a finite loss)."""
     check_reduction("binary_cross_entropy", reduction)
     input = as_tensor(input)
-    target = _constant_like(target, input)
-    _check_same_shape("binary_cross_entropy", input, target)
+    target = constant_like(target, input)
+    check_same_shape("binary_cross_entropy", input, target)
     x = input.data
     if not np.all((x >= 0) & (x <= 1)):
         bad = x[~((x >= 0) & (x <= 1))].flat[0]
@@ -281,10 +269,10 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
         )
     loss = -(target * _log_clamped(input, False) + (1.0 - target) * _log_clamped(input, True))
     if weight is not None:
-        weight = _constant_like(weight, input)
-        _check_broadcasts("binary_cross_entropy", "weight", weight, input.shape)
+        weight = constant_like(weight, input)
+        check_broadcasts("binary_cross_entropy", "weight", weight, input.shape)
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def _softplus_both(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -314,18 +302,66 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
     """
     check_reduction("binary_cross_entropy_with_logits", reduction)
     input = as_tensor(input)
-    target = _constant_like(target, input)
-    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    target = constant_like(target, input)
+    check_same_shape("binary_cross_entropy_with_logits", input, target)
     softplus_x, softplus_minus_x = _softplus_both(input)
     positive_term = target * softplus_minus_x
     if pos_weight is not None:
-        pos_weight = _constant_like(pos_weight, input)
-        _check_broadcasts("binary_cross_entropy_with_logits", "pos_weight", pos_weight,
+        pos_weight = constant_like(pos_weight, input)
+        check_broadcasts("binary_cross_entropy_with_logits", "pos_weight", pos_weight,
                           input.shape)  # fmt: skip
         positive_term = positive_term * pos_weight
     loss = positive_term + (1.0 - target) * softplus_x
     if weight is not None:
-        weight = _constant_like(weight, input)
-        _check_broadcasts("binary_cross_entropy_with_logits", "weight", weight, input.shape)
+        weight = constant_like(weight, input)
+        check_broadcasts("binary_cross_entropy_with_logits", "weight", weight, input.shape)
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
+
+
+# ----- distributions -----------------------------------------------------------------------------
+
+
+def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """The Kullback-Leibler divergence ``KL(P || Q)`` term by term, for log-probabilities
+    ``input = log Q`` and probabilities ``target = P`` (or ``log P``, with ``log_target``):
+
+        target * (log(target) - input)        (0 where target = 0: 0 log 0 = 0)
+        exp(target) * (target - input)        (log_target=True)
+
+    ``reduction``: "batchmean" gives ``sum / input.shape[0]``, the divergence per sample when each
+    row is a distribution; "mean" divides by the number of elements (batch and classes), which
+    is not the KL divergence: PyTorch warns about it, and so does minigrad; "sum"; "none".
+
+    Where the target is 0 its term is 0; a target that requires grad gets there the derivative
+    ``-input`` of ``-target * input`` alone (``t log t`` has none at 0: PyTorch gives nan).
+
+    >>> import minigrad as mg
+    >>> p = mg.tensor([[0.5, 0.5]])
+    >>> round(kl_div(mg.tensor([[0.25, 0.75]]).log(), p, reduction="batchmean").item(), 4)
+    0.1438
+    """
+    check_reduction("kl_div", reduction, ("mean", "batchmean", "sum", "none"))
+    if reduction == "mean":
+        warnings.warn(
+            "kl_div: reduction='mean' divides the total by every element (the batch and the "
+            "support); 'batchmean' divides by the batch size only, which gives the KL divergence "
+            "(PyTorch says 'mean' will behave like 'batchmean' in a future release)",
+            UserWarning,
+            stacklevel=2,
+        )
+    input = as_tensor(input)
+    target = constant_like(target, input)
+    check_same_shape("kl_div", input, target)
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        zero = target.data == 0
+        # NOTE: log(1) = 0 where the target is 0 (xlogy's 0 log 0 = 0, with no warning); a
+        # negative target gives nan, as PyTorch's.
+        with np.errstate(invalid="ignore"):
+            log_p = log(where(zero, 1.0, target) if zero.any() else target)
+        loss = target * (log_p - input)
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return reduce_loss(loss, reduction)

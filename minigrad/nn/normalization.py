@@ -12,9 +12,11 @@ import operator
 
 import numpy as np
 
+from .. import ops
 from ..autodiff import no_grad
 from ..errors import DTypeError, OpError, ShapeError
 from ..functions import as_tensor, sqrt
+from ..primitive import apply
 from ..tensor import Tensor
 from .checks import check_size, parameter_dtype
 from .module import Module, Parameter
@@ -41,7 +43,7 @@ def _real(value, name: str, who: str, allow_none: bool = False):
     raise OpError(f"{who}: {name} must be a real number{none}, got {value!r}")
 
 
-def _per_channel(value, name: str, channels: int, view: tuple[int, ...]):
+def _per_channel(value, name: str, channels: int, view: tuple[int, ...], who: str = "batch_norm"):
     """``value`` of shape (C,) reshaped to (1, C, 1, ...) to broadcast over the channel axis;
     a list or an array is taken as a constant."""
     if value is None:
@@ -49,30 +51,29 @@ def _per_channel(value, name: str, channels: int, view: tuple[int, ...]):
     value = as_tensor(value)
     if value.shape != (channels,):
         raise ShapeError(
-            f"batch_norm: {name} has shape {tuple(value.shape)}, expected ({channels},) "
+            f"{who}: {name} has shape {tuple(value.shape)}, expected ({channels},) "
             f"(one value per channel, axis 1 of the input)"
         )
     return value.reshape(view)
 
 
-def _check_running(value, name: str) -> None:
+def _check_running(value, name: str, who="batch_norm", mode="training=True") -> None:
     """Training updates the running statistics in place: they must be float Tensors or arrays."""
     if not isinstance(value, (Tensor, np.ndarray)):
         raise OpError(
-            f"batch_norm: training=True updates {name} in place, but it is a "
+            f"{who}: {mode} updates {name} in place, but it is a "
             f"{type(value).__name__}; pass a Tensor or a numpy array (or None to keep no "
             f"running statistics)"
         )
     if value.dtype.kind != "f":
         raise DTypeError(
-            f"batch_norm: training=True updates {name} in place, but its dtype is "
+            f"{who}: {mode} updates {name} in place, but its dtype is "
             f"{value.dtype}; pass a floating-point Tensor or array"
         )
     data = value.data if isinstance(value, Tensor) else value
     if not data.flags.writeable:
         raise OpError(
-            f"batch_norm: training=True updates {name} in place, but it is read-only; "
-            f"pass a writeable copy"
+            f"{who}: {mode} updates {name} in place, but it is read-only; pass a writeable copy"
         )
 
 
@@ -191,27 +192,23 @@ def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float =
                 f"layer_norm: {name} has shape {value.shape}, expected normalized_shape {shape}"
             )
     axes = tuple(range(x.ndim - len(shape), x.ndim))
-    centred = x - x.mean(axes, keepdims=True)
-    y = centred / sqrt((centred * centred).mean(axes, keepdims=True) + eps)
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    given = (("weight", weight), ("bias", bias))
+    affine = {name: value for name, value in given if value is not None}
+    return apply(ops.LayerNorm, x, *affine.values(), axes=axes, eps=eps, parts=tuple(affine))
 
 
 # ----- modules -----------------------------------------------------------------------------------
 
 
-class _BatchNorm(Module):
-    """Batch normalisation over axis 1 with learnable ``weight``/``bias`` (ones/zeros) and the
-    buffers ``running_mean``, ``running_var`` and ``num_batches_tracked`` (PyTorch's names)."""
-
-    expected = ""  # the accepted input shapes, for error messages
+class NormBase(Module):
+    """What batch norm and instance norm share, as PyTorch's ``_NormBase``: per-channel
+    ``weight``/``bias`` (ones/zeros) when ``affine`` (``bias=False``: the weight only), and the
+    buffers ``running_mean``, ``running_var`` and ``num_batches_tracked`` when
+    ``track_running_stats``."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True,
-                 dtype=None):  # fmt: skip
+                 affine: bool = True, track_running_stats: bool = True, dtype=None, *,
+                 bias: bool = True):  # fmt: skip
         super().__init__()
         who = type(self).__name__
         dtype = parameter_dtype(who, dtype)
@@ -221,7 +218,7 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(np.ones(num_features, dtype=dtype)) if affine else None
-        self.bias = Parameter(np.zeros(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dtype=dtype)) if affine and bias else None
         tracked = track_running_stats
         for name, value in (
             ("running_mean", np.zeros(num_features, dtype)),
@@ -230,9 +227,6 @@ class _BatchNorm(Module):
         ):
             self.register_buffer(name, Tensor(value) if tracked else None)
 
-    def _check_ndim(self, x: Tensor) -> bool:
-        raise NotImplementedError
-
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches seen."""
         if self.track_running_stats:
@@ -240,6 +234,23 @@ class _BatchNorm(Module):
                 self.running_mean.zero_()
                 self.running_var.fill_(1)
                 self.num_batches_tracked.zero_()
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class _BatchNorm(NormBase):
+    """Batch normalisation over axis 1 with learnable ``weight``/``bias`` (ones/zeros) and the
+    buffers ``running_mean``, ``running_var`` and ``num_batches_tracked`` (PyTorch's names)."""
+
+    expected = ""  # the accepted input shapes, for error messages
+
+    def _check_ndim(self, x: Tensor) -> bool:
+        raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
         x = as_tensor(x)
@@ -259,12 +270,6 @@ class _BatchNorm(Module):
             x, self.running_mean, self.running_var, self.weight, self.bias,
             training=use_batch_stats, momentum=factor, eps=self.eps,
         )  # fmt: skip
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
-        )
 
 
 class BatchNorm1d(_BatchNorm):

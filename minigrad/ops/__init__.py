@@ -24,10 +24,12 @@ from .elementwise import (
 from .indexing import GetItem, ScatterAdd
 from .linalg import Affine, Einsum, MatMul
 from .math import ArrayMath
+from .normalization import LayerNorm
+from .recurrent import GRUStep, LSTMStep
 from .reduce import Max, Min, Prod, Sum
 from .scan import CumProd, CumSum
 from .shape import BroadcastTo, Concatenate, Reshape, Transpose
-from .softmax import LogSoftmax, NllMean
-from .special import Erf
+from .softmax import LogSoftmax, NllMean, Softmax
+from .special import Erf, GeluTanh
 from .steps import Step
 from .window import Fold, Unfold

@@ -39,3 +39,4 @@ class ArrayMath:
     sign = staticmethod(np.sign)
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
+    tanh = staticmethod(np.tanh)

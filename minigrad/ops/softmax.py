@@ -1,7 +1,9 @@
-"""``LogSoftmax``: log-probabilities along an axis, stable, as one primitive.
+"""``LogSoftmax`` and ``Softmax``: (log-)probabilities along an axis, stable, as one primitive
+each.
 
-As a composite (``x - logsumexp(x)``) it is half a dozen operations forward and more backward;
-a classifier evaluates it every step, so it earns a primitive of its own.
+As composites (``x - logsumexp(x)``, ``exp(x - max) / sum``) they are half a dozen operations
+forward and more backward; a classifier evaluates one every step and attention one per layer,
+so they earn primitives of their own.
 """
 
 import numpy as np
@@ -34,6 +36,36 @@ class LogSoftmax(Primitive):
     def jvp(ts, y, x, axis):
         t = ts[0]
         return t - (np.exp(y) * t).sum(axis=shift(axis), keepdims=True)
+
+
+class Softmax(Primitive):
+    """``y = exp(x) / sum(exp(x), axis)``, computed after shifting by the max (no overflow). A
+    row of -inf only (or with +inf) gives nan, as PyTorch's softmax."""
+
+    uses = ("y",)
+    holomorphic = False  # the max shift compares values
+
+    @staticmethod
+    def forward(x, axis):
+        if not x.size:
+            return x.copy()
+        top = x.max(axis=axis, keepdims=True)
+        shift = np.where(np.isfinite(top), top, 0).astype(x.dtype, copy=False)
+        e = np.exp(x - shift)
+        with np.errstate(invalid="ignore"):  # 0 / 0 for a row of -inf: nan
+            return e / e.sum(axis=axis, keepdims=True)
+
+    @staticmethod
+    def vjp(g, y, x, axis, xp):
+        # d y_i / d x_j = y_i (delta_ij - y_j), so the cotangent is y * g - y * sum(y * g).
+        Y = xp.value(y)
+        weighted = g * Y
+        return (weighted - Y * weighted.sum(axis=axis, keepdims=True),)
+
+    @staticmethod
+    def jvp(ts, y, x, axis):
+        weighted = ts[0] * y
+        return weighted - y * weighted.sum(axis=shift(axis), keepdims=True)
 
 
 class NllMean(Primitive):

@@ -1,5 +1,6 @@
 """Sliding windows: ``Unfold`` gathers every window of an image into rows, ``Fold`` adds the rows
-back (its transpose), so the pair is closed under VJP. Convolution and pooling are built on them.
+back (its transpose), so the pair is closed under VJP. Convolution and pooling are built on them,
+and so is the transposed convolution (a product, then ``Fold``: the convolution's backward).
 
 Shapes: an image batch ``x`` is (N, C, H, W), already padded; its patches are
 (N, OH, OW, C, kh, kw), contiguous, so ``patches.reshape(N * OH * OW, C * kh * kw)`` is one

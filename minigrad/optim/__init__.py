@@ -3,6 +3,7 @@
 from ..errors import missing_names
 from . import curvature, lr_scheduler
 from .adam import Adam, AdamW
+from .adam_variants import Adamax, NAdam, RAdam
 from .adaptive import Adadelta, Adagrad, RMSprop
 from .lbfgs import LBFGS
 from .line_search import backtracking_armijo, strong_wolfe

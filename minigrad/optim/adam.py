@@ -1,4 +1,5 @@
-"""Adam and AdamW, as PyTorch implements them (its default for-loop rule)."""
+"""Adam and AdamW, as PyTorch implements them (its default for-loop rule), and the pieces the
+other Adam-type rules (``adam_variants.py``) share with them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,41 @@ from .optimizer import Optimizer, coupled_gradient
 from .state_checks import array_slot, count_slot
 
 
-class Adam(Optimizer):
+class BetasOptimizer(Optimizer):
+    """Base of the optimizers with Adam's ``betas = (beta1, beta2)``: each checked to be in
+    [0, 1), with PyTorch's message ("Invalid beta parameter at index 0: 1.0")."""
+
+    tuple_kinds = {"betas": "a pair (beta1, beta2) of numbers in [0, 1)"}
+
+    def validate(self, group: dict) -> None:
+        super().validate(group)  # lr, eps, weight_decay; betas' kind and length are checked
+        for i, beta in enumerate(group["betas"]):
+            beta_range = Limits(f"beta parameter at index {i}", high=1.0, high_open=True)
+            beta_range.check(type(self).__name__, f"betas[{i}]", beta)
+
+
+def decayed_gradient(p, grad: np.ndarray, group: dict, decoupled: bool) -> np.ndarray:
+    """The gradient an Adam-type rule uses: with coupled decay, ``±grad + weight_decay * p``;
+    with decoupled decay (AdamW's), ``±grad``, after shrinking the parameter itself:
+    ``p = p * (1 - lr * weight_decay)``."""
+    if not decoupled:
+        return coupled_gradient(p, grad, group)
+    if group["weight_decay"]:
+        p.mul_(1 - group["lr"] * group["weight_decay"])
+    return -grad if group["maximize"] else grad
+
+
+def update_moments(state: dict, g: np.ndarray, beta1: float, beta2: float) -> None:
+    """The running moments, in place: ``exp_avg = beta1 * exp_avg + (1 - beta1) * g`` and
+    ``exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g^2``."""
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    exp_avg *= beta1
+    exp_avg += (1 - beta1) * g
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g
+
+
+class Adam(BetasOptimizer):
     """PyTorch's Adam (Kingma & Ba, 2015). With ``g`` the gradient (negated if ``maximize``,
     plus ``weight_decay * p``: coupled L2 decay) and ``t`` the parameter's step count:
 
@@ -23,7 +58,6 @@ class Adam(Optimizer):
     State: ``step``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` with amsgrad).
     """
 
-    tuple_kinds = {"betas": "a pair (beta1, beta2) of numbers in [0, 1)"}
     state_slots = {
         "step": count_slot,
         "exp_avg": array_slot,
@@ -55,12 +89,6 @@ class Adam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def validate(self, group: dict) -> None:
-        super().validate(group)  # lr, eps, weight_decay; betas' kind and length are checked
-        for i, beta in enumerate(group["betas"]):
-            beta_range = Limits(f"beta parameter at index {i}", high=1.0, high_open=True)
-            beta_range.check(type(self).__name__, f"betas[{i}]", beta)
-
     def update(self, p, grad, state, group) -> None:
         if not state:
             state["step"] = 0
@@ -71,16 +99,9 @@ class Adam(Optimizer):
         state["step"] += 1
         step = state["step"]
         lr, (beta1, beta2) = group["lr"], group["betas"]
-        if self.decoupled_weight_decay:
-            g = -grad if group["maximize"] else grad
-            p.mul_(1 - lr * group["weight_decay"])
-        else:
-            g = coupled_gradient(p, grad, group)
+        g = decayed_gradient(p, grad, group, self.decoupled_weight_decay)
+        update_moments(state, g, beta1, beta2)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg *= beta1
-        exp_avg += (1 - beta1) * g
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * g * g
         if group["amsgrad"]:
             # NOTE: setdefault, as a group may turn `amsgrad` on after the state was made.
             max_sq = state.setdefault("max_exp_avg_sq", np.zeros_like(p.data))

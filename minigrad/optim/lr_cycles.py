@@ -47,6 +47,57 @@ def phases_field(scheduler, where: str, key: str, value) -> list:
     return [dict(p) for p in value]
 
 
+# ----- cycling the momentum (OneCycleLR, CyclicLR) ------------------------------------------------
+
+
+def cycled_momenta(name: str, optimizer: Optimizer, max_momentum, base_momentum):
+    """``(use_beta1, max_momenta, base_momenta)``, one momentum per group, checked: the momenta
+    become each group's ``momentum`` (>= 0: SGD, RMSprop) or the first of its ``betas`` (in
+    [0, 1): Adam and its relatives). An optimizer with neither is refused."""
+    defaults = optimizer.defaults
+    check(
+        "momentum" in defaults or "betas" in defaults,
+        f"{name}: {type(optimizer).__name__} has neither momentum nor betas to cycle; pass "
+        f"cycle_momentum=False",
+    )
+    use_beta1 = "betas" in defaults
+    momentum = Limits(high=1.0, high_open=True) if use_beta1 else RATE
+    tops = [momentum.check(name, "max_momentum", v)
+            for v in per_group("max_momentum", optimizer, max_momentum)]  # fmt: skip
+    bases = [momentum.check(name, "base_momentum", v)
+             for v in per_group("base_momentum", optimizer, base_momentum)]  # fmt: skip
+    return use_beta1, tops, bases
+
+
+def set_momentum(group: dict, value: float, use_beta1: bool) -> None:
+    """Set a group's momentum: its ``momentum``, or the first of its ``betas``."""
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
+
+
+def check_cycled_momentum(optimizer: Optimizer, state: dict, where: str) -> None:
+    """A state that cycles the momentum needs an optimizer that has it, as the one it was
+    saved from (``use_beta1``: Adam's beta1 or a group's momentum)."""
+    if not state.get("cycle_momentum"):
+        return
+    defaults = optimizer.defaults
+    check(
+        "momentum" in defaults or "betas" in defaults,
+        f"{where}: cycle_momentum=True, but {type(optimizer).__name__} has neither momentum nor "
+        f"betas",
+    )
+    check(
+        state.get("use_beta1") == ("betas" in defaults),
+        f"{where}: use_beta1={state.get('use_beta1')}, but the optimizer "
+        f"{'has' if 'betas' in defaults else 'has no'} betas",
+    )
+
+
+# ----- the schedules -----------------------------------------------------------------------------
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith & Topin), stepped once per *batch*.
 
@@ -117,19 +168,9 @@ class OneCycleLR(LRScheduler):
         self.cycle_momentum = flag_field(self, name, "cycle_momentum", cycle_momentum)
         three_phase = flag_field(self, name, "three_phase", three_phase)
         if cycle_momentum:
-            defaults = optimizer.defaults
-            check(
-                "momentum" in defaults or "betas" in defaults,
-                f"{name}: {type(optimizer).__name__} has neither momentum nor betas to "
-                f"cycle; pass cycle_momentum=False",
+            self.use_beta1, tops, bases = cycled_momenta(
+                name, optimizer, max_momentum, base_momentum
             )
-            self.use_beta1 = "betas" in defaults
-            # the momenta become a group's momentum (>= 0), or Adam's beta1 (in [0, 1))
-            momentum = Limits(high=1.0, high_open=True) if self.use_beta1 else RATE
-            tops = [momentum.check(name, "max_momentum", v)
-                    for v in per_group("max_momentum", optimizer, max_momentum)]  # fmt: skip
-            bases = [momentum.check(name, "base_momentum", v)
-                     for v in per_group("base_momentum", optimizer, base_momentum)]  # fmt: skip
 
         self.total_steps = total_steps
         up = float(pct_start * total_steps) - 1
@@ -152,25 +193,14 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
             if cycle_momentum:
                 for group, top, base in zip(optimizer.param_groups, tops, bases):
-                    self._set_momentum(group, top)
+                    set_momentum(group, top, self.use_beta1)
                     group["max_momentum"], group["base_momentum"] = top, base
         super().__init__(optimizer, last_epoch)
 
     def check_state(self, state: dict, where: str) -> None:
         """Momentum cycles only on an optimizer that has it, as the one it was saved from; the
         last phase ends at the last step."""
-        if state.get("cycle_momentum"):
-            defaults = self.optimizer.defaults
-            check(
-                "momentum" in defaults or "betas" in defaults,
-                f"{where}: cycle_momentum=True, but {type(self.optimizer).__name__} has neither "
-                f"momentum nor betas",
-            )
-            check(
-                state.get("use_beta1") == ("betas" in defaults),
-                f"{where}: use_beta1={state.get('use_beta1')}, but the optimizer "
-                f"{'has' if 'betas' in defaults else 'has no'} betas",
-            )
+        check_cycled_momentum(self.optimizer, state, where)
         phases, total = state.get("_schedule_phases"), state.get("total_steps")
         if phases and total is not None:
             check(
@@ -178,12 +208,6 @@ class OneCycleLR(LRScheduler):
                 f"{where}: the last phase ends at step {phases[-1]['end_step']}, but "
                 f"total_steps={total} (it must end at {total - 1})",
             )
-
-    def _set_momentum(self, group: dict, value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self.anneal_strategy == "cos":
@@ -214,7 +238,7 @@ class OneCycleLR(LRScheduler):
                 start = end
             lrs.append(lr)
             if self.cycle_momentum:
-                self._set_momentum(group, momentum)
+                set_momentum(group, momentum, self.use_beta1)
         return lrs
 
 

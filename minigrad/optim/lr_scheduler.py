@@ -2,7 +2,7 @@
 
 A scheduler is built on an optimizer and owns the ``lr`` of its parameter groups. At
 construction it records each group's ``initial_lr`` (the ``base_lrs``) and takes step 0; every
-``scheduler.step()`` (once per epoch, or per batch for ``OneCycleLR``, after
+``scheduler.step()`` (once per epoch, or per batch for ``OneCycleLR`` and ``CyclicLR``, after
 ``optimizer.step()``) advances ``last_epoch`` by one and writes the new rates into the groups.
 
 As in PyTorch, ``step()`` uses each schedule's *chainable* form: the new rate is computed from
@@ -26,16 +26,23 @@ the same values for a scheduler used alone, ``t = last_epoch`` and ``base_lr`` t
 
 from __future__ import annotations
 
-import copy
 import math
-import types
 from bisect import bisect_right
 from collections.abc import Sequence
 
 from ..errors import missing_names
 from .checks import Limits, check, milestones_field
+from .lr_composite import ChainedScheduler, SequentialLR
 from .lr_cycles import OneCycleLR, ReduceLROnPlateau
-from .lr_scheduler_base import FACTOR, LRScheduler, check_optimizer
+from .lr_periodic import CosineAnnealingWarmRestarts, CyclicLR
+from .lr_scheduler_base import (
+    FACTOR,
+    LRScheduler,
+    check_optimizer,
+    check_saved_function,
+    restore_function,
+    saved_function,
+)
 from .optimizer import Optimizer
 
 __all__ = [
@@ -46,8 +53,13 @@ __all__ = [
     "ExponentialLR",
     "CosineAnnealingLR",
     "LinearLR",
+    "PolynomialLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "OneCycleLR",
     "ReduceLROnPlateau",
+    "SequentialLR",
+    "ChainedScheduler",
 ]
 
 
@@ -75,10 +87,7 @@ class LambdaLR(LRScheduler):
 
     def state_dict(self) -> dict:
         state = super().state_dict()
-        state["lr_lambdas"] = [
-            None if isinstance(fn, types.FunctionType) else copy.deepcopy(fn.__dict__)
-            for fn in self.lr_lambdas
-        ]
+        state["lr_lambdas"] = [saved_function(fn) for fn in self.lr_lambdas]
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -93,21 +102,10 @@ class LambdaLR(LRScheduler):
             f"attributes), got {saved!r:.80}",
         )
         for i, (fn, attributes) in enumerate(zip(self.lr_lambdas, saved)):
-            check(
-                attributes is None
-                or (isinstance(attributes, dict) and all(isinstance(k, str) for k in attributes)),
-                f"{name}: lr_lambdas[{i}] must be None or a dict of attributes, got "
-                f"{attributes!r:.80}",
-            )
-            check(
-                attributes is None or hasattr(fn, "__dict__"),
-                f"{name}: lr_lambdas[{i}] has attributes to restore, but this scheduler's "
-                f"lr_lambda {fn!r:.60} has no __dict__ to hold them",
-            )
+            check_saved_function(name, f"lr_lambdas[{i}]", fn, attributes)
         super().load_state_dict(state)  # checks the rest, then sets it
         for fn, attributes in zip(self.lr_lambdas, saved):
-            if attributes is not None:
-                fn.__dict__.update(copy.deepcopy(attributes))
+            restore_function(fn, attributes)
 
 
 class StepLR(LRScheduler):
@@ -279,6 +277,41 @@ class LinearLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         t, a, b, n = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
         return [base * (a + (b - a) * min(n, t) / n) for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Polynomial decay to 0 over ``total_iters`` steps, then 0:
+
+        lr = base_lr * (1 - min(t, total_iters) / total_iters) ** power
+
+    (``power`` 1: a straight line; 2: quadratic, slowing down near the end.)
+    """
+
+    fields = {
+        **LRScheduler.fields,
+        "total_iters": Limits(low=1, integer=True),
+        "power": Limits(),
+    }
+    settings = ("total_iters", "power")
+
+    def __init__(
+        self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
+    ):
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        t, n = self.last_epoch, self.total_iters
+        # NOTE: step 0 keeps the rates (also when resuming at last_epoch = k), as PyTorch's.
+        if self._step_count == 1 or t > n:
+            return lrs
+        factor = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
+        return [lr * factor for lr in lrs]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        t, n = self.last_epoch, self.total_iters
+        return [base * (1.0 - min(n, t) / n) ** self.power for base in self.base_lrs]
 
 
 # A name minigrad lacks is named by PyTorch's.

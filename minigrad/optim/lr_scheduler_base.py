@@ -1,12 +1,14 @@
 """``LRScheduler``, the base class of the learning-rate schedules, and the checks they share.
 
-The schedules themselves are in ``lr_scheduler.py`` (those that are a function of the step) and
-``lr_cycles.py`` (those that follow the run); ``lr_scheduler`` is where users import them from.
+The schedules themselves are in ``lr_scheduler.py`` (those that are a function of the step),
+``lr_cycles.py`` (those that follow the run), ``lr_periodic.py`` (those that repeat) and
+``lr_composite.py`` (those made of others); ``lr_scheduler`` is where users import them from.
 """
 
 from __future__ import annotations
 
 import copy
+import types
 
 from .checks import Limits, check, check_field, per_group_field
 from .optimizer import Optimizer
@@ -28,6 +30,36 @@ def check_optimizer(name: str, optimizer) -> None:
         f"{name}: {type(optimizer).__name__} is not an Optimizer; build the scheduler on the "
         f"optimizer whose rates it sets",
     )
+
+
+def saved_function(fn) -> dict | None:
+    """What a state dict keeps of a schedule's function (``LambdaLR``'s ``lr_lambda``,
+    ``CyclicLR``'s ``scale_fn``): ``None`` for a plain function or lambda, whose code cannot be
+    saved (PyTorch's rule), or a copy of a callable object's attributes."""
+    if fn is None or isinstance(fn, types.FunctionType):
+        return None
+    return copy.deepcopy(fn.__dict__)
+
+
+def check_saved_function(where: str, key: str, fn, attributes) -> None:
+    """Refuse saved ``attributes`` that are not ``None`` or a dict of names, or that ``fn`` (the
+    function they would be restored into) has no ``__dict__`` to hold."""
+    check(
+        attributes is None
+        or (isinstance(attributes, dict) and all(isinstance(k, str) for k in attributes)),
+        f"{where}: {key} must be None or a dict of attributes, got {attributes!r:.80}",
+    )
+    check(
+        attributes is None or hasattr(fn, "__dict__"),
+        f"{where}: {key} has attributes to restore, but this scheduler's function {fn!r:.60} "
+        f"has no __dict__ to hold them",
+    )
+
+
+def restore_function(fn, attributes: dict | None) -> None:
+    """Put saved attributes (checked by ``check_saved_function``) back into ``fn``."""
+    if attributes is not None:
+        fn.__dict__.update(copy.deepcopy(attributes))
 
 
 #: a learning rate, and a multiplicative factor of one (PyTorch's gamma): finite, rates >= 0
@@ -72,6 +104,11 @@ class LRScheduler:
                     f"load the optimizer's state dict first, or use last_epoch=-1",
                 )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """Step 0, which sets the first rates (``SequentialLR`` retakes it for its first
+        schedule). ``get_lr`` sees ``_step_count == 1`` in it."""
         self._step_count = 0
         self.step()
 
@@ -82,8 +119,22 @@ class LRScheduler:
     def step(self) -> None:
         """Advance the schedule by one step and write the new rates into the groups."""
         self._step_count += 1
-        self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._update_lr()
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """Write the rates of the next step (``epoch=None``) or of step ``epoch`` (by the closed
+        form where the schedule has one: ``SequentialLR`` restarts a schedule at 0 this way)."""
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", self.get_lr)
+            values = closed_form()
+        self._set_lrs(values)
+
+    def _set_lrs(self, values) -> None:
+        for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = float(lr)
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -102,6 +153,11 @@ class LRScheduler:
         ``fields`` are loaded, each checked, then the whole; a key it does not keep (the
         optimizer, a method, another scheduler's setting) or a bad value raises an
         ``OptimizerError`` and nothing changes. The optimizer is not touched."""
+        self.__dict__.update(self.checked_state_dict(state_dict))
+
+    def checked_state_dict(self, state_dict: dict) -> dict:
+        """The fields that loading ``state_dict`` sets, each checked, then the whole; raises
+        ``OptimizerError`` (and changes nothing) on the first problem."""
         name = f"{type(self).__name__}.load_state_dict"
         check(
             isinstance(state_dict, dict),
@@ -114,7 +170,7 @@ class LRScheduler:
             f"{sorted(self.fields)} (never the optimizer or methods); was it saved from another "
             f"scheduler?",
         )
-        self.__dict__.update(self.checked_fields(name, state_dict))
+        return self.checked_fields(name, state_dict)
 
     def checked_fields(self, where: str, values: dict) -> dict:
         """``values`` (some of ``fields``), each checked by its field, then together with the
