@@ -75,6 +75,7 @@ from .resample import (
 )
 from .rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from .stateless import functional_call
+from .summarize import Summary, summary
 from .transformer import (
     Transformer,
     TransformerDecoder,
