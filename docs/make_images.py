@@ -1,4 +1,5 @@
-"""Render the computation-graph pictures that docs/autodiff.md shows: docs/images/graph-*.svg.
+"""Render the computation-graph pictures that docs/autodiff.md and docs/viz.md show:
+docs/images/graph-*.svg.
 
     python docs/make_images.py            # rewrite the images
     python docs/make_images.py --out DIR  # write them somewhere else
@@ -37,7 +38,7 @@ def scalar_expression():
     d.name = "d"
     loss = d * f
     loss.name = "L"
-    loss.backward(retain_graph=True)  # keep the graph so it can be drawn
+    loss.backward(retain_graph=True)  # keep the values too: e and d show their data
     return mg.viz.draw(loss)
 
 
@@ -88,14 +89,62 @@ class MLP(nn.Module):
 
 
 def mlp():
-    """A 3-4-1 MLP and its mean squared error: one cluster per module."""
+    """A 3-4-1 MLP and its mean squared error, every operation: one cluster per module."""
     mg.manual_seed(0)
     model = MLP()
     data = mg.tensor(np.random.default_rng(0).normal(size=(8, 3)), name="data")
     target = mg.tensor(np.zeros((8, 1)), name="target")
     loss = nn.functional.mse_loss(model(data), target)
     loss.name = "loss"
-    return mg.viz.draw(loss, model=model)
+    return mg.viz.draw(loss, model=model, detail="ops")
+
+
+def ring_images(count: int = 4) -> np.ndarray:
+    """``count`` 8 x 8 pictures of a noisy ring (a zero), as (count, 1, 8, 8) float32."""
+    rows, cols = np.mgrid[:8, :8]
+    radius = np.hypot(rows - 3.5, cols - 3.5)
+    ring = np.exp(-((radius - 2.6) ** 2) / 0.8)
+    noise = np.random.default_rng(0).normal(scale=0.1, size=(count, 1, 8, 8))
+    return (ring + noise).astype(np.float32)
+
+
+def cnn_layers():
+    """The default drawing of one training step of a small CNN, after backward: one node per
+    layer with its parameters and their gradients' norms, the input with a thumbnail."""
+    mg.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(8 * 4 * 4, 10),
+    )  # fmt: skip
+    images = mg.tensor(ring_images())
+    loss = nn.functional.cross_entropy(model(images), np.array([0, 0, 0, 0]))
+    loss.backward()  # drawn afterwards, with the gradients
+    return mg.viz.draw(loss, model=model, inputs=images)
+
+
+class Classifier(nn.Module):
+    """Token embeddings, 4 transformer encoder layers, the mean over positions, a linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(20, 32)
+        layer = nn.TransformerEncoderLayer(32, 4, dim_feedforward=64, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=4)
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, tokens):
+        return self.head(self.encoder(self.embed(tokens)).mean(dim=1))
+
+
+def encoder_layers(**options):
+    """The default drawing of a transformer classifier: its 4 identical encoder layers fold
+    into one node (or, with ``expand=``, one of them is drawn open)."""
+    mg.manual_seed(0)
+    model = Classifier()
+    tokens = np.random.default_rng(0).integers(0, 20, size=(4, 10))
+    loss = nn.functional.cross_entropy(model(tokens), np.array([0, 1, 1, 0]))
+    loss.backward()
+    return mg.viz.draw(loss, model=model, inputs=tokens, **options)
 
 
 PICTURES = {
@@ -104,6 +153,9 @@ PICTURES = {
     "graph-neuron-create-graph": neuron_create_graph,
     "graph-forward-mode": forward_mode_graph,
     "graph-mlp": mlp,
+    "graph-cnn-layers": cnn_layers,
+    "graph-encoder-layers": encoder_layers,
+    "graph-encoder-expanded": lambda: encoder_layers(expand=("encoder.layers.1",)),
 }
 
 

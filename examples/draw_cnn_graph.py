@@ -4,11 +4,12 @@
    max-pooling) and a ``Sequential`` head.
 2. One training step: forward, cross-entropy loss, ``mg.viz.snapshot(loss)`` (backward frees
    the graph, the snapshot keeps what drawing needs), backward, an SGD update.
-3. Two drawings of that step, with the gradients in the labels: every operation, grouped in
-   one cluster per module (``blocks.0``, ``blocks.0.conv``, ``head.1``, ...), and a collapsed
-   one where each block is a single node saying how many operations it holds. The script checks
-   both: a cluster for every module; in the collapsed one, every operation of the step either
-   drawn or counted in its block's node.
+3. Two drawings of that step, with the gradients: the default one, a node per layer
+   (``blocks.0.conv: Conv2d(1→4, 3×3)``) listing its parameters and the norms of their
+   gradients, the input images with a thumbnail of the first, the loss at the end; and
+   ``detail="ops"``, every operation, grouped in one cluster per module (``blocks.0``,
+   ``blocks.0.conv``, ``head.1``, ...). The script checks both: every layer named with its
+   gradients in the first, a cluster for every module in the second.
 
 Run it with ``python examples/draw_cnn_graph.py [--out FOLDER]`` (default: ``graph-output`` in
 the current directory). Rendering needs Graphviz's ``dot``; without it the DOT sources are
@@ -18,14 +19,15 @@ still written, and the script says so (NOT DRAWN) and how to install ``dot``.
 from __future__ import annotations
 
 import argparse
+import html
 import pathlib
-import re
 import shutil
 
 import numpy as np
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.nn.labels import layer_label
 
 DTYPE = np.float64
 IMAGE = 8  # images are 1 x 8 x 8
@@ -105,24 +107,27 @@ def main(argv=None) -> None:
         raise SystemExit("a small step against the gradient should lower the loss")
 
     print()
+    # the default: one node per layer, with its parameters and their gradients' norms
+    layers = render(graph, out / "train_step.svg", model=model, inputs=images)
+    if layers is not None:
+        text = html.unescape(layers)
+        named = [f"{path}: {layer_label(m)}" for path, m in model.named_modules()
+                 if path and not list(m.children())]  # fmt: skip
+        missing = [name for name in named if name not in text]
+        if missing or text.count("|grad|") != len(list(model.parameters())):
+            raise SystemExit(f"train_step.svg should name every layer (lacks {missing}) and "
+                             f"the norm of every parameter's gradient")  # fmt: skip
+        print(f"layers: {len(named)} layers, each one node, and the input {tuple(images.shape)}")
     # every operation, one cluster per module
-    full = render(graph, out / "train_step.svg", model=model)
-    if full is not None:
+    ops = render(graph, out / "train_step_ops.svg", model=model, detail="ops")
+    if ops is not None:
         modules = [path for path, _ in model.named_modules()]
-        missing = [p for p in modules if f"<title>cluster_{p}</title>" not in full]
+        missing = [p for p in modules if f"<title>cluster_{p}</title>" not in ops]
         if missing:
-            raise SystemExit(f"train_step.svg should have a cluster per module, lacks {missing}")
-    # one node per block, saying how many operations it holds
-    collapsed = render(graph, out / "train_step_collapsed.svg", model=model, collapse=("blocks",))
-    if collapsed is not None:
-        node = r">(blocks\.\d)</text>\s*<text[^>]*>\((\d+) operations\)<"  # its two label rows
-        inside = {block: int(count) for block, count in sorted(re.findall(node, collapsed))}
-        drawn = collapsed.count("<ellipse")  # the operations outside the blocks
-        if len(inside) != len(model.blocks) or sum(inside.values()) + drawn != len(graph.ops):
-            raise SystemExit(f"train_step_collapsed.svg: blocks holding {inside} operations and "
-                             f"{drawn} drawn should make the step's {len(graph.ops)}")  # fmt: skip
-        print(f"collapsed: {inside} operations inside the blocks and {drawn} drawn, all "
-              f"{len(graph.ops)} of the step")  # fmt: skip
+            raise SystemExit(
+                f"train_step_ops.svg should have a cluster per module, lacks {missing}"
+            )
+        print(f"ops: {len(graph.ops)} operations in {len(modules)} module clusters")
 
 
 if __name__ == "__main__":

@@ -240,11 +240,14 @@ def changed_at(t) -> int:
 
 
 class Node:
-    """What backward needs to know about how a tensor was made. ``parents`` is None once
-    backward has freed it (retain_graph=False). ``seq`` (creation time) orders nodes
-    topologically: a parent is always made before its children."""
+    """What backward needs to know about how a tensor was made. ``params`` is None once
+    backward has freed it (retain_graph=False); then ``parents`` names the freed nodes in place
+    of the tensors they made, and ``output`` is the shape, dtype and name of the tensor this
+    node made (see ``backward.free``): the graph's shape, without its values, for drawing it.
+    ``seq`` (creation time) orders nodes topologically: a parent is always made before its
+    children."""
 
-    __slots__ = ("prim", "parents", "params", "seq", "origin", "scope", "cotangent")
+    __slots__ = ("prim", "parents", "params", "seq", "origin", "scope", "cotangent", "output")
 
     def __init__(self, prim, parents, params, scope):
         self.prim = prim
@@ -254,3 +257,4 @@ class Node:
         self.origin = None  # the user's line that made it, under detect_anomaly
         self.scope = scope  # the innermost Module whose forward made it (see ``in_scope``)
         self.cotangent = None  # accumulated during backward (a leaf's goes in a dict)
+        # ``output`` is set only when backward frees the node: not one more store per operation

@@ -33,7 +33,7 @@ def toposort(root) -> list:
         if node is None:
             leaves.append(t)
             continue
-        if node.parents is None:
+        if node.params is None:
             freed(node)
         inner.append(t)
         for p in node.parents:
@@ -125,6 +125,8 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
     made later, so after every tensor made from it: its cotangent is complete by then. There is
     no separate sort, and nodes that no cotangent reaches are not visited.
 
+    Without ``retain_graph`` the walked nodes are freed at the end (see ``free``).
+
     Nothing is freed until the walk has finished, and nothing is handed out before: so a walk
     that fails part-way (a user's rule raises) leaves the graph as it was, ready for a retry.
     """
@@ -132,7 +134,7 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
     xp, user_vjp, add = form.xp, form.user_vjp, form.accumulate
     leaf_cotangents = {}  # id -> (leaf, cotangent)
     finished = []  # (inner tensor, cotangent) asked for
-    walked = []  # the nodes to free once the walk has finished
+    walked = []  # the tensors whose nodes to free once the walk has finished
     heap = []
     if root._node is None:
         leaf_cotangents[id(root)] = (root, cotangent)
@@ -147,9 +149,10 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
             if type(g) is Pending:
                 g = g.buffer().data
             node.cotangent = None
-            parents = node.parents
-            if parents is None:
+            params = node.params
+            if params is None:
                 freed(node)
+            parents = node.parents
             hooks = t._hooks
             if hooks is not None:
                 g = form.after_hooks(hooks, g)
@@ -159,9 +162,9 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
                 _check_versions(node, t)
             prim = node.prim
             if not prim.builtin:
-                parent_grads = user_vjp(prim, g, t, parents, node.params)
-            elif node.params:
-                parent_grads = prim.vjp(g, t, *parents, xp=xp, **node.params)
+                parent_grads = user_vjp(prim, g, t, parents, params)
+            elif params:
+                parent_grads = prim.vjp(g, t, *parents, xp=xp, **params)
             else:
                 parent_grads = prim.vjp(g, t, *parents, xp=xp)
             if checking:
@@ -177,20 +180,45 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
                         heappush(heap, (-pnode.seq, p))
                     else:
                         pnode.cotangent = add(pnode.cotangent, gp)
-            walked.append(node)
+            walked.append(t)
     except BaseException:
         for _, t in heap:  # an error part-way: leave no pending cotangent behind
             t._node.cotangent = None
         raise
     if not retain_graph:
-        for node in walked:
-            node.parents = node.params = None
+        free(walked)
     for key, (leaf, g) in leaf_cotangents.items():
         if wanted is None or key in wanted:
             g = settled(g)
             hooks = leaf._hooks
             finished.append((leaf, g if hooks is None else form.after_hooks(hooks, g)))
     return finished
+
+
+def free(walked: list) -> None:
+    """Free the values the nodes of the ``walked`` tensors hold, and keep the graph's shape for
+    drawing it afterwards, as PyTorch's graph of nodes survives backward for torchviz. A freed
+    node's ``params`` is None (the mark of a freed node) and ``output`` is the shape, dtype and
+    name of the tensor it made; among its ``parents``, each tensor a freed node made is replaced
+    by that node, so the tensor and its values can go. Leaves stay, and tensors that
+    ``retain_grad``, whose owners hold them anyway.
+
+    Measured (callgrind, a chain of operations on 16 numbers): 7.6% more instructions per
+    operation, forward and backward, about 0.25 µs per node; too little to see in a small MLP's
+    training step. A stand-in tensor made here for each freed tensor cost four times as much:
+    drawing makes those (``viz.outlines``)."""
+    for t in reversed(walked):  # oldest first: a node's parents are freed before it
+        node = t._node
+        node.params = None
+        data = t.data
+        node.output = (data.shape, data.dtype, t.name)
+        kept = []
+        for p in node.parents:  # a loop, not a comprehension: a third of the cost in 3.11
+            made, hooks = p._node, p._hooks  # (p.retains_grad, a property, costs 1.5% more)
+            if made is not None and made.params is None and (hooks is None or not hooks.retain):
+                p = made
+            kept.append(p)
+        node.parents = tuple(kept)
 
 
 def freed(node):

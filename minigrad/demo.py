@@ -148,12 +148,15 @@ def curvature(model: nn.Module, name: str, data, seed: int):
 
 
 def save_graph(model: nn.Module, name: str, data, out: str) -> list[str]:
-    """The computation graph of one training step, SVG and PNG (modules as clusters)."""
+    """The computation graph of one training step, SVG and PNG: one node per layer with its
+    parameters and their gradients' norms, the input images (a thumbnail of the first) and
+    the loss."""
     x_train, _, y_train, _ = data
     model.zero_grad()
-    loss = nn.functional.cross_entropy(model(prepare(name, x_train[:4])), y_train[:4])
-    loss.backward(retain_graph=True)  # keep the graph, to draw it with this step's gradients
-    graph = mg.viz.draw(loss, model=model)
+    images = prepare(name, x_train[:4])
+    loss = nn.functional.cross_entropy(model(images), y_train[:4])
+    loss.backward()  # the graph's outline survives: drawn with this step's gradients
+    graph = mg.viz.draw(loss, model=model, inputs=images)
     model.zero_grad()
     paths = []
     for fmt in ("svg", "png"):
@@ -166,7 +169,18 @@ def save_graph(model: nn.Module, name: str, data, out: str) -> list[str]:
     return paths
 
 
+def axis_limits(values, margin: float = 0.05) -> tuple[float, float]:
+    """Limits of an axis that shows every value: the values' range widened on each side by
+    ``margin`` of it (0.01 at least, for a flat curve), so no point lies on or past an edge."""
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = max(margin * (high - low), 0.01)
+    return low - pad, high + pad
+
+
 def save_curves(histories: dict, out: str) -> str:
+    """Training loss (log scale) and train/test accuracy per epoch, one colour per model; the
+    accuracy axis spans the accuracies there are (a first epoch at 0.16 included), the legend
+    gives each model's final test accuracy, and an inset the second half of training."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -175,13 +189,34 @@ def save_curves(histories: dict, out: str) -> str:
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     for color, (name, h) in zip(("C0", "C1"), histories.items()):
         epochs = np.arange(1, len(h["loss"]) + 1)
-        ax_loss.plot(epochs, h["loss"], color=color, label=name.upper())
-        ax_acc.plot(epochs, h["test_acc"], color=color, label=f"{name.upper()} test")
-        ax_acc.plot(epochs, h["train_acc"], "--", color=color, label=f"{name.upper()} train")
+        style = dict(color=color, marker="o" if len(epochs) == 1 else None)  # one epoch: a dot
+        ax_loss.plot(epochs, h["loss"], label=name.upper(), **style)
+        final = f"{name.upper()} test (final {h['test_acc'][-1]:.3f})"
+        ax_acc.plot(epochs, h["test_acc"], label=final, **style)
+        ax_acc.plot(epochs, h["train_acc"], "--", label=f"{name.upper()} train", **style)
     ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log", title="Loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0.8, 1.0))
+    accuracies = [a for h in histories.values() for a in (*h["train_acc"], *h["test_acc"])]
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=axis_limits(accuracies))
+    # NOTE: early epochs far below the rest squeeze the end of training into a thin band at the
+    # top; then an inset shows the second half of training on its own scale.
+    half = {name: len(h["test_acc"]) // 2 for name, h in histories.items()}
+    late = [a for name, h in histories.items() for key in ("train_acc", "test_acc")
+            for a in h[key][half[name] :]]  # fmt: skip
+    full, end = axis_limits(accuracies), axis_limits(late)
+    if min(half.values()) >= 2 and full[1] - full[0] > 3 * (end[1] - end[0]):
+        zoom = ax_acc.inset_axes([0.4, 0.42, 0.56, 0.36])
+        for color, (name, h) in zip(("C0", "C1"), histories.items()):
+            epochs = np.arange(half[name] + 1, len(h["test_acc"]) + 1)
+            zoom.plot(epochs, h["test_acc"][half[name] :], color=color)
+            zoom.plot(epochs, h["train_acc"][half[name] :], "--", color=color)
+        zoom.set_ylim(end)
+        zoom.set_title("second half of training", fontsize=8)
+        zoom.tick_params(labelsize=7)
+    if max(len(h["loss"]) for h in histories.values()) == 1:
+        for ax in (ax_loss, ax_acc):
+            ax.set_xticks([1])  # whole epochs, not 0.96, 0.98, ...
     ax_loss.legend()
-    ax_acc.legend()
+    ax_acc.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     path = os.path.join(out, "curves.png")
     fig.savefig(path, dpi=120)

@@ -32,7 +32,7 @@ OUTPUTS = {
     "char_lstm.py": ["example-output/char-lstm-loss.png"],
     "conv_autoencoder.py": ["example-output/conv-autoencoder.png"],
     "digits.py": [],
-    "draw_cnn_graph.py": ["graph-output/train_step.svg", "graph-output/train_step_collapsed.svg"],
+    "draw_cnn_graph.py": ["graph-output/train_step.svg", "graph-output/train_step_ops.svg"],
     "gradient_checking.py": [],
     "hessians.py": ["example-output/hessian-steps.png"],
     "lr_schedules.py": ["example-output/lr-schedules.png"],

@@ -851,9 +851,9 @@ def test_keep_graphs_makes_every_backward_keep_its_graph():
     y = (x * x).sum()
     with autodiff.keep_graphs():
         y.backward()
-    assert y._node.parents is not None
+    assert y._node.params is not None
     y.backward()  # the graph is still there; now it is freed
-    assert x.grad.tolist() == [4.0, 8.0] and y._node.parents is None
+    assert x.grad.tolist() == [4.0, 8.0] and y._node.params is None
 
 
 # ----- slices: x[t] read step by step ------------------------------------------------------------

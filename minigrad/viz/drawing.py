@@ -1,21 +1,20 @@
-"""The drawing: ``draw`` makes a ``graphviz.Digraph`` of a recorded graph, with module clusters,
-collapsed modules and at most ``max_nodes`` nodes."""
+"""``draw``: a drawing of a recorded graph, by layers (``layers``, ``layer_drawing``) or every
+operation (``ops_drawing``), its options checked."""
 
 from __future__ import annotations
 
-from collections import Counter
+import numpy as np
 
-from .module_paths import ModulePaths, collapse_rule, collapsed, path_order
-from .recording import GraphError, Snapshot, Values, record, shown_values
+from ..tensor import Tensor
+from .layer_drawing import draw_layers
+from .layers import plan
+from .module_paths import module_names
+from .module_tree import ModuleTree
+from .ops_drawing import draw_ops
+from .recording import GraphError, Snapshot, record
 
-COLORS = {
-    "param": "#cfe2ff",  # parameters (and leaves that require grad)
-    "input": "#e9ecef",  # constants: data, targets
-    "output": "#d1e7dd",  # what was asked to be drawn
-    "bad": "#f8d7da",  # holds NaN or Inf (in its data, gradient or tangent)
-    "op": "#fff3cd",
-    "collapsed": "#e2d9f3",
-}
+UNSET = object()  # collapse= not given
+DETAILS = ("layers", "ops")
 
 
 def draw(
@@ -24,105 +23,112 @@ def draw(
     model=None,
     show_data: bool = False,
     show_grad: bool = True,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     max_nodes: int = 400,
-    collapse=None,
+    detail: str | None = None,
+    collapse=UNSET,
+    expand=None,
+    inputs=None,
 ):
-    """A ``graphviz.Digraph`` of the computation behind ``tensors`` (or a ``Snapshot``).
+    """A drawing (a ``graphviz.Digraph`` that Jupyter displays) of the computation behind
+    ``tensors`` (or a ``Snapshot``).
+
+    ``detail="layers"``, the default when some operation was made inside a Module's forward:
+    one node per layer (``0: Conv2d(1→16, 3×3)``, its parameters and their gradients' norms),
+    repeated blocks folded into one node (``layers.0–3: TransformerEncoderLayer ×4``), the
+    operations made outside layers as small nodes, the inputs and the loss; top to bottom.
+    ``detail="ops"`` (the default for a graph made outside modules, and what ``collapse=None``
+    asks for): every operation and tensor, left to right, modules as clusters.
 
     ``params``: ``model.named_parameters()`` (or a dict) to label parameters by name; ``model``
-    also names the module clusters by their path, inside a cluster for the model itself.
-    ``collapse``: module paths or names to draw as one node each (``("layers",)`` collapses
-    ``layers.0``, ``layers.1``, ...), or an int depth; a drawn output made inside a collapsed
-    module is drawn next to its node, and a module holding NaN/Inf is coloured as bad.
+    also names the modules by their path. ``collapse``: module paths or names to draw as one
+    node each (``("layers",)`` collapses ``layers.0``, ``layers.1``, ...), or an int depth;
+    ``expand`` (layers only): module paths or names to draw open (a layer then shows its
+    operations, a folded block each of its copies), with the modules around them. Names that
+    match no module are errors that list the modules there are.
+    ``inputs`` (layers only): the model's inputs (Tensors or arrays), drawn where the data
+    enters, with a thumbnail of the first image of a batch of images. NOTE: a graph holds what
+    needs gradients: data that does not enters it only as what the first layer made of it (a
+    convolution's windows), so pass the input to see it.
     ``max_nodes``: the most nodes to draw, counted after collapsing; beyond it the nodes
-    nearest the outputs are kept and a note says how many tensors were left out.
+    nearest the outputs are kept and a note says how many were left out.
     """
-    import graphviz
-
     one_snapshot = len(tensors) == 1 and isinstance(tensors[0], Snapshot)
     snap = tensors[0] if one_snapshot else record("draw", tensors)
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise GraphError(
             f"viz.draw: max_nodes={max_nodes!r}: give the most nodes to draw, an int >= 1"
         )
-    modules = ModulePaths(model)
+    _check_model(model)
     names = _parameter_names(params, model)
-    paths = {tid: modules.path(scope) for tid, (_, _, scope) in snap.ops.items()}
-    rule = collapse_rule(collapse, modules, paths.values())
-    groups = {tid: group for tid, path in paths.items() if (group := collapsed(path, rule))}
-    edges, producer, hidden = _layout(snap, groups)
-    roots = [f"t{id(t)}" for t in snap.roots]
-    keep = _nearest(roots, edges, producer, max_nodes)
-
-    picture = _Picture(snap, modules, paths, groups, hidden, names, show_data, show_grad)
-    # NOTE: nslimit bounds dot's network-simplex passes for x coordinates; without it a few
-    # hundred nodes with skip connections (x + f(x) repeated) took minutes instead of 2 s, and
-    # small graphs, which converge sooner, come out the same.
-    graph_attr = {"rankdir": rankdir, "fontsize": "10", "nslimit": "5"}
-    graph = graphviz.Digraph("minigrad", graph_attr=graph_attr,
-                             node_attr={"fontsize": "10", "style": "filled"})  # fmt: skip
-    clusters: dict[str, list] = {}  # path -> (node id, attributes) of the nodes inside
-    drawn = 0  # tensors drawn, as boxes or inside collapsed modules
-    for node in keep:
-        path, attrs, tensors_inside = picture.node(node)
-        drawn += tensors_inside
-        if path is None:
-            graph.node(node, **attrs)
-        else:
-            clusters.setdefault(path, []).append((node, attrs))
-    kept = set(keep)
-    for source, target in edges:
-        if source in kept and target in kept:
-            graph.edge(source, target)
-    _emit_clusters(graph, clusters, modules)
-    if len(snap.tensors) > drawn:
-        graph.node("more", label=f"... {len(snap.tensors) - drawn} more tensors not drawn "
-                   f"(max_nodes={max_nodes})", shape="note", fillcolor="white")  # fmt: skip
-    return graph
+    detail = _detail(detail, collapse, expand, inputs, snap)
+    collapse = None if collapse is UNSET else collapse
+    if detail == "ops":
+        return draw_ops(snap, names, model, show_data, show_grad, rankdir or "LR", max_nodes,
+                        collapse)  # fmt: skip
+    in_order = sorted(snap.ops, key=lambda tid: snap.seq.get(tid, 0))  # number as they ran
+    tree = ModuleTree(model, [snap.ops[tid][2] for tid in in_order])
+    collapse = module_names("collapse", collapse, tree.known(), model is not None)
+    expand = module_names("expand", expand, tree.known(), model is not None)
+    options = {"show_data": show_data, "show_grad": show_grad, "rankdir": rankdir,
+               "max_nodes": max_nodes}  # fmt: skip
+    units = plan(snap, tree, collapse, expand)
+    return draw_layers(snap, tree, units, names, options, _inputs(inputs))
 
 
-class _Picture:
-    """How draw shows each node it keeps: its cluster, its attributes, the tensors it stands for."""
+def _detail(detail, collapse, expand, inputs, snap) -> str:
+    """The detail to draw at: given, or implied by ``collapse=None`` (everything open), or
+    layers when some operation was made inside a module (or ``expand=``/``inputs=`` ask for
+    layers)."""
+    if detail is not None and detail not in DETAILS:
+        raise GraphError(
+            f"viz.draw: detail={detail!r}: give 'layers' (one node per layer) or 'ops' (every "
+            f"operation)"
+        )
+    if collapse is None:
+        if detail == "layers":
+            raise GraphError(
+                "viz.draw: collapse=None draws every operation, detail='layers' draws layers: "
+                "give one of them (detail='ops' is the same as collapse=None)"
+            )
+        detail = "ops"
+    if expand is not None and detail == "ops":
+        raise GraphError(
+            "viz.draw: expand= opens modules of the layer drawing, but detail='ops' (or "
+            "collapse=None) draws every operation already: drop expand=, or draw layers"
+        )
+    if inputs is not None and detail == "ops":
+        raise GraphError(
+            "viz.draw: inputs= draws the model's inputs in the layer drawing; detail='ops' "
+            "draws the tensors of the graph only: drop inputs=, or draw layers"
+        )
+    if detail is None:
+        made_in_modules = any(scope is not None for *_, scope in snap.ops.values())
+        asked = expand is not None or inputs is not None
+        detail = "layers" if made_in_modules or asked else "ops"
+    return detail
 
-    def __init__(self, snap, modules, paths, groups, hidden, names, show_data, show_grad):
-        self.snap, self.modules, self.paths, self.groups = snap, modules, paths, groups
-        self.names, self.show_data, self.show_grad = names, show_data, show_grad
-        self.outputs = {id(t) for t in snap.roots}
-        self.operations = Counter(groups.values())  # collapsed path -> operations inside
-        self.members: dict[str, list] = {}  # collapsed path -> the tensors drawn as its node
-        for tid, group in hidden.items():
-            self.members.setdefault(group, []).append(tid)
 
-    def node(self, node: str) -> tuple[str | None, dict, int]:
-        kind, key = node[0], node[1:]
-        if kind == "c":
-            return self.collapsed(key)
-        if kind == "o":
-            label = self.snap.ops[int(key)][0]
-            return self.paths[int(key)], {"label": label, "shape": "ellipse",
-                                          "fillcolor": COLORS["op"]}, 0  # fmt: skip
-        return self.tensor(int(key))
+def _inputs(inputs) -> list:
+    """``inputs=`` as a list of Tensors and arrays."""
+    if inputs is None:
+        return []
+    items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+    for item in items:
+        if not isinstance(item, Tensor | np.ndarray):
+            raise GraphError(
+                f"viz.draw: inputs= takes the model's inputs (Tensors or numpy arrays), got a "
+                f"{type(item).__name__}"
+            )
+    return items
 
-    def collapsed(self, path: str) -> tuple[str | None, dict, int]:
-        members, count = self.members.get(path, ()), self.operations[path]
-        bad = any(_shows_bad(shown_values(self.snap, tid), self.show_grad) for tid in members)
-        rows = [path, f"({count} operation{'s' if count != 1 else ''})"]
-        if bad:
-            rows.append("holds NaN/Inf")
-        attrs = {"label": "\\n".join(rows), "shape": "box3d",
-                 "fillcolor": COLORS["bad" if bad else "collapsed"]}  # fmt: skip
-        return self.modules.parent(path), attrs, len(members)
 
-    def tensor(self, tid: int) -> tuple[str | None, dict, int]:
-        t, v, leaf = self.snap.tensors[tid], shown_values(self.snap, tid), tid not in self.snap.ops
-        kind = ("bad" if _shows_bad(v, self.show_grad) else "output" if tid in self.outputs
-                else ("param" if t.requires_grad else "input") if leaf else None)  # fmt: skip
-        label = _tensor_label(v, self.names.get(tid) or t.name, self.show_data, self.show_grad)
-        attrs = {"label": label, "shape": "box", "fillcolor": COLORS.get(kind or "", "white")}
-        group = self.groups.get(tid)  # a drawn output made inside a collapsed module
-        path = None if leaf else self.modules.parent(group) if group else self.paths[tid]
-        return path, attrs, 1
+def _check_model(model) -> None:
+    if model is not None and not hasattr(model, "named_modules"):
+        raise GraphError(
+            f"viz.draw: model= takes the nn.Module whose forward made the graph, got a "
+            f"{type(model).__name__}"
+        )
 
 
 def _parameter_names(params, model) -> dict:
@@ -136,92 +142,3 @@ def _parameter_names(params, model) -> dict:
             f"viz.draw: params= takes model.named_parameters() or a dict name -> parameter, "
             f"got a {type(params).__name__}"
         ) from None
-
-
-def _layout(snap: Snapshot, groups: dict) -> tuple[list, dict, dict]:
-    """The drawing once modules are collapsed: its edges, in order, between node ids
-    (``t``/``o`` + tensor id for a tensor and the op that made it, ``c`` + path for a collapsed
-    module); ``producer``: tensor node -> the node that made it; ``hidden``: tensor id -> the
-    collapsed module drawn in its place (every tensor made inside one, except drawn outputs)."""
-    outputs = {id(t) for t in snap.roots}
-    hidden = {tid: group for tid, group in groups.items() if tid not in outputs}
-    edges, producer, once = [], {}, set()
-    for tid, (_, parents, _) in snap.ops.items():
-        group = groups.get(tid)
-        op = f"c{group}" if group else f"o{tid}"
-        if tid not in hidden:
-            edges.append((op, f"t{tid}"))
-            producer[f"t{tid}"] = op
-        for p in parents:
-            if group and groups.get(id(p)) == group:
-                continue  # inside the collapsed module
-            edge = (f"c{hidden[id(p)]}" if id(p) in hidden else f"t{id(p)}", op)
-            if not group or edge not in once:  # into a collapsed module: one edge per source
-                once.add(edge)
-                edges.append(edge)
-    return edges, producer, hidden
-
-
-def _nearest(roots: list, edges: list, producer: dict, max_nodes: int) -> list:
-    """The nodes nearest the outputs, breadth first, while they fit in ``max_nodes``; a tensor
-    comes with the node that made it, so that no result is drawn as if it were an input."""
-    inputs: dict[str, list] = {}
-    for source, target in edges:
-        inputs.setdefault(target, []).append(source)
-    keep: dict[str, None] = {}  # an ordered set
-    frontier = roots
-    while frontier and len(keep) < max_nodes:
-        nxt = []
-        for node in frontier:
-            unit = [n for n in (node, producer.get(node)) if n is not None and n not in keep]
-            if not unit or len(keep) + len(unit) > max_nodes:
-                continue
-            for n in unit:
-                keep[n] = None
-                nxt.extend(inputs.get(n, ()))
-        frontier = nxt
-    return list(keep)
-
-
-def _emit_clusters(graph, clusters: dict, modules: ModulePaths) -> None:
-    """Nested subgraphs, one per module path (a.b.c inside a.b inside a inside the model)."""
-    import graphviz
-
-    children: dict = {}  # path -> the paths of the clusters directly inside
-    seen: set = set()
-    for path in clusters:
-        while path is not None and path not in seen:  # up to the top, adding missing levels
-            seen.add(path)
-            children.setdefault(modules.parent(path), []).append(path)
-            path = modules.parent(path)
-
-    def build(path: str) -> graphviz.Digraph:
-        sub = graphviz.Digraph(name=f"cluster_{path}")
-        sub.attr(label=modules.label(path), style="rounded", color="#6c757d", fontsize="10")
-        for node_id, attrs in clusters.get(path, []):
-            sub.node(node_id, **attrs)
-        for child in sorted(children.get(path, ()), key=path_order):
-            sub.subgraph(build(child))
-        return sub
-
-    for top in sorted(children.get(None, ()), key=path_order):
-        graph.subgraph(build(top))
-
-
-# ----- labels ------------------------------------------------------------------------------------
-
-
-def _shows_bad(v: Values, show_grad: bool) -> bool:
-    return v.bad or (show_grad and v.bad_grad)
-
-
-def _tensor_label(v: Values, name: str | None, show_data: bool, show_grad: bool) -> str:
-    rows = [name] if name else []
-    rows.append(v.heading)
-    if show_data or v.size <= 6:
-        rows.append(f"data {v.data}")
-    if show_grad and v.grad is not None:
-        rows.append(f"grad {v.grad}")
-    if v.tangent is not None:
-        rows.append(f"tangent {v.tangent}")
-    return "\\n".join(r.replace('"', "'") for r in rows)

@@ -68,40 +68,67 @@ def collapsed(path: str | None, rule) -> str | None:
 
 def collapse_rule(collapse, modules: ModulePaths, drawn_paths) -> int | tuple | None:
     """``collapse`` checked: a depth >= 1, or names that each match a module."""
-    if collapse is None:
+    known = (modules.in_model - {""}) | {p for p in drawn_paths if p}
+    return module_names("collapse", collapse, known, modules.model is not None)
+
+
+def module_names(option: str, value, known: set, with_model: bool) -> int | tuple | None:
+    """``collapse=``/``expand=`` checked against the module paths ``known``: None, a depth
+    >= 1 (collapse only), or names that each match a module (one name may be a string)."""
+    if value is None:
         return None
-    if isinstance(collapse, int) and not isinstance(collapse, bool) and collapse >= 1:
-        return collapse
-    names = (collapse,) if isinstance(collapse, str) else collapse
+    depth = option == "collapse"
+    if depth and isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    names = (value,) if isinstance(value, str) else value
     if not isinstance(names, list | tuple | set | frozenset) or not all(
         isinstance(n, str) for n in names
     ):
-        raise GraphError(
-            f"viz.draw: collapse={collapse!r}: give a depth (an int >= 1: collapse=1 draws each "
-            f"of the model's children as one node) or module names (collapse=('layers',))"
-        )
-    known = (modules.in_model - {""}) | {p for p in drawn_paths if p}
+        what = ("a depth (an int >= 1: collapse=1 draws each of the model's children as one "
+                "node) or module names (collapse=('layers',))") if depth else (
+                "module names or paths (expand=('layers.1',))")  # fmt: skip
+        raise GraphError(f"viz.draw: {option}={value!r}: give {what}")
     for name in names:
         if not any(collapsed(path, (name,)) for path in known):
-            raise GraphError(_unknown_module(collapse, name, known, modules.model is not None))
+            raise GraphError(_unknown_module(option, value, name, known, with_model))
     return tuple(names)
 
 
-def _unknown_module(collapse, name: str, known: set, with_model: bool) -> str:
-    start = f"viz.draw: collapse={collapse!r}: {name!r} is not a module of this drawing"
+def _unknown_module(option: str, value, name: str, known: set, with_model: bool) -> str:
+    start = f"viz.draw: {option}={value!r}: {name!r} is not a module of this drawing"
     if not known:
-        return f"{start}: no operation in it was made inside a Module's forward; drop collapse="
+        return f"{start}: no operation in it was made inside a Module's forward; drop {option}="
     words = sorted(known | {part.split("#")[0] for p in known for part in p.split(".")})
     close = difflib.get_close_matches(name, words, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     listed = sorted(known, key=path_order)
     listing = ", ".join(listed[:12]) + (f", ... ({len(listed)} in all)" if len(listed) > 12 else "")
     if with_model:
-        return f"{start}{hint}. Collapse takes module paths or attribute names: {listing}"
-    return (f"{start}{hint}. Without model= the clusters are named by class ({listing}): "
-            f"use one of those, or pass model=model to collapse by path ('layers')")  # fmt: skip
+        return (f"{start}{hint}. {option.capitalize()} takes module paths or attribute names: "
+                f"{listing}")  # fmt: skip
+    return (f"{start}{hint}. Without model= the modules are named by class ({listing}): "
+            f"use one of those, or pass model=model to name them by path ('layers')")  # fmt: skip
 
 
 def path_order(path: str) -> list:
     """``layers.2`` before ``layers.10``."""
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.split(".")]
+
+
+def emit_clusters(graph, members: dict, children: dict, label, **style) -> None:
+    """Nested subgraphs ``cluster_<path>`` into ``graph``: ``members[path]``, (node id,
+    attributes) of the nodes inside; ``children[path]``, the paths of the clusters directly
+    inside (``children[None]``, those at the top); ``label(path)``, the cluster's label."""
+    import graphviz
+
+    def build(path: str) -> graphviz.Digraph:
+        sub = graphviz.Digraph(name=f"cluster_{path}")
+        sub.attr(label=label(path), color="#6c757d", fontsize="10", **style)
+        for node_id, attrs in members.get(path, []):
+            sub.node(node_id, **attrs)
+        for child in sorted(children.get(path, ()), key=path_order):
+            sub.subgraph(build(child))
+        return sub
+
+    for top in sorted(children.get(None, ()), key=path_order):
+        graph.subgraph(build(top))

@@ -9,11 +9,12 @@ import numpy as np
 
 from ..errors import MinigradError
 from ..tensor import Tensor
+from .outlines import Outline, Outliner
 
 
 class GraphError(MinigradError, RuntimeError):
-    """The graph cannot be drawn or rendered: freed by backward, no Graphviz ``dot``, or an
-    argument that does not fit (the message names it and the fix)."""
+    """The graph cannot be drawn or rendered: no Graphviz ``dot``, or an argument that does not
+    fit (the message names it and the fix)."""
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Snapshot:
     ops: dict = field(default_factory=dict)  # id(output tensor) -> (prim name, parents, scope)
     tensors: dict = field(default_factory=dict)  # id -> Tensor
     values: dict = field(default_factory=dict)  # id -> Values (empty: read when drawn)
+    seq: dict = field(default_factory=dict)  # id(output tensor) -> when its node was made
+    params: dict = field(default_factory=dict)  # id(output tensor) -> its operation's params
 
 
 def snapshot(*tensors: Tensor) -> Snapshot:
@@ -40,6 +43,7 @@ def record(who: str, tensors) -> Snapshot:
     """The graph behind ``tensors`` (Tensors, or lists of them), values left to read later."""
     roots = _check_tensors(who, tensors)
     snap = Snapshot(roots)
+    outline = Outliner()  # stand-ins for the tensors of a graph backward freed
     stack = list(roots)
     while stack:
         t = stack.pop()
@@ -49,14 +53,11 @@ def record(who: str, tensors) -> Snapshot:
         node = t.node
         if node is None:
             continue
-        if node.parents is None:
-            raise GraphError(
-                f"viz.{who}: the graph behind this tensor (made by {node.prim.__name__}) was "
-                f"freed by backward(); draw before backward, pass retain_graph=True to backward, "
-                f"or take mg.viz.snapshot(tensor) before backward and draw that"
-            )
-        snap.ops[id(t)] = (node.prim.__name__, list(node.parents), node.scope)
-        stack.extend(node.parents)
+        snap.seq[id(t)] = node.seq  # the order operations ran in, for the layer drawing
+        snap.params[id(t)] = node.params  # indices and labels given as arrays (None once freed)
+        parents = [outline(p) for p in node.parents]
+        snap.ops[id(t)] = (node.prim.__name__, parents, node.scope)
+        stack.extend(parents)
     return snap
 
 
@@ -92,6 +93,7 @@ class Values:
     tangent: str | None
     bad: bool  # NaN/Inf in the data or the tangent
     bad_grad: bool
+    grad_norm: float | None = None  # the L2 norm of the gradient (of its finite entries)
 
 
 def shown_values(snap: Snapshot, tid: int) -> Values:
@@ -100,27 +102,37 @@ def shown_values(snap: Snapshot, tid: int) -> Values:
     if kept is None:
         return _read(t)
     if kept.grad is None and t.grad is not None:  # backward ran after the snapshot
-        grad, bad_grad = _read_grad(t)
-        return replace(kept, grad=grad, bad_grad=bad_grad)
+        grad, bad_grad, grad_norm = _read_grad(t)
+        return replace(kept, grad=grad, bad_grad=bad_grad, grad_norm=grad_norm)
     return kept
+
+
+def values_of(t: Tensor) -> Values:
+    """What ``t``'s box shows now (for a tensor that is not in a snapshot)."""
+    return _read(t)
 
 
 def _read(t: Tensor) -> Values:
     tangent = t.tangent
-    grad, bad_grad = _read_grad(t)
+    grad, bad_grad, grad_norm = _read_grad(t)
     return Values(
         heading=f"{tuple(t.shape)} {t.dtype}",
         size=t.numel(),
-        data=_summary(t.data, True),
+        data="freed by backward" if isinstance(t, Outline) else _summary(t.data, True),
         grad=grad,
         tangent=None if tangent is None else _summary(tangent, False),
         bad=_bad(t.data) or (tangent is not None and _bad(tangent)),
         bad_grad=bad_grad,
+        grad_norm=grad_norm,
     )
 
 
-def _read_grad(t: Tensor) -> tuple[str | None, bool]:
-    return (None, False) if t.grad is None else (_summary(t.grad.data, True), _bad(t.grad.data))
+def _read_grad(t: Tensor) -> tuple[str | None, bool, float | None]:
+    if t.grad is None:
+        return None, False, None
+    data = t.grad.data
+    finite = data[np.isfinite(data)] if data.dtype.kind in "fc" else data
+    return _summary(data, True), _bad(data), float(np.linalg.norm(finite.ravel()))
 
 
 def _summary(data: np.ndarray, show_data: bool) -> str:

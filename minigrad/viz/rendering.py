@@ -6,14 +6,10 @@ import os
 import shutil
 import warnings
 
+from .display import INSTALL_DOT
 from .drawing import draw
 from .recording import GraphError
 
-INSTALL_DOT = (
-    "Graphviz's `dot` program is needed to render (the Python package only writes DOT "
-    "source): install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install "
-    "graphviz` (macOS) or `conda install -c conda-forge graphviz`"
-)
 FORMATS = ("svg", "png", "pdf")
 # NOTE: dot's layout time grows fast with clusters and long (skip) edges: 5,000 operations in
 # 25 module clusters ran over 13 minutes, in 1,700 clusters about a minute, while a plain chain
