@@ -36,7 +36,7 @@ NAMESPACES = [
     ("mg.nn.utils", "minigrad.nn.utils"),
     ("mg.optim", "minigrad.optim"),
     ("mg.optim.lr_scheduler", "minigrad.optim.lr_scheduler"),
-    ("mg.optim.curvature", "minigrad.optim.curvature"),
+    ("mg.curvature", "minigrad.curvature"),
     ("mg.viz", "minigrad.viz"),
 ]
 

@@ -65,7 +65,7 @@ from .transforms import grad, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from .hessians import HessianTooLarge, hessian, hvp
 from .checking import GradcheckReport, check_grads, check_hvp, gradcheck, gradgradcheck
 from .serialization import CheckpointError, load, save
-from . import nn, optim, utils, viz  # noqa: E402  (build on everything above)
+from . import curvature, nn, optim, utils, viz  # noqa: E402  (build on everything above)
 
 __version__ = "0.1.0"
 

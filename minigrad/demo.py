@@ -126,7 +126,7 @@ def train(name: str, data, epochs: int, seed: int, batch_size: int = 64):
 def curvature(model: nn.Module, name: str, data, seed: int):
     """Top Hessian eigenvalue of the training loss (on a fixed batch of 256) and the learning
     rate 1/lambda_max it suggests, by power iteration on Hessian-vector products."""
-    from minigrad.optim.curvature import suggest_lr
+    from minigrad.curvature import suggest_lr
 
     x_train, _, y_train, _ = data
     idx = np.random.default_rng(seed).choice(len(x_train), 256, replace=False)

@@ -6,7 +6,7 @@ the gradient is ``H @ v`` for each direction ``v``: ``k`` products from one pass
 of the identity as the directions, the products are the rows of the Hessian.
 
 The pieces are shared with ``optim.closure_curvature`` and ``optim.Newton``, which do the same on
-a PyTorch-style closure, and with ``optim.curvature``: ``gradient_tangents`` (one
+a PyTorch-style closure, and with ``curvature``: ``gradient_tangents`` (one
 forward-over-reverse pass), ``hessian_rows`` (the Hessian a chunk of identity rows at a time),
 ``probe`` (one recorded run, to measure and check ``f`` first) and the memory model that picks
 the chunk (``tangent_bytes_per_row``, ``rows_per_pass``).

@@ -95,7 +95,7 @@ def names(module_name: str) -> dict[str, object]:
         ("minigrad.nn.init", {"kaiming_uniform_": mg.nn.init.kaiming_uniform_}),
         ("minigrad.optim", {"Adam": mg.optim.Adam, "Optimizer": mg.optim.Optimizer}),
         ("minigrad.optim.lr_scheduler", {"OneCycleLR": mg.optim.lr_scheduler.OneCycleLR}),
-        ("minigrad.optim.curvature", {"suggest_lr": mg.optim.curvature.suggest_lr}),
+        ("minigrad.curvature", {"suggest_lr": mg.curvature.suggest_lr}),
         ("minigrad.viz", {"draw": mg.viz.draw, "render": mg.viz.render}),
     ],
 )

@@ -1,4 +1,4 @@
-"""Curvature tools (``minigrad.optim.curvature``) against the exact spectrum and trace.
+"""Curvature tools (``minigrad.curvature``) against the exact spectrum and trace.
 
 References: a quadratic ``w.A w / 2`` with a chosen spectrum (``H = A``), a logistic regression
 (``H = X^T diag(p (1 - p)) X / N``, written here), and a tiny tanh MLP, whose Hessian is
@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.optim import OptimizerError
-from minigrad.optim.curvature import (
+from minigrad.curvature import (
     ConvergenceWarning,
     hessian_trace,
     suggest_lr,
     top_hessian_eigenvalues,
 )
+from minigrad.optim import OptimizerError
 
 # ----- problems ------------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ LAYERS = [
             "minigrad.checking",
             "minigrad.nn",
             "minigrad.optim",
+            "minigrad.curvature",
             "minigrad.viz",
             "minigrad.serialization",
             "minigrad.utils",

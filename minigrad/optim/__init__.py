@@ -1,7 +1,7 @@
 """``minigrad.optim``: optimizers with PyTorch's names, update rules and state dicts."""
 
 from ..errors import missing_names
-from . import curvature, lr_scheduler
+from . import lr_scheduler
 from .adam import Adam, AdamW
 from .adam_variants import Adamax, NAdam, RAdam
 from .adaptive import Adadelta, Adagrad, RMSprop

@@ -1,0 +1,38 @@
+"""``minigrad.curvature``: the curvature of a loss, seen and used.
+
+Near a point ``w``, a loss is its quadratic model ``L(w + d) ~ L(w) + g.d + d.H d / 2``. Along an
+eigenvector ``u`` of the Hessian ``H`` with eigenvalue ``lam > 0``, a gradient step ``d = -lr * g``
+multiplies the ``u`` component of the error by ``1 - lr * lam``: ``lr = 1 / lam`` removes it in one
+step (Newton's step along ``u``), and any ``lr > 2 / lam`` makes it grow. So the sharpest
+curvature ``lam_max`` sets the learning rate: ``1 / lam_max`` is the largest step that is exact on
+the sharpest direction, and ``2 / lam_max`` the edge of divergence.
+
+None of these tools builds ``H``. They only need products ``H @ v``, which ``mg.hvp`` computes by
+forward-over-reverse at about the cost of two gradients, so they work for models whose Hessian
+would not fit in memory.
+
+Every tool takes the loss in either form users have (see ``loss_operator``): a function of the
+list of parameters, ``loss_fn(params)``, or a PyTorch-style closure over a model,
+``lambda: loss_fn(model(x), y)``, with ``params=list(model.parameters())``. Vectors over the
+parameters are their flattened values concatenated in order (the layout of
+``mg.hessian(..., flat=True)``), of length ``n``; ``split`` cuts one back into arrays of the
+parameters' shapes. Everything is computed in float64.
+"""
+
+from .learning_rates import LRSuggestion, suggest_lr
+from .loss_operator import CurvatureError, LossOperator, loss_operator
+from .power_iteration import ConvergenceWarning, EigenResult, top_hessian_eigenvalues
+from .trace import TraceEstimate, hessian_trace
+
+__all__ = [
+    "ConvergenceWarning",
+    "CurvatureError",
+    "EigenResult",
+    "LRSuggestion",
+    "LossOperator",
+    "TraceEstimate",
+    "hessian_trace",
+    "loss_operator",
+    "suggest_lr",
+    "top_hessian_eigenvalues",
+]
