@@ -19,20 +19,58 @@ parameters are their flattened values concatenated in order (the layout of
 parameters' shapes. Everything is computed in float64.
 """
 
+from .diagonals import fisher_diagonal, ggn_diagonal, hessian_diagonal
+from .directions import TrajectoryDirections, trajectory_directions
+from .gauss_newton import (
+    GaussNewtonOperator,
+    empirical_fisher,
+    gauss_newton_matrix,
+    ggn_vector_product,
+)
+from .jacobians import per_sample_gradients
+from .lanczos import LanczosPairs, lanczos_eigenpairs, lanczos_quadrature
+from .landscape import Landscape, loss_landscape
 from .learning_rates import LRSuggestion, suggest_lr
 from .loss_operator import CurvatureError, LossOperator, loss_operator
 from .power_iteration import ConvergenceWarning, EigenResult, top_hessian_eigenvalues
+from .spectrum import (
+    SpectralDensity,
+    exact_hessian_spectrum,
+    hessian_eigenvalues,
+    hessian_spectral_density,
+)
+from .spectrum_plot import plot_spectral_density
 from .trace import TraceEstimate, hessian_trace
 
 __all__ = [
     "ConvergenceWarning",
     "CurvatureError",
     "EigenResult",
+    "GaussNewtonOperator",
     "LRSuggestion",
+    "LanczosPairs",
+    "Landscape",
     "LossOperator",
+    "SpectralDensity",
     "TraceEstimate",
+    "TrajectoryDirections",
+    "empirical_fisher",
+    "exact_hessian_spectrum",
+    "fisher_diagonal",
+    "gauss_newton_matrix",
+    "ggn_diagonal",
+    "ggn_vector_product",
+    "hessian_diagonal",
+    "hessian_eigenvalues",
+    "hessian_spectral_density",
     "hessian_trace",
+    "lanczos_eigenpairs",
+    "lanczos_quadrature",
+    "loss_landscape",
     "loss_operator",
+    "per_sample_gradients",
+    "plot_spectral_density",
     "suggest_lr",
     "top_hessian_eigenvalues",
+    "trajectory_directions",
 ]

@@ -32,7 +32,7 @@ from ..optim.closure_curvature import closure_hvp
 from ..optim.line_search import FlatParams
 from ..tensor import Tensor
 
-__all__ = ["CurvatureError", "LossOperator", "loss_operator"]
+__all__ = ["CurvatureError", "LossOperator", "given_form", "loss_operator"]
 
 
 class CurvatureError(OptimizerError):
@@ -135,13 +135,6 @@ class _Closure(LossOperator):
     form = "closure"
 
     def __init__(self, fname: str, closure: Callable, params: Sequence):
-        for i, p in enumerate(params):
-            check(
-                isinstance(p, Tensor) and p.requires_grad,
-                f"{fname}: with a closure, params must be the Tensors the closure uses, which "
-                f"require grad (list(model.parameters())); params[{i}] is "
-                f"{type(p).__name__ if not isinstance(p, Tensor) else 'a Tensor without grad'}",
-            )
         super().__init__(fname, params)
         self.flat = FlatParams(list(params), owner=fname)
         self.closure = closure
@@ -173,27 +166,52 @@ class _Closure(LossOperator):
 def loss_operator(fname: str, loss, params: Sequence) -> LossOperator:
     """``loss`` (a function of the list of parameters, or a closure with no arguments) at
     ``params`` as a ``LossOperator``; a clear error, naming ``fname``, when it is neither."""
+    if given_form(fname, loss, params) == "closure":
+        return _Closure(fname, loss, params)
+    return _OfParams(fname, loss, params)
+
+
+def given_form(
+    fname: str,
+    fn,
+    params,
+    what: str = "the loss",
+    example: str = "loss_fn(params) -> scalar",
+    closure: str = "lambda: loss_fn(model(x), y)",
+) -> str:
+    """Which of the two forms ``fn`` is: ``"function"`` (of one argument, the list of
+    parameters) or ``"closure"`` (of none, over the model's own ``params``, which must then be
+    Tensors that require grad); a ``CurvatureError`` naming ``fname``, ``what`` was given and
+    both forms (``example``, ``closure``) otherwise. Shared by every tool that takes a function
+    of the parameters: the loss here, a network's outputs in ``jacobians``."""
     check(
         isinstance(params, list | tuple) and len(params) > 0,
         f"{fname}: params must be a non-empty list of Tensors (e.g. list(model.parameters())), "
         f"got {type(params).__name__}",
     )
+    name = example.split("(")[0]
     check(
-        callable(loss),
-        f"{fname}: the loss must be a function of the parameters (loss_fn(params)) or a closure "
-        f"(lambda: loss_fn(model(x), y)), got a {type(loss).__name__}",
+        callable(fn),
+        f"{fname}: {what} must be a function of the parameters ({name}(params)) or a closure "
+        f"({closure}), got a {type(fn).__name__}",
     )
-    arity = _required_arguments(loss)
+    arity = _required_arguments(fn)
     if arity == 0:
-        return _Closure(fname, loss, params)
+        for i, p in enumerate(params):
+            check(
+                isinstance(p, Tensor) and p.requires_grad,
+                f"{fname}: with a closure, params must be the Tensors the closure uses, which "
+                f"require grad (list(model.parameters())); params[{i}] is "
+                f"{type(p).__name__ if not isinstance(p, Tensor) else 'a Tensor without grad'}",
+            )
+        return "closure"
     check(
         arity in (1, None),
-        f"{fname}: the loss takes {arity} arguments; give a function of ONE argument, the list "
-        f"of parameters (loss_fn(params) -> scalar), or a closure of none (lambda: "
-        f"loss_fn(model(x), y)). For f(*params), as mg.hessian takes, pass "
-        f"lambda ps: f(*ps)",
+        f"{fname}: {what} takes {arity} arguments; give a function of ONE argument, the list "
+        f"of parameters ({example}), or a closure of none ({closure}). For f(*params), as "
+        f"mg.hessian takes, pass lambda ps: f(*ps)",
     )
-    return _OfParams(fname, loss, params)
+    return "function"
 
 
 def _required_arguments(fn) -> int | None:
