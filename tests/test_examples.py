@@ -31,6 +31,7 @@ TIMEOUT = 60  # seconds
 OUTPUTS = {
     "char_lstm.py": ["example-output/char-lstm-loss.png"],
     "conv_autoencoder.py": ["example-output/conv-autoencoder.png"],
+    "curvature_learning_rates.py": ["example-output/curvature-learning-rates.png"],
     "digits.py": [],
     "draw_cnn_graph.py": ["graph-output/train_step.svg", "graph-output/train_step_ops.svg"],
     "gradient_checking.py": [],
@@ -52,6 +53,7 @@ OUTPUTS = {
 ARGUMENTS = {
     "char_lstm.py": ["--quick"],
     "conv_autoencoder.py": ["--quick"],
+    "curvature_learning_rates.py": ["--quick"],
     "tiny_gpt.py": ["--quick"],
 }
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

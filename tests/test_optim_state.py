@@ -35,6 +35,7 @@ SETTINGS = {
     "LBFGS": dict(max_iter=3, history_size=2),
     "Newton": dict(),
     "NewtonCG": dict(cg_iters=5),
+    "Sophia": dict(lr=0.01, hessian_every=2),
 }
 OPTIMIZERS = sorted(
     (c for c in vars(mg.optim).values()

@@ -11,6 +11,7 @@ from .newton import Newton
 from .newton_cg import NewtonCG
 from .optimizer import Optimizer, OptimizerError
 from .sgd import SGD
+from .sophia import Sophia
 
 # A name minigrad lacks is named by PyTorch's.
 __getattr__ = missing_names(__name__, "torch.optim")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -25,10 +24,11 @@ from ..hessians import (
     tangent_bytes_per_row,
 )
 from ..tensor import Tensor
-from .checks import Limits
+from .checks import Limits, check
 from .closure_curvature import closure_hessian
 from .flat_second_order import FlatSecondOrder
-from .state_checks import count_slot, number_slot
+from .quadratic_models import DenseModel, EigenModel
+from .state_checks import array_slot, count_slot, number_slot
 
 
 class Newton(FlatSecondOrder):
@@ -73,9 +73,23 @@ class Newton(FlatSecondOrder):
     ``max_size`` parameters, or more than ``max_memory`` bytes, raise ``mg.HessianTooLarge``
     (at construction and at each step) with the fix: ``NewtonCG`` or ``LBFGS``.
 
+    ``hessian_every=k`` trusts one quadratic model for ``k`` steps: the Hessian is computed at
+    steps ``1, k + 1, 2k + 1, ...`` and factored once, ``H = Q diag(lambda_i) Q^T``
+    (``np.linalg.eigh``), and the steps in between reuse that factorisation with the gradient
+    (and loss) computed fresh by one plain run of the closure: each damped solve is then two
+    products with ``Q`` (``O(n^2)``) instead of a factorisation (``O(n^3)``) and ``n``
+    Hessian-vector products. On a quadratic, where ``H`` is constant, the steps are those of
+    ``hessian_every=1``; elsewhere the stale ``H`` makes the steps quasi-Newton steps, which
+    the adaptive damping guards as it guards any model. ``hessian_every=1`` (the default)
+    computes and factors the Hessian at every step, as above. With ``k > 1`` the state holds
+    the eigendecomposition (``n`` eigenvalues and the ``n x n`` eigenvectors, float64) between
+    steps, within ``max_memory``'s three ``n x n`` arrays.
+
     ``step(closure)`` returns the loss before the step. State (on the first parameter):
-    ``step``, ``func_evals``, ``damping`` (the current ``lambda``), ``nu``, ``rejected`` (trial
-    steps refused in the last step). A step with ``max |g| <= tolerance_grad`` does nothing.
+    ``step``, ``func_evals``, ``hessian_evals`` (Hessians computed), ``damping`` (the current
+    ``lambda``), ``nu``, ``rejected`` (trial steps refused in the last step); with
+    ``hessian_every > 1`` also ``eigenvalues`` and ``eigenvectors`` (the columns) of the
+    Hessian in use. A step with ``max |g| <= tolerance_grad`` does nothing.
     """
 
     limits = {
@@ -84,13 +98,19 @@ class Newton(FlatSecondOrder):
         "max_memory": Limits(low_open=True, finite=False),
         "max_retries": Limits(integer=True),
         "chunk_size": Limits(low=1, integer=True, optional=True),
+        "hessian_every": Limits(low=1, integer=True),
     }
     state_slots = {
         "step": count_slot,
         "func_evals": count_slot,
+        "hessian_evals": count_slot,
         "damping": number_slot(Limits()),
         "nu": number_slot(Limits(low_open=True)),
         "rejected": count_slot,
+        "eigenvalues": array_slot,
+        "eigenvectors": lambda value, where, shape, dtype: array_slot(
+            value, where, shape + shape, dtype
+        ),
     }
 
     def __init__(
@@ -104,6 +124,7 @@ class Newton(FlatSecondOrder):
         chunk_size: int | None = None,
         max_retries: int = 20,
         tolerance_grad: float = 1e-10,
+        hessian_every: int = 1,
     ):
         defaults = dict(
             lr=lr,
@@ -114,9 +135,26 @@ class Newton(FlatSecondOrder):
             chunk_size=chunk_size,
             max_retries=max_retries,
             tolerance_grad=tolerance_grad,
+            hessian_every=hessian_every,
         )
         super().__init__(params, defaults)
         self.rows_per_pass()
+
+    def state_layout(self, p):
+        """The eigendecomposition's arrays: float64, over the flat vector (``(n,)``, ``(n, n)``)."""
+        return (self.flat().n,), np.dtype(np.float64)
+
+    def check_state(self, entry: dict, group: dict, where: str) -> None:
+        """The eigenvalues and eigenvectors come together, finite."""
+        super().check_state(entry, group, where)
+        kept = [key for key in ("eigenvalues", "eigenvectors") if key in entry]
+        check(
+            len(kept) != 1,
+            f"{where}: 'eigenvalues' and 'eigenvectors' (the Hessian's eigendecomposition, kept "
+            f"with hessian_every > 1) come together; got only {kept}",
+        )
+        for key in kept:
+            check(np.isfinite(entry[key]).all(), f"{where}: '{key}' holds NaN or infinity")
 
     def rows_per_pass(self, tape_size: int | None = None) -> int:
         """Rows of the Hessian per run of the closure: ``chunk_size``, or the most that fit in
@@ -167,13 +205,11 @@ class Newton(FlatSecondOrder):
         """One damped Newton step; returns the loss before it."""
         group, flat, state = self.setup(
             closure,
-            {"step": 0, "func_evals": 0, "damping": float(self.param_groups[0]["damping"]),
-             "nu": 2.0, "rejected": 0},
+            {"step": 0, "func_evals": 0, "hessian_evals": 0,
+             "damping": float(self.param_groups[0]["damping"]), "nu": 2.0, "rejected": 0},
         )  # fmt: skip
         self.rows_per_pass()  # a Hessian that cannot fit is refused before the closure runs
-        chunk = self.rows_per_pass(self.measure_tape(closure))
-        loss, g, H = self.hessian(closure, chunk)
-        state["func_evals"] += 1 + math.ceil(flat.n / chunk)  # the measuring run, the passes
+        loss, g, model = self._quadratic_model(closure, flat, state, group["hessian_every"])
         state["step"] += 1
         state["rejected"] = 0
         with no_grad():
@@ -181,31 +217,48 @@ class Newton(FlatSecondOrder):
                 return loss
             lr, lam = group["lr"], state["damping"]
             if not group["adaptive"]:
-                with _damped(H, lam):
-                    try:
-                        d = np.linalg.solve(H, -g)
-                    except np.linalg.LinAlgError:
-                        d = np.linalg.lstsq(H, -g, rcond=None)[0]
-                flat.add(lr, d.astype(flat.dtype))
+                flat.add(lr, model.solve(g, lam).astype(flat.dtype))
                 return loss
-            self._levenberg_marquardt(closure, flat, state, float(loss), g, H, lr)
+            self._levenberg_marquardt(closure, flat, state, float(loss), g, model, lr)
         return loss
 
-    def _levenberg_marquardt(self, closure, flat, state, f0, g, H, lr):
+    def _quadratic_model(self, closure, flat, state, every: int):
+        """``(loss, g, model)``: the loss and flat gradient at the current parameters, and the
+        quadratic model's curvature: the Hessian computed now, or (``every > 1``, between
+        refreshes) the eigendecomposition kept from the last one."""
+        kept = state.get("eigenvalues")
+        if every > 1 and kept is not None and len(kept) == flat.n and state["step"] % every:
+            with enable_grad():
+                loss = closure()
+            state["func_evals"] += 1
+            model = EigenModel(state["eigenvalues"], state["eigenvectors"])
+            return loss, flat.grad().astype(np.float64), model
+        state.pop("eigenvalues", None)  # the old factors go before the new Hessian is built
+        state.pop("eigenvectors", None)
+        chunk = self.rows_per_pass(self.measure_tape(closure))
+        loss, g, H = self.hessian(closure, chunk)
+        state["func_evals"] += 1 + math.ceil(flat.n / chunk)  # the measuring run, the passes
+        state["hessian_evals"] += 1
+        if every == 1:
+            return loss, g, DenseModel(H)
+        state["eigenvalues"], state["eigenvectors"] = np.linalg.eigh(H)
+        del H
+        return loss, g, EigenModel(state["eigenvalues"], state["eigenvectors"])
+
+    def _levenberg_marquardt(self, closure, flat, state, f0, g, model, lr):
         """Try damped steps until one lowers the loss (see the class docstring)."""
         x = flat.get()
         f = flat.function(closure)
         lam, nu = state["damping"], state["nu"]
-        scale = max(1.0, float(np.abs(np.diag(H)).max()))
+        scale = model.scale()
         floor, ceiling = 1e-8 * scale, 1e16 * scale
         for _ in range(self.param_groups[0]["max_retries"] + 1):
-            with _damped(H, lam):
-                s = _descent_step(H, g, lr)
+            s = model.descent_step(g, lr, lam)
             if s is None:
                 lam, nu = min(max(lam * nu, floor), ceiling), 2 * nu
                 state["rejected"] += 1
                 continue
-            predicted = -(g @ s + 0.5 * s @ H @ s)
+            predicted = -(g @ s + 0.5 * model.curvature(s))
             if 0 <= predicted <= 4 * np.finfo(flat.dtype).eps * abs(f0):
                 flat.set(x)  # converged: no decrease the loss could show in floating point
                 break
@@ -227,24 +280,3 @@ class Newton(FlatSecondOrder):
 # np.linalg.cholesky copies its input into a buffer and writes a new factor, and the in-place
 # symmetrisation copies H^T.
 _SOLVE_ARRAYS = 3
-
-
-def _descent_step(H: np.ndarray, g: np.ndarray, lr: float) -> np.ndarray | None:
-    """``s = lr * H^{-1} (-g)`` if ``H`` is positive definite, else None."""
-    try:
-        np.linalg.cholesky(H)  # positive definite: d is a descent direction
-    except np.linalg.LinAlgError:
-        return None
-    return lr * np.linalg.solve(H, -g)
-
-
-@contextmanager
-def _damped(H: np.ndarray, lam: float):
-    """``H`` as ``H + lam I`` inside the block, its diagonal put back exactly afterwards: in place,
-    because a damped copy would be one more ``n x n`` array than ``max_memory`` allows."""
-    diagonal = H.diagonal().copy()
-    np.fill_diagonal(H, diagonal + lam)
-    try:
-        yield H
-    finally:
-        np.fill_diagonal(H, diagonal)
