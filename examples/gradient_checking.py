@@ -4,7 +4,7 @@
    mg.gradcheck compares the rule with finite differences and points at the elements where it
    is wrong; the fixed rule passes, in full mode and in fast mode (random directions).
 2. The same op inside a model: mg.nn.check_module finds the parameters whose gradients are wrong
-   (those before the bad activation).
+   (those before the bad activation), and its directional mode names the operation itself.
 3. A small classifier trained for a few dozen steps with plain SGD on numpy-generated data, with
    an mg.nn.GradientMonitor attached: gradient norms per parameter, a gradient check every 10
    steps, and flags for NaN/Inf and exploding or vanishing norms.
@@ -123,12 +123,20 @@ def check_the_model() -> None:
     if failed != ['"0.weight"', '"0.bias"']:
         raise SystemExit(f"expected the first layer's parameters to fail, got {failed}")
 
+    directional = mg.nn.check_module(classifier(BadSwish), cross_entropy, X, y,
+                                     mode="directional")  # fmt: skip
+    print('\nmode="directional": one random direction over every element, then localised:')
+    print(directional)
+    culprits = [(rule.op, rule.module) for rule in directional.wrong_rules]
+    if culprits != [("BadSwish", "1")]:
+        raise SystemExit(f"expected the rule of BadSwish in module 1 to be named, got {culprits}")
+
 
 def train_with_monitor(steps=40, lr=0.5) -> None:
     section("3. Training with a GradientMonitor")
     X, y = make_data()
     model = classifier(Swish)
-    monitor = mg.nn.GradientMonitor(model, cross_entropy, every=10)
+    monitor = mg.nn.GradientMonitor(model, cross_entropy, check_every=10)
     inputs = mg.tensor(X)
     for step in range(steps):
         logits = model(inputs)

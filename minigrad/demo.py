@@ -2,9 +2,10 @@
 
 On scikit-learn's digits (1,797 8x8 images, shipped inside scikit-learn: no download), with a
 fixed seed, it trains an MLP and a small CNN with progress bars, checks gradients while they
-learn (``GradientMonitor``), computes the top Hessian eigenvalue at the end and the learning rate
-it suggests, and writes to the output folder: the graph of one training step (SVG and PNG), the
-loss and accuracy curves (PNG) and a short text report.
+learn (``GradientMonitor``, which also follows update/weight ratios, the gradient noise scale and
+the sharpness), computes the top Hessian eigenvalue at the end and the learning rate it
+suggests, and writes to the output folder: the graph of one training step (SVG and PNG), the
+loss and accuracy curves (PNG), each model's monitor dashboard (PNG) and a short text report.
 """
 
 from __future__ import annotations
@@ -96,7 +97,10 @@ def train(name: str, data, epochs: int, seed: int, batch_size: int = 64):
     model = make_mlp() if name == "mlp" else make_cnn()
     steps_per_epoch = -(-len(x_train) // batch_size)
     optimizer, schedule = make_optimizer(name, model, epochs * steps_per_epoch)
-    monitor = nn.GradientMonitor(model, nn.functional.cross_entropy, every=50, n_coords=3)
+    monitor = nn.GradientMonitor(
+        model, nn.functional.cross_entropy, every=10, check_every=100, noise_every=100,
+        curvature_every=10 * steps_per_epoch, optimizer=optimizer,
+    )  # fmt: skip
     rng = np.random.default_rng(seed)
     history = {"loss": [], "train_acc": [], "test_acc": []}
     start = time.perf_counter()
@@ -110,7 +114,7 @@ def train(name: str, data, epochs: int, seed: int, batch_size: int = 64):
             loss = nn.functional.cross_entropy(model(xb), yb)
             optimizer.zero_grad()
             loss.backward()
-            monitor.step(xb, yb)
+            monitor.step(xb, yb, loss=loss)
             optimizer.step()
             schedule.step()
             losses.append(loss.item())
@@ -224,6 +228,19 @@ def save_curves(histories: dict, out: str) -> str:
     return path
 
 
+def save_dashboard(monitor, name: str, out: str) -> str:
+    """The monitor's dashboard: loss, gradient norms, update/weight ratios, noise scale,
+    sharpness against the edge of stability, checks and the monitor's cost."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = os.path.join(out, f"dashboard-{name}.png")
+    plt.close(monitor.dashboard(path))
+    return path
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m minigrad.demo", description=__doc__.splitlines()[0]
@@ -248,6 +265,7 @@ def main(argv=None) -> int:
         report.append(f"{name.upper()}: test accuracy {history['test_acc'][-1]:.4f} after {epochs} "
                       f"epochs ({seconds:.1f} s), {model.num_parameters()} parameters")  # fmt: skip
         report.append(str(monitor))
+        report.append(save_dashboard(monitor, name, args.out))
         suggestion = curvature(model, name, data, args.seed)
         line = (
             f"{name.upper()}: top Hessian eigenvalue {suggestion.eigenvalue:.4g}, suggested "
@@ -261,7 +279,8 @@ def main(argv=None) -> int:
     with open(path, "w") as f:
         f.write("\n".join(report) + "\n")
     print(
-        f"\nWrote {args.out}/: report.txt, curves.png and the graphs. Report:\n" + "\n".join(report)
+        f"\nWrote {args.out}/: report.txt, curves.png, the dashboards and the graphs. Report:\n"
+        + "\n".join(report)
     )
     return 0
 

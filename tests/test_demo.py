@@ -17,7 +17,8 @@ def test_demo_reaches_its_accuracy_and_writes_report_curves_and_graphs(
     targets are 97% test accuracy for the MLP and 98% for the CNN."""
     out = tmp_path / "out"
     assert demo.main(["--out", str(out)]) == 0
-    for name in ("report.txt", "curves.png", "graph-mlp.svg", "graph-cnn.svg", "graph-mlp.png"):
+    for name in ("report.txt", "curves.png", "graph-mlp.svg", "graph-cnn.svg", "graph-mlp.png",
+                 "dashboard-mlp.png", "dashboard-cnn.png"):  # fmt: skip
         assert (out / name).stat().st_size > 0, name
     report = (out / "report.txt").read_text()
     accuracy = {m: float(a) for m, a in re.findall(r"(MLP|CNN): test accuracy ([0-9.]+)", report)}
@@ -26,12 +27,17 @@ def test_demo_reaches_its_accuracy_and_writes_report_curves_and_graphs(
     assert "|grad|" in (out / "graph-cnn.dot").read_text()
     assert "top Hessian eigenvalue" in report and "GradientMonitor" in report
     assert (out / "curves.png").read_bytes().startswith(b"\x89PNG")
+    assert (out / "dashboard-mlp.png").read_bytes().startswith(b"\x89PNG")
+    assert "gradient noise scale B_simple" in report and "sharpness lambda_max" in report
+    assert re.search(r"monitor: [0-9.]+% overhead", report)
     assert str(out) in capsys.readouterr().out
 
 
 def test_one_model_only(tmp_path, float32_default):
     assert demo.main(["--model", "mlp", "--epochs", "1", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "graph-mlp.svg").exists() and not (tmp_path / "graph-cnn.svg").exists()
+    assert (tmp_path / "dashboard-mlp.png").exists()
+    assert not (tmp_path / "dashboard-cnn.png").exists()
 
 
 def test_help_runs_as_a_module():

@@ -44,7 +44,7 @@ class InputCheck:
     kinks: list[tuple] = field(default_factory=list)  # indices where f is not differentiable
 
     def _where(self, index) -> str:
-        return f"{self.name}{list(index)}" if self.shape else self.name
+        return f"{self.name}{list(index)}" if self.shape and index != () else self.name
 
     def __str__(self) -> str:
         status = "ok  " if self.passed else "FAIL"
@@ -69,14 +69,40 @@ class InputCheck:
 
 
 @dataclass
+class WrongRule:
+    """An operation whose derivative rule disagrees with finite differences of its forward, at
+    the inputs it had in a model's graph: ``op`` (its primitive's name), ``module`` (the dotted
+    path of the module whose forward made it, "" for the model itself, None when unknown),
+    ``nodes`` (how many of its nodes failed) and ``check`` (the worst one)."""
+
+    op: str
+    module: str | None
+    nodes: int
+    check: InputCheck
+
+    def __str__(self) -> str:
+        if self.module is None:
+            where = ""
+        else:
+            where = f' in module "{self.module}"' if self.module else " in the model's forward"
+        times = f" ({self.nodes} nodes)" if self.nodes > 1 else ""
+        return (
+            f"wrong rule: {self.op}{where}{times}: vjp vs finite differences of forward: "
+            f"{self.check.analytic:.6g} vs {self.check.numeric:.6g}"
+        )
+
+
+@dataclass
 class GradcheckReport:
-    """The result of a gradient check: truthy when every check passed; prints as a table."""
+    """The result of a gradient check: truthy when every check passed; prints as a table.
+    ``wrong_rules``: the operations found to have wrong rules (a model's directional check)."""
 
     checks: list[InputCheck]
     atol: float
     rtol: float
     notes: list[str] = field(default_factory=list)
     title: str = "gradcheck"
+    wrong_rules: list[WrongRule] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -96,6 +122,7 @@ class GradcheckReport:
         lines = [f"{head} (atol={self.atol:g}, rtol={self.rtol:g})"]
         lines += [f"  note: {n}" for n in self.notes]
         lines += [f"  {c}" for c in self.checks]
+        lines += [f"  {rule}" for rule in self.wrong_rules]
         return "\n".join(lines)
 
     __repr__ = __str__

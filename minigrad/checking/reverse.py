@@ -11,7 +11,7 @@ ill-conditioned inputs while still catching any real mistake (a wrong rule is of
 Where the two one-sided differences disagree, ``f`` has a kink at that point (relu or abs at 0,
 max at a tie): the element passes when the analytic value lies between them (a valid
 subgradient) and the report lists it as non-differentiable instead of failing. Fast mode checks
-3 random directions instead, with a tolerance from the differences' own error (see ``_probe``).
+3 random directions instead, with a tolerance from the differences' own error (see ``probe``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .inputs import as_inputs, constant_notes, float64_inputs, projected
 from .report import GradcheckNotice, GradcheckReport, compare, disagreements, finish
 
 
-def _analytic(scalar, arrays, wrt):
+def reverse_gradients(scalar, arrays, wrt):
     """The reverse-mode gradient of ``scalar`` for each input in ``wrt``."""
     xs = [Tensor(a, requires_grad=i in wrt) for i, a in enumerate(arrays)]
     with autodiff.enable_grad():
@@ -72,7 +72,7 @@ def gradcheck(
     - ``mode="fast"``: 3 seeded random directions ``v``, comparing ``<J^T u, v>`` with finite
       differences of ``<u, f(x + h v)>`` (1 backward and 13 forward evaluations however many
       elements there are) within a tolerance estimated from the differences themselves, far
-      tighter than ``rtol`` on a large input (see ``_probe``); if one fails it escalates to the
+      tighter than ``rtol`` on a large input (see ``probe``); if one fails it escalates to the
       full check, which decides with the normal tolerance and finds the elements.
     - ``method``: "central" (default), "forward", "richardson" or "complex" (complex step:
       exact to rounding, needs every operation in ``f`` to be holomorphic; an error names the
@@ -96,15 +96,15 @@ def gradcheck(
         warnings.warn(note, GradcheckNotice, stacklevel=2)
     notes += constant_notes(arrays, wrt, names)
     scalar = projected(f, seed)
-    analytic, loss = _analytic(scalar, arrays, wrt)
+    analytic, loss = reverse_gradients(scalar, arrays, wrt)
 
     def value(arrays):
         with autodiff.no_grad():
             return scalar(*[Tensor(a) for a in arrays]).item()
 
     if mode == "fast":
-        check = _probe(value, arrays, wrt, analytic, abs(loss.item()), eps, atol, rtol, seed,
-                       max_failures)  # fmt: skip
+        check = probe(value, arrays, wrt, analytic, abs(loss.item()), eps, atol, rtol, seed,
+                      max_failures)  # fmt: skip
         if check.passed:
             return finish(GradcheckReport([check], atol, rtol, notes), raise_exception)
         notes.append("fast check failed along a random direction: escalated to every element")
@@ -130,9 +130,11 @@ def gradcheck(
 PROBE_MARGIN = 10
 
 
-def _probe(value, arrays, wrt, analytic, magnitude, eps, atol, rtol, seed, max_failures):
+def probe(value, arrays, wrt, analytic, magnitude, eps, atol, rtol, seed, max_failures,
+          n_directions=3):  # fmt: skip
     """Fast mode: ``<J^T u, v>`` against finite differences of the scalar ``value`` (``|value|
-    = magnitude`` at ``arrays``) along 3 seeded random directions ``v``: an ``InputCheck``.
+    = magnitude`` at ``arrays``) along ``n_directions`` seeded random directions ``v`` (each
+    over every element of the inputs in ``wrt``): an ``InputCheck``.
 
     The estimate is Richardson-extrapolated from central differences at h and h/2 and allowed
     ``atol + PROBE_MARGIN * (|D(h) - D(h/2)| + eps_mach * magnitude / h)``, never more than
@@ -143,7 +145,7 @@ def _probe(value, arrays, wrt, analytic, magnitude, eps, atol, rtol, seed, max_f
     between the one-sided differences passes, as an element at a kink does.
     """
     rng = np.random.default_rng(seed + 2)
-    directions = [[rng.standard_normal(arrays[i].shape) for i in wrt] for _ in range(3)]
+    directions = [[rng.standard_normal(arrays[i].shape) for i in wrt] for _ in range(n_directions)]
     along = np.array([sum(float(np.sum(a * v)) for a, v in zip(analytic, d))
                       for d in directions])  # fmt: skip
     rounding = numeric.MACHINE_EPS * magnitude / numeric.directional_step(arrays, wrt, eps)
