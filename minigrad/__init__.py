@@ -36,8 +36,8 @@ from .random import (
 from . import backends, cuda
 from . import errors
 from .errors import (
-    BackwardError, DTypeError, IndexingError, MinigradError, MissingFeatureError, OpError,
-    ShapeError,
+    ArgumentError, BackwardError, DTypeError, IndexingError, MinigradError, MissingFeatureError,
+    OpError, ShapeError,
 )  # fmt: skip
 from .functions import (
     abs, add, astype, ceil, clamp, clip, cos, div, erf, exp, expm1, floor, log, log1p, log2, log10,

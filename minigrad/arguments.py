@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -25,8 +26,45 @@ from itertools import accumulate
 import numpy as np
 
 from .autodiff import enable_grad, mode
-from .errors import BackwardError, DTypeError, ShapeError
+from .errors import ArgumentError, BackwardError, DTypeError, ShapeError
 from .tensor import Tensor
+
+# ----- the function's form ----------------------------------------------------------------------
+
+
+def required_positional(fn) -> int | None:
+    """How many positional arguments ``fn`` needs (None: it takes ``*args``, or cannot say)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    required = 0
+    for parameter in signature.parameters.values():
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            return None if required == 0 else required
+        positional = parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+        if positional and parameter.default is parameter.empty:
+            required += 1
+    return required
+
+
+def call(fname: str, f: Callable, args, kwargs=None):
+    """``f(*args, **kwargs)``, and a clear error when ``f`` is a closure of no arguments (the form
+    the optimizers and ``mg.curvature`` take) where a function of the inputs was needed. Checked
+    only once the call has failed: nothing on the way of a call that works."""
+    try:
+        return f(*args, **(kwargs or {}))
+    except TypeError:
+        if args and required_positional(f) == 0:
+            raise ArgumentError(
+                f"{fname}: the function takes no arguments (a PyTorch-style closure?), but "
+                f"{fname} calls it with the {len(args)} input(s) it differentiates; write it as "
+                f"a function of them (lambda w, b: loss(w, b)), or pass the closure to an "
+                f"optimizer's step() or to the mg.curvature tools, which take closures with "
+                f"params=list(model.parameters())"
+            ) from None
+        raise
+
 
 # ----- argnums -----------------------------------------------------------------------------------
 
@@ -156,12 +194,12 @@ def substituted(args: Sequence, nums: Sequence[int], values: Sequence) -> list:
     return full
 
 
-def restricted(f: Callable, args: Sequence, nums: Sequence[int]) -> Callable:
+def restricted(fname: str, f: Callable, args: Sequence, nums: Sequence[int]) -> Callable:
     """``f`` as a function of its arguments in positions ``nums`` alone, the others fixed at
     ``args``: what forward mode and the Hessian differentiate."""
 
     def f_of_differentiated(*values):
-        return f(*substituted(args, nums, values))
+        return call(fname, f, substituted(args, nums, values))
 
     return f_of_differentiated
 

@@ -5,6 +5,11 @@ class MinigradError(Exception):
     """Base class of every error minigrad raises for a user mistake."""
 
 
+class ArgumentError(MinigradError, TypeError):
+    """A function was given in a form the caller does not take (the message names the forms it
+    does: a function of the inputs, or a closure of none)."""
+
+
 class ShapeError(MinigradError, ValueError):
     """Operands whose shapes do not fit the operation (broadcasting, matmul, reshape, axes)."""
 

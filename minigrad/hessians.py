@@ -23,6 +23,7 @@ from . import autograd
 from .arguments import (
     FlatLayout,
     argnums_tuple,
+    call,
     float_input,
     identity_rows,
     match_argnums,
@@ -66,7 +67,7 @@ def _hessian_vector_products(fname, f, primals, tangents, batched=None):
     xs, B, batched = tangent_inputs(fname, primals, tangents, batched, requires_grad=True)
 
     def gradients():
-        out = scalar_output(fname, f(*xs))
+        out = scalar_output(fname, call(fname, f, xs))
         return autograd.grad(out, xs) if out.requires_grad else [None] * len(xs)
 
     return gradient_tangents(gradients, xs, B), batched
@@ -214,7 +215,7 @@ def hessian(
         n = layout.n
         dtype = np.result_type(*[x.dtype for x in xs])
         itemsize = np.dtype(dtype).itemsize
-        g = restricted(f, args, nums)
+        g = restricted("hessian", f, args, nums)
 
         result = n * n * itemsize
         if result > max_memory:  # before the probe: a huge n fails without allocating

@@ -18,6 +18,7 @@ from .arguments import (
     FlatLayout,
     argnums_tuple,
     as_array,
+    call,
     float_input,
     identity_rows,
     match_argnums,
@@ -56,7 +57,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     def value_and_grad_f(*args, **kwargs):
         args, leaves, nested = with_leaves("grad", args, argnums)
         with recording_for_reverse(leaves):
-            out = f(*args, **kwargs)
+            out = call("grad", f, args, kwargs)
         scalar_output("grad", out, advice=_REDUCE_OR_USE_JACREV)
         if out.requires_grad:
             grads = autograd.grad(out, leaves, create_graph=nested)
@@ -95,7 +96,7 @@ def vjp(f: Callable, *primals):
     """
     args, leaves, nested = with_leaves("vjp", primals, tuple(range(len(primals))))
     with recording_for_reverse(leaves):
-        out = f(*args)
+        out = call("vjp", f, args)
 
     def vjp_fn(cotangent):
         if isinstance(cotangent, Tensor):
@@ -121,7 +122,7 @@ def _push_tangents(fname: str, f, primals, tangents, batched=None):
     """Run ``f`` in forward mode; return (output, its tangent batch, whether batched)."""
     xs, B, batched = tangent_inputs(fname, primals, tangents, batched)
     with forward_mode():
-        out = tensor_output(fname, f(*xs))
+        out = tensor_output(fname, call(fname, f, xs))
     t_out = out.tangent if out.tangent is not None else np.zeros((B, *out.shape), out.dtype)
     out.tangent = None
     return out, t_out, batched
@@ -152,7 +153,7 @@ def _forward_jacobian(fname: str, f, argnums, args):
     layout = FlatLayout([x.shape for x in xs])
     tangents = layout.split(identity_rows(0, layout.n, layout.n))
     out, t_out, _ = _push_tangents(
-        fname, restricted(f, args, nums), tuple(xs), tuple(tangents), batched=True
+        fname, restricted(fname, f, args, nums), tuple(xs), tuple(tangents), batched=True
     )
     jac = np.moveaxis(t_out, 0, -1)  # out.shape + (n,)
     return match_argnums(argnums, [Tensor(block) for block in layout.split(jac)])
@@ -203,7 +204,7 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     def jacrev_f(*args):
         args, leaves, nested = with_leaves("jacrev", args, argnums)
         with recording_for_reverse(leaves):
-            out = f(*args)
+            out = call("jacrev", f, args)
         return _reverse_jacobian("jacrev", out, leaves, nested, argnums)
 
     return jacrev_f
@@ -229,7 +230,7 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto") 
         random_state = default_generator.rng.bit_generator.state
         full, leaves, nested = with_leaves("jacobian", args, argnums)
         with recording_for_reverse(leaves):
-            out = tensor_output("jacobian", f(*full))
+            out = tensor_output("jacobian", call("jacobian", f, full))
         if sum(x.numel() for x in leaves) > out.numel():
             return _reverse_jacobian("jacobian", out, leaves, nested, argnums)
         del out, full, leaves  # free the recording before the forward pass

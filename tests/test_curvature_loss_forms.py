@@ -106,3 +106,47 @@ def test_a_closure_that_returns_no_scalar_is_refused(regression):
     model, X, y, _ = regression
     with pytest.raises(CurvatureError, match=r"hessian_trace: the closure must return"):
         hessian_trace(lambda: model(X), list(model.parameters()))
+
+
+# ----- the other tools: each refuses the form it does not take, naming both -------------------
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("hvp", lambda f, ps: mg.hvp(f, ps, [mg.ones_like(p) for p in ps])),
+        ("hessian", lambda f, ps: mg.hessian(f)(*ps)),
+        ("grad", lambda f, ps: mg.grad(f)(*ps)),
+        ("jacrev", lambda f, ps: mg.jacrev(f)(*ps)),
+        ("jvp", lambda f, ps: mg.jvp(f, ps, [mg.ones_like(p) for p in ps])),
+        ("vjp", lambda f, ps: mg.vjp(f, *ps)),
+    ],
+)
+def test_a_transform_given_a_closure_says_so(regression, name, call):
+    model, X, y, _ = regression
+    params = list(model.parameters())
+    with pytest.raises(mg.ArgumentError, match=rf"^{name}: the function takes no arguments .*"
+                       r"closure.*mg.curvature"):  # fmt: skip
+        call(lambda: nn.functional.mse_loss(model(X), y), params)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: mg.optim.SGD(ps, lr=0.1),
+        lambda ps: mg.optim.LBFGS(ps),
+        lambda ps: mg.optim.Newton(ps),
+        lambda ps: mg.optim.NewtonCG(ps),
+        lambda ps: mg.optim.Sophia(ps),
+    ],
+)
+def test_an_optimizer_given_a_function_of_the_parameters_says_so(regression, make):
+    model, X, y, _ = regression
+    params = list(model.parameters())
+    optimizer = make(params)
+    before = [p.numpy().copy() for p in params]
+    with pytest.raises(mg.ArgumentError, match=r"\.step: the closure needs 1 argument"):
+        optimizer.step(lambda ps: nn.functional.mse_loss(X @ ps[0].T + ps[1], y))
+    with pytest.raises(mg.ArgumentError, match=r"\.step: closure must be a function"):
+        optimizer.step(3.0)
+    assert all(np.array_equal(p.numpy(), b) for p, b in zip(params, before))  # nothing moved

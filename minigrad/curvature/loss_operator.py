@@ -19,12 +19,11 @@ returned as float64).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..arguments import FlatLayout, scalar_output
+from ..arguments import FlatLayout, required_positional, scalar_output
 from ..autodiff import enable_grad
 from ..hessians import hvp, probe
 from ..optim.checks import OptimizerError
@@ -195,7 +194,7 @@ def given_form(
         f"{fname}: {what} must be a function of the parameters ({name}(params)) or a closure "
         f"({closure}), got a {type(fn).__name__}",
     )
-    arity = _required_arguments(fn)
+    arity = required_positional(fn)
     if arity == 0:
         for i, p in enumerate(params):
             check(
@@ -212,19 +211,3 @@ def given_form(
         f"mg.hessian takes, pass lambda ps: f(*ps)",
     )
     return "function"
-
-
-def _required_arguments(fn) -> int | None:
-    """How many positional arguments ``fn`` needs (None: it takes ``*args`` or cannot say)."""
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return None
-    required = 0
-    for parameter in signature.parameters.values():
-        if parameter.kind is parameter.VAR_POSITIONAL:
-            return None if required == 0 else required
-        positional = parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
-        if positional and parameter.default is parameter.empty:
-            required += 1
-    return required

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import MinigradError
+from ..arguments import required_positional
+from ..errors import ArgumentError, MinigradError
 from ..tensor import Tensor
 
 
@@ -201,3 +202,23 @@ def milestones_field(scheduler, where: str, key: str, value) -> Counter:
     for m, n in pairs:
         counts[int(m)] += int(n)
     return counts
+
+
+def check_closure(owner: str, closure) -> None:
+    """Refuse a ``closure`` that ``step`` cannot call as ``closure()``: not callable, or a
+    function of the parameters (the form ``mg.hessian`` and ``mg.curvature`` take) rather than
+    a PyTorch-style closure of none."""
+    if closure is None:
+        return
+    if not callable(closure):
+        raise ArgumentError(
+            f"{owner}: closure must be a function of no arguments that returns the loss, got a "
+            f"{type(closure).__name__}"
+        )
+    need = required_positional(closure)
+    if need:
+        raise ArgumentError(
+            f"{owner}: the closure needs {need} argument(s) (a function of the parameters?), "
+            f"but step calls closure() with none, as PyTorch does; wrap it: def closure(): "
+            f"optimizer.zero_grad(); loss = loss_fn(params); loss.backward(); return loss"
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .checks import Limits
+from .checks import Limits, check_closure
 from .line_search import FlatParams
 from .optimizer import Optimizer, check
 
@@ -37,6 +37,7 @@ class FlatSecondOrder(Optimizer):
             f"{type(self).__name__}.step needs a closure that zeroes the grads, computes the "
             f"loss, calls backward() and returns the loss",
         )
+        check_closure(f"{type(self).__name__}.step", closure)
         group = self.param_groups[0]
         flat = self.flat()
         state = self.state.setdefault(group["params"][0], {})

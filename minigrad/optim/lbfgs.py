@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..autodiff import enable_grad, no_grad
-from .checks import Limits
+from .checks import Limits, check_closure
 from .line_search import FlatParams, strong_wolfe
 from .optimizer import Optimizer, check
 from .state_checks import (
@@ -141,6 +141,7 @@ class LBFGS(Optimizer):
             "LBFGS.step needs a closure that zeroes the grads, computes the loss, calls "
             "backward() and returns the loss",
         )
+        check_closure("LBFGS.step", closure)
         with no_grad():
             return self._step(closure)
 

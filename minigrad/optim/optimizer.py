@@ -16,7 +16,15 @@ import numpy as np
 
 from ..autodiff import enable_grad, no_grad
 from ..tensor import Tensor
-from .checks import Limits, OptimizerError, check, check_gradient, is_flag, is_real
+from .checks import (
+    Limits,
+    OptimizerError,
+    check,
+    check_closure,
+    check_gradient,
+    is_flag,
+    is_real,
+)
 from .state_checks import check_required, checked_state_dict
 
 
@@ -177,6 +185,7 @@ class Optimizer:
         """One update of every parameter with a gradient. ``closure`` (optional) recomputes the
         loss and its gradients and returns the loss; ``step`` returns it."""
         loss = None
+        check_closure(f"{type(self).__name__}.step", closure)
         if closure is not None:
             with enable_grad():
                 loss = closure()

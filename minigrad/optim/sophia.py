@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autodiff import enable_grad, no_grad
 from .adam import BetasOptimizer
-from .checks import Limits, check
+from .checks import Limits, check, check_closure
 from .closure_curvature import closure_hvp
 from .line_search import FlatParams
 from .optimizer import Optimizer
@@ -111,6 +111,7 @@ class Sophia(BetasOptimizer):
     def step(self, closure: Callable | None = None):
         """One Sophia update of every parameter with a gradient; returns the closure's loss.
         The steps ``1, k + 1, ...`` estimate the Hessian and need the closure."""
+        check_closure("Sophia.step", closure)
         estimates = {}
         if self._due():
             check(
