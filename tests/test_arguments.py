@@ -73,5 +73,5 @@ def test_restricted_substitutes_the_differentiated_arguments():
     def f(a, b, c):
         return (a, b, c)
 
-    of_c_and_a = restricted(f, ("a", "b", "c"), resolve_argnums("f", (2, -3), 3))
+    of_c_and_a = restricted("f", f, ("a", "b", "c"), resolve_argnums("f", (2, -3), 3))
     assert of_c_and_a("C", "A") == ("A", "b", "C")
