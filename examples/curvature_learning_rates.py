@@ -157,7 +157,8 @@ def main(steps: int, out: pathlib.Path) -> None:
         f"det(H)^(-1/n) = {geometric.lr:.2g}",
         fontsize=10,
     )
-    ax.legend(fontsize=8)
+    ax.set_ylim(top=ax.get_ylim()[1] * 8)  # a decade above the spikes, for the legend
+    ax.legend(fontsize=8, ncol=3, loc="upper center")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(out / "curvature-learning-rates.png", dpi=120)

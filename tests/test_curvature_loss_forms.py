@@ -150,3 +150,14 @@ def test_an_optimizer_given_a_function_of_the_parameters_says_so(regression, mak
     with pytest.raises(mg.ArgumentError, match=r"\.step: closure must be a function"):
         optimizer.step(3.0)
     assert all(np.array_equal(p.numpy(), b) for p, b in zip(params, before))  # nothing moved
+
+
+def test_a_loss_that_is_not_finite_is_named_not_a_linear_algebra_error(regression):
+    model, X, y, _ = regression
+    with mg.no_grad():
+        model.weight.data[0, 0] = np.nan  # a run that diverged
+    with pytest.raises(CurvatureError, match=r"hessian_eigenvalues: the Hessian-vector products "
+                       r"are not finite"):  # fmt: skip
+        mg.curvature.hessian_eigenvalues(
+            lambda: nn.functional.mse_loss(model(X).tanh(), y), list(model.parameters())
+        )

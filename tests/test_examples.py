@@ -32,6 +32,11 @@ OUTPUTS = {
     "char_lstm.py": ["example-output/char-lstm-loss.png"],
     "conv_autoencoder.py": ["example-output/conv-autoencoder.png"],
     "curvature_learning_rates.py": ["example-output/curvature-learning-rates.png"],
+    "curvature_tour.py": [
+        "example-output/curvature-spectrum-training.png",
+        "example-output/curvature-landscape.png",
+        "example-output/curvature-sharpness.png",
+    ],
     "digits.py": [],
     "draw_cnn_graph.py": ["graph-output/train_step.svg", "graph-output/train_step_ops.svg"],
     "gradient_checking.py": [],
@@ -54,6 +59,7 @@ ARGUMENTS = {
     "char_lstm.py": ["--quick"],
     "conv_autoencoder.py": ["--quick"],
     "curvature_learning_rates.py": ["--quick"],
+    "curvature_tour.py": ["--quick"],
     "tiny_gpt.py": ["--quick"],
 }
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,13 @@
-"""``minigrad.curvature``: the curvature of a loss, seen and used.
+"""``minigrad.curvature``: the curvature of a loss, seen and used (docs/curvature.md).
+
+- Eigenvalues and spectra: ``hessian_eigenvalues`` (Lanczos or power iteration),
+  ``top_hessian_eigenvalues`` (power iteration with deflation), ``exact_hessian_spectrum``,
+  ``hessian_spectral_density`` (stochastic Lanczos quadrature), ``hessian_trace``.
+- Gauss-Newton and Fisher: ``ggn_vector_product``, ``gauss_newton_matrix``, ``empirical_fisher``,
+  ``per_sample_gradients``; diagonals: ``hessian_diagonal``, ``ggn_diagonal``,
+  ``fisher_diagonal``.
+- Learning rates: ``suggest_lr`` (``1/lambda_max``, ``det(H)^(-1/n)``, or ``1/|diag H|``).
+- Landscapes: ``loss_landscape``, ``trajectory_directions``.
 
 Near a point ``w``, a loss is its quadratic model ``L(w + d) ~ L(w) + g.d + d.H d / 2``. Along an
 eigenvector ``u`` of the Hessian ``H`` with eigenvalue ``lam > 0``, a gradient step ``d = -lr * g``

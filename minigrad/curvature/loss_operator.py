@@ -75,7 +75,14 @@ class LossOperator:
             f"{self.fname}: directions must have shape (k, {self.n}) or ({self.n},), got {V.shape}",
         )
         self.products += len(V)
-        return self._products(V)
+        HV = self._products(V)
+        check(
+            np.isfinite(HV).all(),
+            f"{self.fname}: the Hessian-vector products are not finite (NaN or Inf): the loss or "
+            f"its gradient is not finite at these parameters (a run that diverged?); check the "
+            f"loss first (mg.autograd.detect_anomaly() finds the first NaN)",
+        )
+        return HV
 
     def value_and_grad(self) -> tuple[float, np.ndarray]:
         raise NotImplementedError
