@@ -318,3 +318,30 @@ def test_bad_vectors_sizes_and_methods_are_refused(cross_entropy, logistic):
         empirical_fisher(lambda ps: losses["function"](ps).sum(), params)
     with pytest.raises(CurvatureError, match=r"empirical_fisher: 5 parameters give a 5 x 5"):
         empirical_fisher(losses["closure"], params, max_memory=100)
+
+
+def test_with_more_outputs_than_parameters_the_matrix_comes_from_products():
+    """m = 40 x 3 outputs > n = 9 parameters: the other way of building G, the same matrix."""
+    rng = np.random.default_rng(6)
+    X, labels = mg.tensor(rng.standard_normal((40, 2))), mg.tensor(rng.integers(0, 3, 40))
+    mg.manual_seed(0)
+    problem = Problem(nn.Linear(2, 3, dtype=F64), X, lambda out: F.cross_entropy(out, labels))
+    _, _, G, _ = problem.explicit()
+    full = gauss_newton_matrix(problem.closure, problem.loss_of_outputs, problem.params)
+    np.testing.assert_allclose(full, G, rtol=0, atol=1e-12 * np.abs(G).max())
+    assert np.array_equal(full, full.T)
+
+
+def test_with_fewer_outputs_than_parameters_the_matrix_comes_from_the_jacobian():
+    """m = 2 x 3 outputs < n = 31 parameters: G = (H_l J)^T J, the same matrix."""
+    rng = np.random.default_rng(7)
+    X, labels = mg.tensor(rng.standard_normal((2, D))), mg.tensor(np.array([0, 2]))
+    mg.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(D, HIDDEN, dtype=F64), nn.Tanh(), nn.Linear(HIDDEN, K, dtype=F64)
+    )
+    problem = Problem(model, X, lambda out: F.cross_entropy(out, labels))
+    _, _, G, _ = problem.explicit()
+    full = gauss_newton_matrix(problem.outputs, problem.loss_of_outputs, problem.params)
+    np.testing.assert_allclose(full, G, rtol=0, atol=1e-12 * np.abs(G).max())
+    assert np.array_equal(full, full.T)
