@@ -116,7 +116,7 @@ def noise_scale(twin: Twin, method: str = "two_batch") -> NoiseScale:
 class Sharpness:
     """The top Hessian eigenvalue ``eigenvalue`` (largest magnitude) of the loss on a batch,
     with the optimizer's stability ``threshold`` (None without an optimizer), its ``rule``
-    ("2/lr", ...), the ``lr``, whether power iteration ``converged``, and its ``products``."""
+    ("2/lr", ...), the ``lr``, whether Lanczos ``converged``, and its ``products``."""
 
     eigenvalue: float
     threshold: float | None
