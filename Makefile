@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format graphviz clean
+.PHONY: demo test bench bench-quick lint format graphviz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_lstm.py
 	$(BIN)/python benchmarks/bench_inplace.py
 	$(BIN)/python benchmarks/bench_dataloader.py
+	$(BIN)/python benchmarks/bench_spectrum.py
+	$(BIN)/python benchmarks/bench_landscape.py
+
+# The ratios the performance work is measured by, in about a minute (each script's --quick).
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/bench_cnn.py --quick
+	$(BIN)/python benchmarks/bench_hessian.py --quick
+	$(BIN)/python benchmarks/bench_mlp.py --quick
+	$(BIN)/python benchmarks/bench_overhead.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

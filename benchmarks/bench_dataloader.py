@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from timing import interleaved
+from timing import interleaved, warn
 
 import minigrad as mg
 from minigrad import nn
@@ -81,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
+    warn()
     x, y = data()
     generator = mg.Generator(0)
     fast = DataLoader(TensorDataset(mg.tensor(x), mg.tensor(y)), batch_size=BATCH, shuffle=True,

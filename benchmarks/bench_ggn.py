@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from timing import interleaved
+from timing import interleaved, warn
 
 import minigrad as mg
 from minigrad import nn
@@ -55,6 +55,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
+    warn()
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((N, D))

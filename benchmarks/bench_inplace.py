@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from timing import interleaved
+from timing import interleaved, warn
 
 import minigrad as mg
 
@@ -50,6 +50,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
+    warn()
     rng = np.random.default_rng(0)
     per_tensor = {}
     print(f"SGD step, {STEPS} steps (median of {args.repeats} interleaved repeats)")

@@ -15,7 +15,7 @@ import argparse
 
 import numpy as np
 from sklearn.datasets import load_digits
-from timing import interleaved
+from timing import interleaved, warn
 
 import minigrad as mg
 from minigrad import nn
@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=51)
     args = parser.parse_args()
+    warn()
     digits = load_digits()
     x = (digits.data[:SAMPLES] / 16.0).astype(np.float32)
     y = digits.target[:SAMPLES]

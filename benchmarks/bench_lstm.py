@@ -26,7 +26,7 @@ import gc
 import tracemalloc
 
 import numpy as np
-from timing import interleaved
+from timing import interleaved, warn
 
 import minigrad as mg
 from minigrad import nn
@@ -218,6 +218,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=21)
     args = parser.parse_args()
+    warn()
     check_same_gradients()
     time_steps(args.repeats)
     measure_backward_memory()

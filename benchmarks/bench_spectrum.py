@@ -2,7 +2,7 @@
 deflation, on a float64 tanh MLP (10-30-30-2, 1,322 parameters, 64 samples) whose Hessian has
 large eigenvalues of both signs.
 
-For k = 1, 5, 10 and which = "LM": Hessian-vector products spent, wall time (median of
+For k = 1, 5, 10 and which = "LM": Hessian-vector products spent, process CPU time (median of
 interleaved repeats), and the largest error against ``eigvalsh`` of the exact Hessian
 (``mg.hessian(..., flat=True)``). Both methods stop on the same criterion: each pair's
 residual ``||H u - lam u|| <= tol * |lam|``.
@@ -18,7 +18,7 @@ import sys
 import warnings
 
 import numpy as np
-from timing import interleaved
+from timing import interleaved, warn
 
 from minigrad.curvature import ConvergenceWarning, hessian_eigenvalues
 
@@ -31,6 +31,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--tol", type=float, default=1e-8)
     args = parser.parse_args()
+    warn()
     loss, params, _, eigenvalues = tanh_mlp()
     reference = eigenvalues[np.argsort(-np.abs(eigenvalues), kind="stable")]
     settings = {"lanczos": {"max_iter": 1322}, "power": {"max_iter": 5000}}
