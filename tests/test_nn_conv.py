@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from window_reference import conv_loop
 
 import minigrad as mg
 from minigrad.nn import check_module
@@ -27,23 +28,6 @@ def distinct(*shape, gap=0.1):
 
 
 # ----- references: one output element at a time ------------------------------------------------
-
-
-def conv_loop(x, w, b=None, stride=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1), groups=1):
-    """out[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] x_pad[n, g C/G + c, i s + p d, ...]."""
-    x = np.pad(x, ((0, 0), (0, 0), *pads))
-    N, C, H, W = x.shape
-    O, Cg, kh, kw = w.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    OH, OW = (H - dh * (kh - 1) - 1) // sh + 1, (W - dw * (kw - 1) - 1) // sw + 1
-    out = np.zeros((N, O, OH, OW))
-    for n, o, i, j in itertools.product(range(N), range(O), range(OH), range(OW)):
-        group = o // (O // groups)
-        total = 0.0 if b is None else b[o]
-        for c, p, q in itertools.product(range(Cg), range(kh), range(kw)):
-            total += w[o, c, p, q] * x[n, group * Cg + c, i * sh + p * dh, j * sw + q * dw]
-        out[n, o, i, j] = total
-    return out
 
 
 def pool_loop(x, kernel, stride, padding, reduce, fill, dilation=(1, 1)):
@@ -235,16 +219,17 @@ def test_avg_pool2d_gradient_closed_form():
 
 
 @pytest.mark.parametrize("kernel, stride", [(2, None), (2, 1)], ids=["tiles", "overlapping"])
-def test_max_pool2d_splits_the_gradient_among_tied_maxima(kernel, stride):
-    """A window whose maximum occurs k times gives 1/k of its gradient to each of them."""
+def test_max_pool2d_gives_the_gradient_to_the_first_of_tied_maxima(kernel, stride):
+    """A window whose maximum occurs several times gives its whole gradient to the first in
+    row-major order, as PyTorch's (values from torch 2 written in)."""
     x = mg.tensor(np.array([[[[1.0, 1.0, 0.0, 2.0],
                               [1.0, 0.5, 2.0, 2.0]]]]), requires_grad=True)  # fmt: skip
     max_pool2d(x, kernel, stride).sum().backward()
-    if stride is None:  # windows [[1, 1], [1, .5]] and [[0, 2], [2, 2]]
-        expected = [[1 / 3, 1 / 3, 0, 1 / 3], [1 / 3, 0, 1 / 3, 1 / 3]]
-    else:  # three overlapping windows: maxima 1 (3 times), 2 (once, at [1, 2]), 2 (3 times)
-        expected = [[1 / 3, 1 / 3, 0, 1 / 3], [1 / 3, 0, 1 + 1 / 3, 1 / 3]]
-    np.testing.assert_allclose(x.grad.data[0, 0], expected, rtol=1e-12)
+    # Tiles [[1, 1], [1, .5]] and [[0, 2], [2, 2]]; or three overlapping windows, maxima 1 (first
+    # at [0, 0]), 2 (at [1, 2]) and 2 (first at [0, 3]).
+    tiles = stride is None
+    expected = [[1, 0, 0, 1], [0, 0, 0, 0]] if tiles else [[1, 0, 0, 1], [0, 0, 1, 0]]
+    np.testing.assert_array_equal(x.grad.data[0, 0], expected)
 
 
 def test_max_pool2d_padding_never_wins():

@@ -16,6 +16,23 @@ def ramp(*shape, shift: int = 0, scale: float = 0.25) -> np.ndarray:
     return ((np.arange(n) * 7 + shift) % 11 - 5).reshape(shape) * scale
 
 
+def conv_loop(x, w, b=None, stride=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1), groups=1):
+    """out[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] x_pad[n, g C/G + c, i s + p d, ...]."""
+    x = np.pad(x, ((0, 0), (0, 0), *pads))
+    N, C, H, W = x.shape
+    O, Cg, kh, kw = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    OH, OW = (H - dh * (kh - 1) - 1) // sh + 1, (W - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((N, O, OH, OW))
+    for n, o, i, j in itertools.product(range(N), range(O), range(OH), range(OW)):
+        group = o // (O // groups)
+        total = 0.0 if b is None else b[o]
+        for c, p, q in itertools.product(range(Cg), range(kh), range(kw)):
+            total += w[o, c, p, q] * x[n, group * Cg + c, i * sh + p * dh, j * sw + q * dw]
+        out[n, o, i, j] = total
+    return out
+
+
 def conv1d_loop(x, w, b=None, stride=1, pads=(0, 0), dilation=1, groups=1):
     """out[n, o, i] = b[o] + sum_{c, p} w[o, c, p] x_pad[n, g C/G + c, i s + p d]."""
     x = np.pad(x, ((0, 0), (0, 0), pads))

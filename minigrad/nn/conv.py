@@ -1,10 +1,11 @@
 """Convolutions with PyTorch's names, layouts and semantics: ``conv1d``, ``conv2d`` and the
 modules ``Conv1d``, ``Conv2d`` (and ``_ConvNd``, which the transposed convolutions share).
 
-Composites: a convolution is padding, ``Unfold`` (every window as a row) and one matrix
-product with the weight, so its forward and backward are one product each plus strided copies,
-and every derivative (reverse, forward, higher) follows from the primitives' rules. A 1-D
-convolution is the 2-D one over a height of 1. Inputs are (N, C, H, W) or (C, H, W) for one
+A convolution is one primitive, ``ops.Convolution``: padding, every window as a row and one
+matrix product with the weight inside, so its forward and backward are one product each plus
+strided copies; its rules are written with ``Unfold``/``Fold`` and products, so every
+derivative (reverse, forward, higher) follows. A 1-D convolution is the 2-D one over a height
+of 1. Inputs are (N, C, H, W) or (C, H, W) for one
 image; (N, C, L) or (C, L) in 1-D.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from ..errors import OpError, ShapeError
 from ..functions import as_tensor
-from ..ops import Unfold
+from ..ops import Convolution
 from ..primitive import apply
 from ..tensor import Tensor
 from . import init
@@ -130,6 +131,7 @@ def convolve(who, x, weight, bias, stride, padding, dilation, groups, dims) -> T
     if dims == 1:
         x, kernel, stride, dilation = as_2d(x), lift(kernel, 1), lift(stride, 1), lift(dilation, 1)
         pads = lift(pads, (0, 0))
+        weight = weight.reshape(weight.shape[:2] + kernel)
     out = _correlate(x, weight, bias, kernel, stride, pads, dilation, groups)
     if dims == 1:
         out = out.reshape(out.shape[:2] + out.shape[3:])
@@ -137,24 +139,13 @@ def convolve(who, x, weight, bias, stride, padding, dilation, groups, dims) -> T
 
 
 def _correlate(x, weight, bias, kernel, stride, pads, dilation, groups) -> Tensor:
-    """The 2-D convolution of a batch ``x`` (N, C, H, W), arguments already checked."""
-    if any(pads[0] + pads[1]):
-        x = pad(x, pads[1] + pads[0])  # (left, right, top, bottom)
-    patches = apply(Unfold, x, kernel=kernel, stride=stride, dilation=dilation)
-    N, OH, OW = patches.shape[:3]
-    O, rows = weight.shape[0], N * OH * OW
-    if groups == 1:
-        out = patches.reshape((rows, -1)) @ weight.reshape((O, -1)).T
-    else:
-        # One product per group, as a batched matmul: (G, rows, K) @ (G, K, O / G).
-        a = patches.reshape((rows, groups, -1)).permute(1, 0, 2)
-        w = weight.reshape((groups, O // groups, -1)).permute(0, 2, 1)
-        out = (a @ w).permute(1, 0, 2).reshape((rows, O))
-    if bias is not None:
-        out = out + bias
-    # NOTE: (N, OH, OW, O) in memory, seen as (N, O, OH, OW): the layers after it (ReLU,
-    # pooling) then run over contiguous channels.
-    return out.reshape((N, OH, OW, O)).permute(0, 3, 1, 2)
+    """The 2-D convolution of a batch ``x`` (N, C, H, W), arguments already checked: one
+    ``Convolution`` (padding, patches, one product per direction inside), so the image is the
+    node's direct input. The output is laid out (N, OH, OW, O) in memory, seen as (N, O, OH, OW):
+    the layers after it (ReLU, pooling) then run over contiguous channels."""
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    window = dict(padding=pads, stride=stride, dilation=dilation, groups=groups)
+    return apply(Convolution, *inputs, **window)
 
 
 # ----- modules -----------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 the modules ``MaxPool1d``, ``MaxPool2d``, ``AvgPool1d``, ``AvgPool2d``. (Adaptive pooling is in
 ``adaptive_pooling.py``.)
 
-Composites: windows that tile the input are a reshape and a reduction; other windows go
-through ``Unfold``; a 1-D input runs as an image of height 1. ``ceil_mode`` extends the input
+Max pooling is the ``MaxPool`` primitive (ops/pooling.py); average pooling is a composite:
+windows that tile the input are a reshape and a mean, other windows go through ``Unfold``. A
+1-D input runs as an image of height 1. ``ceil_mode`` extends the input
 at the end (by values that never win, or that do not count towards a mean) so that the last,
 partial window fits. Inputs (N, C, H, W) or (C, H, W); (N, C, L) or (C, L) in 1-D.
 """
@@ -14,7 +15,7 @@ import numpy as np
 
 from ..errors import OpError
 from ..functions import as_tensor
-from ..ops import Unfold
+from ..ops import MaxPool, Unfold
 from ..ops.window import output_size, unfold
 from ..primitive import apply
 from ..tensor import Tensor
@@ -53,8 +54,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     padding). Padding never wins: it is the dtype's lowest value (acting as -inf, but finite,
     so ``detect_anomaly`` stays quiet). With ``return_indices``, also the position of each
     maximum in its (unpadded) input plane, flattened (int64, the first of equal maxima), as
-    PyTorch's. Where a window holds several equal maxima, minigrad splits the gradient evenly
-    among them (PyTorch gives it all to one); elsewhere the two agree.
+    PyTorch's. The gradient goes to each window's first maximum (row-major), as PyTorch's.
     """
     return pool("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, 2, "amax",
                 return_indices=return_indices)  # fmt: skip
@@ -141,7 +141,10 @@ def pool(who, x, kernel_size, stride, padding, dilation, ceil_mode, dims, reduct
         if divisor is not None:  # the windows' sums over their counts, as PyTorch's
             sums = _windows(x, kernel, stride, dilation, "sum")
             return _unlift(sums / divisor.astype(x.dtype), dims, unbatched)
-    out = _windows(x, kernel, stride, dilation, reduction)
+    if reduction == "amax":
+        out = apply(MaxPool, x, kernel=kernel, stride=stride, dilation=dilation)
+    else:
+        out = _windows(x, kernel, stride, dilation, reduction)
     if return_indices:
         indices = _argmax_positions(x.data, pads, kernel, stride, dilation)
         return _unlift(out, dims, unbatched), _unlift(indices, dims, unbatched)

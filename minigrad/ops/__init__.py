@@ -5,6 +5,7 @@
 
 from ..primitive import Primitive, registry
 from .binary import Add, Div, Maximum, Minimum, Mul, Pow, Sub, Where
+from .conv import Convolution
 from .elementwise import (
     Abs,
     Cast,
@@ -25,6 +26,7 @@ from .indexing import GetItem, ScatterAdd
 from .linalg import Affine, Einsum, MatMul
 from .math import ArrayMath
 from .normalization import LayerNorm
+from .pooling import MaxPool, Pick, Unpool
 from .recurrent import GRUStep, LSTMStep
 from .reduce import Max, Min, Prod, Sum
 from .scan import CumProd, CumSum

@@ -2,17 +2,21 @@
 back (its transpose), so the pair is closed under VJP. Convolution and pooling are built on them,
 and so is the transposed convolution (a product, then ``Fold``: the convolution's backward).
 
-Shapes: an image batch ``x`` is (N, C, H, W), already padded; its patches are
+Shapes: an image batch ``x`` is (N, C, H, W), zero-padded by ``padding`` ((top, bottom),
+(left, right), default none) on the way (so a convolution's image is the op's direct input, and
+no padded copy is a node of its own); its patches are
 (N, OH, OW, C, kh, kw), contiguous, so ``patches.reshape(N * OH * OW, C * kh * kw)`` is one
 matrix for one product with a PyTorch-layout weight ``(O, C, kh, kw).reshape(O, -1)``. ``kernel``,
 ``stride`` and ``dilation`` are (height, width) pairs, and
 
-    OH = (H - dilation_h * (kh - 1) - 1) // stride_h + 1        (OW likewise)
+    OH = (H + top + bottom - dilation_h * (kh - 1) - 1) // stride_h + 1        (OW likewise)
 """
 
 import numpy as np
 
 from ..primitive import Primitive
+
+NO_PADDING = ((0, 0), (0, 0))
 
 
 def output_size(size, kernel, stride, dilation) -> tuple[int, int]:
@@ -30,17 +34,30 @@ def _offsets(kernel, stride, dilation, out_size):
             yield i, j, rows, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
 
 
-def unfold(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
-    """Patches (N, OH, OW, C, kh, kw) of ``x`` (N, C, H, W)."""
+def padded_size(size, padding) -> tuple[int, int]:
+    """The spatial size of an image of ``size`` once padded by ``padding``."""
+    return tuple(n + before + after for n, (before, after) in zip(size, padding))
+
+
+def unfold(x: np.ndarray, kernel, stride, dilation, padding=NO_PADDING) -> np.ndarray:
+    """Patches (N, OH, OW, C, kh, kw) of ``x`` (N, C, H, W) zero-padded by ``padding``."""
     N, C = x.shape[:2]
-    out_size = output_size(x.shape[2:], kernel, stride, dilation)
+    x_nhwc = x.transpose(0, 2, 3, 1)
+    if any(p for pair in padding for p in pair):
+        (top, _), (left, _) = padding
+        H, W = x.shape[2:]
+        # NOTE: padded channels-last at once (small: the image, not its patches), so the copies
+        # below read channels innermost whatever x's layout.
+        padded = np.zeros((N, *padded_size((H, W), padding), C), x.dtype)
+        padded[:, top : top + H, left : left + W] = x_nhwc
+        x_nhwc = padded
+    out_size = output_size(x_nhwc.shape[1:3], kernel, stride, dilation)
     if min(out_size) < 1:
         raise ValueError(
             f"a kernel of {kernel} with dilation {dilation} does not fit in an input of spatial "
-            f"size {x.shape[2:]}"
+            f"size {x_nhwc.shape[1:3]}"
         )
     patches = np.empty((N, *out_size, C, *kernel), x.dtype)
-    x_nhwc = x.transpose(0, 2, 3, 1)
     # NOTE: one strided copy per kernel offset. Copying the whole window view at once
     # (sliding_window_view(...).transpose(...) then ascontiguousarray) was ~3x slower: numpy's
     # copy loop then runs over the tiny kernel axes innermost.
@@ -49,24 +66,31 @@ def unfold(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
     return patches
 
 
-def fold(patches: np.ndarray, size, kernel, stride, dilation) -> np.ndarray:
-    """Add patches (N, OH, OW, C, kh, kw) back into an image (N, C, *size): unfold's transpose."""
+def fold(patches: np.ndarray, size, kernel, stride, dilation, padding=NO_PADDING) -> np.ndarray:
+    """Add patches (N, OH, OW, C, kh, kw) back into an image (N, C, *size), dropping what lands
+    in the ``padding``: unfold's transpose."""
     N, OH, OW, C = patches.shape[:4]
-    if output_size(size, kernel, stride, dilation) != (OH, OW):
+    full = padded_size(size, padding)
+    if output_size(full, kernel, stride, dilation) != (OH, OW):
         raise ValueError(
             f"patches of {OH}x{OW} windows do not come from an image of spatial size "
-            f"{tuple(size)} with kernel {kernel}, stride {stride} and dilation {dilation}"
+            f"{tuple(size)} with padding {padding}, kernel {kernel}, stride {stride} and "
+            f"dilation {dilation}"
         )
     # NOTE: accumulating channels-last (and returning a transposed view) reads each patch slice
     # with the channels innermost: measured up to 1.8x faster than an (N, C, H, W) accumulator.
-    x_nhwc = np.zeros((N, *size, C), patches.dtype)
+    x_nhwc = np.zeros((N, *full, C), patches.dtype)
     for i, j, rows, cols in _offsets(kernel, stride, dilation, (OH, OW)):
         x_nhwc[:, rows, cols] += patches[..., i, j]
+    if any(p for pair in padding for p in pair):
+        (top, _), (left, _) = padding
+        x_nhwc = x_nhwc[:, top : top + size[0], left : left + size[1]]
     return x_nhwc.transpose(0, 3, 1, 2)
 
 
 class Unfold(Primitive):
-    """Every (dilated, strided) window of ``x`` (N, C, H, W) as patches (N, OH, OW, C, kh, kw)."""
+    """Every (dilated, strided) window of ``x`` (N, C, H, W), zero-padded by ``padding``, as
+    patches (N, OH, OW, C, kh, kw)."""
 
     holomorphic = True
     uses = ()
@@ -74,21 +98,21 @@ class Unfold(Primitive):
     forward = staticmethod(unfold)
 
     @staticmethod
-    def vjp(g, y, x, kernel, stride, dilation, xp):
-        window = dict(kernel=kernel, stride=stride, dilation=dilation)
+    def vjp(g, y, x, kernel, stride, dilation, xp, padding=NO_PADDING):
+        window = dict(kernel=kernel, stride=stride, dilation=dilation, padding=padding)
         return (xp.apply(Fold, g, size=x.shape[2:], **window),)
 
     @staticmethod
-    def jvp(ts, y, x, kernel, stride, dilation):
+    def jvp(ts, y, x, kernel, stride, dilation, padding=NO_PADDING):
         # Linear: unfold the tangents, with the tangent batch folded into N.
         t = ts[0]
-        patches = unfold(t.reshape((-1,) + x.shape[1:]), kernel, stride, dilation)
+        patches = unfold(t.reshape((-1,) + x.shape[1:]), kernel, stride, dilation, padding)
         return patches.reshape((t.shape[0],) + y.shape)
 
 
 class Fold(Primitive):
-    """Patches (N, OH, OW, C, kh, kw) summed back into an image (N, C, *size); the transpose of
-    ``Unfold`` (overlapping windows add up)."""
+    """Patches (N, OH, OW, C, kh, kw) summed back into an image (N, C, *size) padded by
+    ``padding`` (which is dropped); the transpose of ``Unfold`` (overlapping windows add up)."""
 
     holomorphic = True
     uses = ()
@@ -96,11 +120,13 @@ class Fold(Primitive):
     forward = staticmethod(fold)
 
     @staticmethod
-    def vjp(g, y, patches, size, kernel, stride, dilation, xp):
-        return (xp.apply(Unfold, g, kernel=kernel, stride=stride, dilation=dilation),)
+    def vjp(g, y, patches, size, kernel, stride, dilation, xp, padding=NO_PADDING):
+        window = dict(kernel=kernel, stride=stride, dilation=dilation, padding=padding)
+        return (xp.apply(Unfold, g, **window),)
 
     @staticmethod
-    def jvp(ts, y, patches, size, kernel, stride, dilation):
+    def jvp(ts, y, patches, size, kernel, stride, dilation, padding=NO_PADDING):
         t = ts[0]
-        image = fold(t.reshape((-1,) + patches.shape[1:]), size, kernel, stride, dilation)
+        batch = t.reshape((-1,) + patches.shape[1:])
+        image = fold(batch, size, kernel, stride, dilation, padding)
         return image.reshape((t.shape[0],) + y.shape)
