@@ -19,7 +19,6 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from contextvars import ContextVar
 from itertools import accumulate
 
@@ -88,9 +87,16 @@ def argnums_tuple(fname: str, argnums) -> tuple[int, ...]:
     )
 
 
+# (argnums, nargs) -> resolved indices: a transform resolves the same pair on every call.
+_resolved: dict[tuple, tuple[int, ...]] = {}
+
+
 def resolve_argnums(fname: str, argnums, nargs: int) -> tuple[int, ...]:
     """``argnums`` as non-negative indices into a call with ``nargs`` positional arguments."""
     nums = argnums_tuple(fname, argnums)
+    resolved = _resolved.get((nums, nargs))
+    if resolved is not None:
+        return resolved
     if nargs == 0:
         raise ShapeError(
             f"{fname}: the function was called with no positional arguments; pass the ones to "
@@ -102,10 +108,12 @@ def resolve_argnums(fname: str, argnums, nargs: int) -> tuple[int, ...]:
                 f"{fname}: argnums {argnums!r} is out of range for a call with {nargs} positional "
                 f"argument(s); use indices in [{-nargs}, {nargs - 1}]"
             )
-    nums = tuple(int(a) % nargs for a in nums)
-    if len(set(nums)) != len(nums):
+    resolved = tuple(int(a) % nargs for a in nums)
+    if len(set(resolved)) != len(resolved):
         raise ShapeError(f"{fname}: argnums {argnums!r} names an argument twice")
-    return nums
+    if len(_resolved) < 1024:  # a bound, for a caller that varies them without end
+        _resolved[nums, nargs] = resolved
+    return resolved
 
 
 def match_argnums(argnums, values):
@@ -226,28 +234,43 @@ def with_leaves(fname: str, args, argnums):
     tangent, so forward mode reaches through (forward-over-reverse).
     """
     nums = resolve_argnums(fname, argnums, len(args))
-    leaves, nested = [], False
+    leaves, nested, recording = [], False, mode().grad_enabled
     for i in nums:
-        x = float_input(fname, args[i], i)
-        if is_recorded(x):
+        value = args[i]
+        x = float_input(fname, value, i)
+        if recording and x.requires_grad:  # already recorded (is_recorded)
             nested = True
-        else:
+        elif x is value:  # the caller's Tensor: a leaf of its own, with the same tangent
             tangent, x = x.tangent, Tensor(x.data, requires_grad=True)
             x.tangent = tangent
+        else:  # a Tensor float_input just made from a number or an array
+            x.requires_grad_(True)
         leaves.append(x)
     return substituted(args, nums, leaves), leaves, nested
 
 
-@contextmanager
-def recording_for_reverse(leaves):
+class recording_for_reverse:  # noqa: N801 (used as a function: ``with recording_for_reverse(..)``)
     """Grad mode on while ``f`` runs on ``leaves``, which are marked as being differentiated in
-    reverse mode (see ``differentiated_in_reverse``)."""
-    token = _reverse_inputs.set(_reverse_inputs.get() + tuple(leaves))
-    try:
-        with enable_grad():
-            yield
-    finally:
-        _reverse_inputs.reset(token)
+    reverse mode (see ``differentiated_in_reverse``).
+
+    NOTE: a class, not a ``@contextmanager`` generator: every grad and vjp enters it, and the
+    generator's machinery cost more than the rest of it."""
+
+    __slots__ = ("leaves", "token", "grad_mode")
+
+    def __init__(self, leaves):
+        self.leaves = leaves
+
+    def __enter__(self):
+        self.token = _reverse_inputs.set(_reverse_inputs.get() + tuple(self.leaves))
+        self.grad_mode = enable_grad()
+        self.grad_mode.__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            self.grad_mode.__exit__(*exc)
+        finally:
+            _reverse_inputs.reset(self.token)
 
 
 def differentiated_in_reverse(x: Tensor) -> bool:
@@ -276,7 +299,8 @@ def _tangent_batch(fname: str, primal: Tensor, tangent, batched: bool | None, po
             f"{fname}: a tangent has shape {t.shape} but its primal has shape {primal.shape}; "
             f"give a tangent of the primal's shape (or (k, *shape) for a batch of k)"
         )
-    t = t.astype(np.result_type(t.dtype, primal.dtype), copy=False)
+    if t.dtype != primal.dtype:
+        t = t.astype(np.result_type(t.dtype, primal.dtype), copy=False)
     return (t if batched else t[None]), batched
 
 
@@ -304,14 +328,15 @@ def tangent_inputs(fname: str, primals, tangents, batched=None, requires_grad=Fa
             f"per primal"
         )
     xs, sizes, flags = [], set(), set()
+    forward_level = mode().forward_level
     for i, (p, t) in enumerate(zip(primals, tangents)):
         x = float_input(fname, p, i)
-        if x.tangent is not None or mode().forward_level:
+        if x.tangent is not None or forward_level:
             raise BackwardError(
                 f"{fname}: argument {i} already carries a tangent: forward mode does not nest; "
                 f"differentiate the inner function first, or use forward-over-reverse (mg.hvp)"
             )
-        if differentiated_in_reverse(x):
+        if x.requires_grad and differentiated_in_reverse(x):
             raise BackwardError(
                 f"{fname}: argument {i} is being differentiated in reverse mode (it is an input "
                 f"of an enclosing mg.grad, mg.vjp or mg.jacrev, or was computed from a tensor "

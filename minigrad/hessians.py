@@ -26,7 +26,6 @@ from .arguments import (
     call,
     float_input,
     identity_rows,
-    match_argnums,
     resolve_argnums,
     restricted,
     scalar_output,
@@ -235,12 +234,12 @@ def hessian(
         H = hessian_rows(products, layout, chunk, dtype)
         if flat:
             return Tensor(H)
+        if isinstance(argnums, (int, np.integer)):
+            return Tensor(H.reshape(xs[0].shape * 2))
         blocks = [
             [Tensor(block.reshape(shape + block.shape[1:])) for block in layout.split(H[a:b])]
             for shape, a, b in layout.slices()
         ]
-        if isinstance(argnums, (int, np.integer)):
-            return blocks[0][0]
-        return match_argnums(argnums, [tuple(row) for row in blocks])
+        return tuple(tuple(row) for row in blocks)
 
     return hessian_f

@@ -55,20 +55,27 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     argnums_tuple("grad", argnums)
 
     def value_and_grad_f(*args, **kwargs):
-        args, leaves, nested = with_leaves("grad", args, argnums)
-        with recording_for_reverse(leaves):
-            out = call("grad", f, args, kwargs)
-        scalar_output("grad", out, advice=_REDUCE_OR_USE_JACREV)
-        if out.requires_grad:
-            grads = autograd.grad(out, leaves, create_graph=nested)
-        else:  # f does not depend on its arguments
-            grads = [Tensor(np.zeros_like(x.data)) for x in leaves]
+        out, grads, nested = _recorded_gradients(f, argnums, args, kwargs)
         if not nested:  # its graph is gone: hand back a plain value (with its tangent, if any)
             out, tangent = Tensor(out.data), out.tangent
             out.tangent = tangent
-        return out, match_argnums(argnums, grads)
+        return out, grads
 
     return value_and_grad_f
+
+
+def _recorded_gradients(f, argnums, args, kwargs):
+    """``(out, gradients, nested)``: ``f`` recorded on leaves for its ``argnums`` arguments,
+    and one backward pass (see ``with_leaves`` for ``nested``)."""
+    args, leaves, nested = with_leaves("grad", args, argnums)
+    with recording_for_reverse(leaves):
+        out = call("grad", f, args, kwargs)
+    scalar_output("grad", out, advice=_REDUCE_OR_USE_JACREV)
+    if out.requires_grad:
+        grads = autograd.grad(out, leaves, create_graph=nested)
+    else:  # f does not depend on its arguments
+        grads = [Tensor(np.zeros_like(x.data)) for x in leaves]
+    return out, match_argnums(argnums, grads), nested
 
 
 def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
@@ -80,10 +87,10 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     >>> mg.grad(lambda x: (x * x).sum())(mg.tensor([1.0, 2.0]))
     tensor([2., 4.])
     """
-    value_and_grad_f = value_and_grad(f, argnums)
+    argnums_tuple("grad", argnums)
 
     def grad_f(*args, **kwargs):
-        return value_and_grad_f(*args, **kwargs)[1]
+        return _recorded_gradients(f, argnums, args, kwargs)[1]
 
     return grad_f
 

@@ -75,3 +75,34 @@ def test_restricted_substitutes_the_differentiated_arguments():
 
     of_c_and_a = restricted("f", f, ("a", "b", "c"), resolve_argnums("f", (2, -3), 3))
     assert of_c_and_a("C", "A") == ("A", "b", "C")
+
+
+def test_resolved_argnums_are_per_call_size_and_errors_stay_errors():
+    """``resolve_argnums`` remembers a resolution for the next call of the same size: a
+    negative index still counts from that call's end, and a bad one fails every time."""
+    assert resolve_argnums("f", -1, 2) == (1,)
+    assert resolve_argnums("f", -1, 2) == (1,)
+    assert resolve_argnums("f", -1, 3) == (2,)
+    assert resolve_argnums("f", [0, -1], 3) == (0, 2)
+    for _ in range(2):
+        with pytest.raises(ShapeError, match="out of range"):
+            resolve_argnums("f", 2, 2)
+        with pytest.raises(ShapeError, match="names an argument twice"):
+            resolve_argnums("f", (0, -2), 2)
+
+
+def test_a_failing_function_leaves_grad_mode_and_the_reverse_inputs_as_they_were():
+    def f(x):
+        raise KeyError("inside f")
+
+    with mg.no_grad():
+        with pytest.raises(KeyError, match="inside f"):
+            mg.grad(f)(1.0)
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+    x = mg.tensor(2.0, requires_grad=True)  # recorded: grad differentiates through x itself
+    with pytest.raises(KeyError, match="inside f"):
+        mg.grad(f)(x)
+    # x is no longer marked as an input of a reverse pass: forward mode takes its value.
+    out, slope = mg.jvp(lambda t: t * t, (x,), (1.0,))
+    assert slope.item() == 4.0

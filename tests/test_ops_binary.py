@@ -509,3 +509,18 @@ def test_pow_second_derivative_away_from_zero_is_unchanged():
     (ga,) = mg.autograd.grad((a**b).sum(), [a], create_graph=True)
     (gab,) = mg.autograd.grad(ga.sum(), [b])
     np.testing.assert_allclose(gab.data[1], 2.0**2 * (1 + 3 * np.log(2.0)))
+
+
+def test_mul_tangent_sums_its_terms_without_touching_the_input_tangents():
+    """``t_a * b + t_b * a``, added into the first term's own array, never into an input's
+    tangent; when the second term is wider (float32 then float64) the sum is numpy's, float64."""
+    a, b = rng.standard_normal(3), rng.standard_normal(3)
+    ta, tb = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    kept = ta.copy(), tb.copy()
+    np.testing.assert_array_equal(mg.ops.Mul.jvp((ta, tb), a * b, a, b), ta * b + tb * a)
+    np.testing.assert_array_equal(ta, kept[0])
+    np.testing.assert_array_equal(tb, kept[1])
+    a32, b32, ta32 = a.astype(np.float32), b.astype(np.float32), ta.astype(np.float32)
+    mixed = mg.ops.Mul.jvp((ta32, tb), a32 * b32, a32, b32)
+    assert mixed.dtype == np.float64
+    np.testing.assert_array_equal(mixed, ta32 * b32 + tb * a32)

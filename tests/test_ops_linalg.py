@@ -50,6 +50,11 @@ CASES = [
     *(Case(f"matmul {name} {a}@{b}", mg.matmul, np.matmul, [randn(*a), randn(*b)])
       for name, a, b in MATMUL_SHAPES),
     Case("@ operator (2,3)@(3,)", lambda a, b: a @ b, lambda a, b: a @ b, [randn(2, 3), randn(3)]),
+    # A transposed (F-ordered) matrix with a vector: the outer-product cotangent of the matrix.
+    Case("matmul transposed (3,2).T @ (3,)", lambda a, b: a.T @ b, lambda a, b: a.T @ b,
+         [randn(3, 2), randn(3)]),
+    Case("matmul (3,) @ transposed (4,3).T", lambda a, b: a @ b.T, lambda a, b: a @ b.T,
+         [randn(3), randn(4, 3)]),
     Case("linear (4,3) W(2,3) b(2,)", mg.nn.functional.linear, lambda x, w, b: x @ w.T + b,
          [randn(4, 3), randn(2, 3), randn(2)]),
     Case("linear without bias", mg.nn.functional.linear, lambda x, w: x @ w.T,
@@ -167,3 +172,37 @@ def test_matmul_operator_with_numpy_vector():
     np.testing.assert_allclose(out.data, v @ M, rtol=1e-13)
     out = mg.tensor(M.T) @ v
     np.testing.assert_allclose(out.data, M.T @ v, rtol=1e-13)
+
+
+# ----- a matrix and a vector ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape", [((4, 3), (3,)), ((3,), (3, 4))], ids=["matrix @ vector", "vector @ matrix"]
+)
+def test_a_matrix_and_a_vector_are_one_product(a_shape, b_shape):
+    """No reshape to lift the vector (two forward, two backward): one MatMul node, whose
+    gradients are the closed forms ``g b^T, A^T g`` (or ``a g^T, g B^T``)."""
+    a = mg.tensor(randn(*a_shape), requires_grad=True)
+    b = mg.tensor(randn(*b_shape), requires_grad=True)
+    out = a @ b
+    assert [t._node.prim.__name__ for t in mg.autograd.toposort(out) if t._node] == ["MatMul"]
+    g = randn(*out.shape)
+    out.backward(g)
+    if a.ndim == 2:
+        np.testing.assert_allclose(a.grad.data, np.outer(g, b.data), rtol=1e-13)
+        np.testing.assert_allclose(b.grad.data, a.data.T @ g, rtol=1e-13)
+    else:
+        np.testing.assert_allclose(a.grad.data, b.data @ g, rtol=1e-13)
+        np.testing.assert_allclose(b.grad.data, np.outer(a.data, g), rtol=1e-13)
+
+
+def test_matrix_vector_tangents_are_one_product_per_batch():
+    """Forward mode through ``A @ x`` with ``k`` tangents of ``x`` (and of ``A``) gives each
+    direction's ``A @ t`` (``T @ x``), shape ``(k, m)``."""
+    A, x = randn(4, 3), randn(3)
+    tA, tx = randn(5, 4, 3), randn(5, 3)
+    out, slope = mg.jvp(lambda A, x: A @ x, (A, x), (tA, tx))
+    np.testing.assert_allclose(out.data, A @ x, rtol=1e-13)
+    assert slope.shape == (5, 4)
+    np.testing.assert_allclose(slope.data, tA @ x + tx @ A.T, rtol=1e-13)

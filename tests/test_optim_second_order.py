@@ -272,9 +272,9 @@ def test_newton_too_large_hessian_is_a_clear_error():
 
 HESSIAN_N = 400
 HESSIAN_BYTES = 8 * HESSIAN_N * HESSIAN_N  # float64
-# The closure's tape (few_samples_setup): w and w as a column (matmul lifts a vector), X w as
-# (5, 1) and as (5,), X w - y, its square, and their sum.
-TAPE = 2 * HESSIAN_N + 4 * 5 + 1
+# The closure's tape (few_samples_setup): w, X w (one matrix-vector product), X w - y, its
+# square, and their sum.
+TAPE = HESSIAN_N + 3 * 5 + 1
 # The documented tangents of one row: three per value on the tape, the identity row, H v.
 ROW_BYTES = 8 * (3 * TAPE + 2 * HESSIAN_N)
 # Room for the Hessian, its two work arrays and a quarter of a Hessian's worth of tangent rows;

@@ -35,6 +35,8 @@ def matmul(a, b) -> Tensor:
             f"{b.shape[:-2]} (all but the last two) cannot be broadcast together (each pair "
             f"must be equal or 1); reshape one operand so the batch axes line up"
         ) from None
+    if a.ndim + b.ndim == 3:  # a matrix and a vector: MatMul takes them as they are
+        return apply(ops.MatMul, a, b)
     out_shape += a.shape[-2:-1] + b.shape[-1:] if b.ndim > 1 else a.shape[-2:-1]
     if a.ndim == 1:
         a = a.reshape((1, a.shape[0]))

@@ -7,7 +7,7 @@ derivative rules follow from them (see ``Elementwise``). The binary ones live in
 import numpy as np
 
 from ..primitive import Primitive
-from ._tangents import add_tangents
+from ._tangents import add_fresh_tangents
 
 
 class Elementwise(Primitive):
@@ -52,7 +52,7 @@ class Elementwise(Primitive):
             # The same input twice (x * x): add the small partials, then scale the big tangent
             # batch once.
             return ts[0] * cls.both_partials(y, xs[0], np)
-        return add_tangents(
+        return add_fresh_tangents(
             *(None if t is None else t * cls.partial(i, y, *xs, np) for i, t in enumerate(ts))
         )
 

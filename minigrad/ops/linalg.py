@@ -5,11 +5,16 @@ import string
 import numpy as np
 
 from ..primitive import Primitive
-from ._tangents import add_tangents
+from ._tangents import add_fresh_tangents, add_tangents
 
 
 class MatMul(Primitive):
-    """``a @ b`` for operands with at least 2 dimensions (the Tensor layer lifts 1-D ones)."""
+    """``a @ b`` for operands with at least 2 dimensions, or a matrix and a vector (2-D @ 1-D,
+    1-D @ 2-D); the Tensor layer lifts other 1-D operands.
+
+    NOTE: a matrix-vector product stays one: lifting the vector to a matrix costs two reshapes
+    forward and two backward, more than the product itself for a few hundred elements.
+    """
 
     holomorphic = True
     forward = staticmethod(np.matmul)
@@ -18,6 +23,14 @@ class MatMul(Primitive):
     def vjp(g, y, a, b, xp):
         ga = gb = None
         A, B = xp.value(a), xp.value(b)
+        if a.ndim + b.ndim == 3:
+            # A matrix and a vector: the matrix's cotangent is an outer product, the vector's a
+            # product with the matrix from the other side (g A is A^T g, without A^T).
+            if a.requires_grad:
+                ga = _outer(g, B) if b.ndim == 1 else xp.apply(MatMul, B, g)
+            if b.requires_grad:
+                gb = _outer(A, g) if a.ndim == 1 else xp.apply(MatMul, g, A)
+            return ga, gb
         if a.requires_grad:
             if _transposed(a):
                 ga = (B @ g.swapaxes(-1, -2)).swapaxes(-1, -2)
@@ -33,10 +46,15 @@ class MatMul(Primitive):
     @staticmethod
     def jvp(ts, y, a, b):
         ta, tb = ts
-        return add_tangents(
+        return add_fresh_tangents(
             None if ta is None else _tangents_times(ta, b),
             None if tb is None else _times_tangents(a, tb),
         )
+
+
+def _outer(u, v):
+    """The outer product of two vectors (ndarrays or Tensors), as a matrix product."""
+    return u.reshape((u.shape[0], 1)) @ v.reshape((1, v.shape[0]))
 
 
 def _transposed(x) -> bool:
@@ -56,6 +74,8 @@ def _tangents_times(ta, b):
     """``ta @ b`` for a batch ``ta`` of shape (B, *a.shape)."""
     if b.ndim == 2:
         return (ta.reshape(-1, ta.shape[-1]) @ b).reshape(ta.shape[:-1] + b.shape[-1:])
+    if b.ndim == 1 and ta.ndim == 3:  # matrices (B, m, k) @ a vector: one (B m, k) product
+        return (ta.reshape(-1, ta.shape[-1]) @ b).reshape(ta.shape[:-1])
     return ta @ b
 
 
@@ -66,6 +86,8 @@ def _times_tangents(a, tb):
         B, k, n = tb.shape
         folded = tb.transpose(0, 2, 1).reshape(B * n, k)
         return (folded @ a.T).reshape(B, n, a.shape[0]).transpose(0, 2, 1)
+    if a.ndim == 2 and tb.ndim == 2:  # a matrix @ vectors (B, k): one (B, k) @ (k, m) product
+        return tb @ a.T
     return a @ tb
 
 
@@ -160,7 +182,7 @@ class Affine(Primitive):
     def jvp(ts, y, x, w, b=None):
         tx, tw = ts[0], ts[1]
         tb = ts[2] if len(ts) > 2 else None
-        return add_tangents(
+        return add_fresh_tangents(
             None if tx is None else _tangents_times(tx, w.T),
             None if tw is None else x @ tw.transpose(0, 2, 1),
             # NOTE: broadcast over the rows, so the tangent has y's shape even when the bias is
