@@ -71,11 +71,17 @@ def _switch(grad_enabled=_KEEP, forward_level=_KEEP, detect_anomaly=_KEEP, scope
 def in_scope(module, fn, *args, **kwargs):
     """``fn(*args, **kwargs)`` with ``module`` as the scope of the nodes it makes (each node
     records the innermost module whose forward made it, so drawings can group them)."""
-    outer = _switch(scope=module).scope
+    # NOTE: the mode around ``fn`` comes back by the ContextVar's token (``fn`` returns before
+    # this does, so whatever it switched is switched back by then): one Mode made per call, not
+    # two, on every module call.
+    old = _mode.get()
+    token = _mode.set(
+        Mode(old.grad_enabled, old.forward_level, old.detect_anomaly, module, old.keep_graphs)
+    )
     try:
         return fn(*args, **kwargs)
     finally:
-        _switch(scope=outer)
+        _mode.reset(token)
 
 
 class GradMode:

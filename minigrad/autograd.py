@@ -73,7 +73,7 @@ def backward(tensor, grad=None, retain_graph=None, create_graph=False):
         handed_out = {id(cotangent.data), id(cotangent)}
         with _delivery:
             for t, g in finished:
-                g = _owned(_in_dtype(g, t.data.dtype), handed_out)
+                g = _owned(g, t.data.dtype, handed_out)
                 t.grad = g if t.grad is None else t.grad + g
 
 
@@ -91,7 +91,7 @@ def grad(output, inputs, grad_output=None, retain_graph=None, create_graph=False
     with GradMode(create_graph):
         finished = _walk(output, cotangent, retain, {id(x) for x in inputs})
         handed_out = {id(cotangent.data), id(cotangent)}
-        found = {id(t): _owned(_in_dtype(g, t.data.dtype), handed_out) for t, g in finished}
+        found = {id(t): _owned(g, t.data.dtype, handed_out) for t, g in finished}
     return tuple(found[id(x)] if id(x) in found else Tensor(np.zeros_like(x.data)) for x in inputs)
 
 
@@ -111,7 +111,8 @@ def _first_cotangent(op: str, root, grad) -> Tensor:
                 f"{op}: the tensor has shape {root.shape}, not a scalar, so pass grad= of that "
                 f"shape (e.g. y.backward(mg.ones_like(y))) or reduce first (y.sum().backward())"
             )
-        return Tensor(np.ones_like(root.data))
+        data = root.data
+        return constant(np.ones(data.shape, data.dtype))  # ones_like costs twice as much
     if not isinstance(grad, Tensor):
         try:
             grad = Tensor(np.asarray(grad, dtype=root.dtype))
@@ -208,15 +209,21 @@ def _in_dtype(g, dtype: np.dtype):
     return np.asarray(g, dtype=dtype)
 
 
-def _owned(g, handed_out: set) -> Tensor:
-    """``g`` as a Tensor, copied if it is not safe to hand out: a gradient is the user's to
-    change in place (clipping does), so it must be a writable array of its own, not a read-only
-    broadcast view, the caller's ``grad=``, or a cotangent already handed to another tensor
-    (``Add`` passes one cotangent to both inputs). ``g`` is an array in a plain backward, else a
-    Tensor."""
-    if not isinstance(g, Tensor):
+def _owned(g, dtype: np.dtype, handed_out: set) -> Tensor:
+    """``g`` as a Tensor of ``dtype`` (its tensor's, see ``_in_dtype``), copied if it is not
+    safe to hand out: a gradient is the user's to change in place (clipping does), so it must be
+    a writable array of its own, not a read-only broadcast view, the caller's ``grad=``, or a
+    cotangent already handed to another tensor (``Add`` passes one cotangent to both inputs).
+    ``g`` is an array in a plain backward, else a Tensor."""
+    if g.dtype != dtype:
+        g = _in_dtype(g, dtype)
+    if type(g) is np.ndarray:  # the common case first
         if id(g) in handed_out or not _own_writable(g):
             g = np.array(g)
+        handed_out.add(id(g))
+        return constant(g)
+    if not isinstance(g, Tensor):
+        g = np.array(g)  # a numpy scalar (or an ndarray subclass): an array of its own
         handed_out.add(id(g))
         return constant(g)
     if not g.requires_grad and (id(g) in handed_out or not _own_writable(g.data)):
@@ -228,7 +235,10 @@ def _owned(g, handed_out: set) -> Tensor:
 
 
 def _own_writable(data) -> bool:
-    return type(data) is np.ndarray and data.flags.writeable and data.flags.owndata
+    if type(data) is not np.ndarray:
+        return False
+    flags = data.flags  # a new object on each access
+    return flags.writeable and flags.owndata
 
 
 # A name minigrad lacks is named by PyTorch's.

@@ -103,11 +103,6 @@ def accumulate(pending, g):
     return pending
 
 
-def settled(g):
-    """A pending cotangent as the array a rule receives."""
-    return g.buffer().data if type(g) is Pending else g
-
-
 def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -> list:
     """Walk the graph behind ``root`` from the newest node to the oldest, starting from its
     ``cotangent``; return ``(tensor, cotangent)`` for each tensor whose cotangent is finished
@@ -189,7 +184,8 @@ def walk(root, cotangent, form, retain_graph: bool, wanted: set | None = None) -
         free(walked)
     for key, (leaf, g) in leaf_cotangents.items():
         if wanted is None or key in wanted:
-            g = settled(g)
+            if type(g) is Pending:
+                g = g.buffer().data
             hooks = leaf._hooks
             finished.append((leaf, g if hooks is None else form.after_hooks(hooks, g)))
     return finished
@@ -206,12 +202,19 @@ def free(walked: list) -> None:
     Measured (callgrind, a chain of operations on 16 numbers): 7.6% more instructions per
     operation, forward and backward, about 0.25 µs per node; too little to see in a small MLP's
     training step. A stand-in tensor made here for each freed tensor cost four times as much:
-    drawing makes those (``viz.outlines``)."""
+    drawing makes those (``viz.outlines``).
+
+    NOTE: nodes with the same outline share one tuple. A new tuple per node outlives the walk,
+    and on a deep graph those made CPython start a collection over the whole graph here (0.2-0.3
+    s of a 100,000-op chain's 1 s, in a full collection); shared, they leave the collector
+    nothing new to count."""
+    outlines = {}
     for t in reversed(walked):  # oldest first: a node's parents are freed before it
         node = t._node
         node.params = None
         data = t.data
-        node.output = (data.shape, data.dtype, t.name)
+        outline = (data.shape, data.dtype, t.name)
+        node.output = outlines.setdefault(outline, outline)
         kept = []
         for p in node.parents:  # a loop, not a comprehension: a third of the cost in 3.11
             made, hooks = p._node, p._hooks  # (p.retains_grad, a property, costs 1.5% more)

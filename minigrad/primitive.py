@@ -81,13 +81,19 @@ def apply(prim, *xs, **params):
     """Run ``prim.forward`` on the data of Tensors ``xs``, wrap the result, and when needed put
     a node on the tape and push tangents. This is every operation's hot path: keep it short."""
     try:
-        n = len(xs)
-        if n == 1 and not params:
-            y = prim.forward(xs[0].data)
-        elif n == 2 and not params:
-            y = prim.forward(xs[0].data, xs[1].data)
-        else:
+        if params:
             y = prim.forward(*[x.data for x in xs], **params)
+        else:
+            params = _NO_PARAMS  # one shared empty dict, not one kept by every node
+            n = len(xs)
+            if n == 1:
+                y = prim.forward(xs[0].data)
+            elif n == 2:
+                y = prim.forward(xs[0].data, xs[1].data)
+            elif n == 3:
+                y = prim.forward(xs[0].data, xs[1].data, xs[2].data)
+            else:
+                y = prim.forward(*[x.data for x in xs])
     except MinigradError:
         raise
     except (ValueError, IndexError, TypeError) as e:
@@ -143,3 +149,4 @@ def check_user_cotangents(prim, grads, parents) -> None:
 
 
 _new = object.__new__
+_NO_PARAMS: dict = {}  # a node's params when it has none; shared, so never written to

@@ -255,6 +255,16 @@ class Tensor(TensorMethods):
         """``self += alpha * other`` in place. Refused for a tensor that requires grad while grad
         mode is on (do it under ``mg.no_grad()``, as optimizers do); backward refuses a graph
         that saved this tensor before the change."""
+        if type(other) is np.ndarray and not carries_derivatives(self):
+            # NOTE: an optimizer's update, once per parameter and step: without _inplace's
+            # closure. A failed update changes nothing, and _inplace then names the error.
+            data = self.data
+            try:
+                np.add(data, other if alpha == 1 else alpha * other, out=data)
+                self._version = autodiff.tick(data)
+                return self
+            except (ValueError, TypeError):
+                pass
         return self._inplace("add_", lambda d: np.add(d, alpha * np.asarray(other), out=d), other)
 
     def sub_(self, other, alpha=1) -> Tensor:

@@ -6,8 +6,10 @@ import math
 
 import numpy as np
 
+from .. import ops
 from ..errors import ShapeError
 from ..functions import as_tensor
+from ..primitive import apply
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -43,6 +45,13 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator)
 
     def forward(self, x: Tensor) -> Tensor:
+        w, b = self.weight, self.bias
+        if (type(x) is Tensor and x.data.ndim == 2 and x.data.dtype is w.data.dtype
+                and w.data.ndim == 2 and x.data.shape[1] == w.data.shape[1] == self.in_features
+                and (b is None or b.data.shape == w.data.shape[:1])):  # fmt: skip
+            # NOTE: the common case (a batch of rows in the layer's dtype), in which F.linear's
+            # conversions and checks would all pass: one operation, as F.linear makes.
+            return apply(ops.Affine, x, w) if b is None else apply(ops.Affine, x, w, b)
         x, _ = same_dtype("Linear", x, self.weight)  # an array or list takes the layer's dtype
         check_input(self, x, -1, self.in_features, "the last axis")
         return F.linear(x, self.weight, self.bias)

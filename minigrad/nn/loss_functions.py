@@ -19,7 +19,6 @@ from ..errors import DTypeError, IndexingError, OpError, ShapeError
 from ..functions import as_tensor, broadcasts_to, exp, log, log1p, relu, where
 from ..primitive import apply
 from ..tensor import Tensor
-from .activation import log_softmax
 
 __all__ = [
     "nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -85,9 +84,10 @@ def _class_axis(loss: str, input: Tensor) -> int:
     return 0 if input.ndim == 1 else 1
 
 
-def _labels(loss: str, input: Tensor, target, ignore_index: int) -> np.ndarray:
+def _labels(loss: str, input: Tensor, target, ignore_index: int) -> tuple[np.ndarray, bool]:
     """``target`` as an integer array of shape (N, d1, ...) with labels in [0, C) or
-    ``ignore_index``; clear errors otherwise."""
+    ``ignore_index``, and whether every label is in [0, C) (then none is ignored, unless
+    ``ignore_index`` is a class); clear errors otherwise."""
     labels = np.asarray(target.data if isinstance(target, Tensor) else target)
     if labels.dtype.kind not in "iu":
         raise DTypeError(
@@ -102,6 +102,10 @@ def _labels(loss: str, input: Tensor, target, ignore_index: int) -> np.ndarray:
             f"target must hold one class label per sample, shape {expected}"
         )
     classes = input.shape[axis]
+    # NOTE: the smallest and the largest label first: two reductions, where the mask of bad
+    # labels is five operations (this runs on every training step).
+    if not labels.size or (_smallest(labels, None) >= 0 and _largest(labels, None) < classes):
+        return labels, True
     bad = ((labels < 0) | (labels >= classes)) & (labels != ignore_index)
     if bad.any():
         raise IndexingError(
@@ -109,7 +113,10 @@ def _labels(loss: str, input: Tensor, target, ignore_index: int) -> np.ndarray:
             f"(input of shape {input.shape}); labels must be in [0, {classes - 1}] or "
             f"ignore_index={ignore_index}"
         )
-    return labels
+    return labels, False
+
+
+_smallest, _largest = np.minimum.reduce, np.maximum.reduce  # (labels, axis=None): of all
 
 
 def _class_weight(loss: str, weight, input: Tensor, classes: int) -> Tensor | None:
@@ -164,7 +171,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100,
     """
     check_reduction("nll_loss", reduction)
     input = as_tensor(input)
-    labels = _labels("nll_loss", input, target, ignore_index)
+    labels, _ = _labels("nll_loss", input, target, ignore_index)
     classes = input.shape[_class_axis("nll_loss", input)]
     weight = _class_weight("nll_loss", weight, input, classes)
     losses, denominator = _picked(input, labels, weight, ignore_index)
@@ -196,7 +203,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     weight = _class_weight("cross_entropy", weight, input, classes)
     # PyTorch's weight.view: classes on axis 1 (or 0), broadcast over the other axes.
     weight_b = None if weight is None else weight.reshape((classes,) + (1,) * (input.ndim - 2))
-    logp = log_softmax(input, axis)
+    logp = apply(ops.LogSoftmax, input, axis=(axis,))  # log_softmax(input, axis), checked
     target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
     if target_data.dtype.kind == "f":
         if ignore_index >= 0:
@@ -206,9 +213,10 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
             )
         return _cross_entropy_probs(input, logp, constant_like(target, input), weight_b, reduction,
                                     label_smoothing, axis)  # fmt: skip
-    labels = _labels("cross_entropy", input, target, ignore_index)
+    labels, all_classes = _labels("cross_entropy", input, target, ignore_index)
     if (reduction == "mean" and weight is None and not label_smoothing and labels.ndim == 1
-            and input.ndim == 2 and len(labels) and (labels != ignore_index).all()):  # fmt: skip
+            and input.ndim == 2 and len(labels) and all_classes
+            and not (0 <= ignore_index < classes and (labels == ignore_index).any())):  # fmt: skip
         # The common case of a classifier's loss: one fused operation (same value).
         return apply(ops.NllMean, logp, labels=labels)
     losses, denominator = _picked(logp, labels, weight, ignore_index)

@@ -147,26 +147,28 @@ class Module:
         found = []
         buffers = self._buffers
         for attr, value in vars(self).items():
-            if isinstance(value, Parameter | Module):  # the common case, without _contents
-                found.append((attr, value, attr in buffers))
-            elif attr[0] == "_" or attr == "training":  # minigrad's own bookkeeping
-                continue
-            elif isinstance(value, Tensor | list | tuple | dict):
+            if isinstance(value, _MEMBERS):  # the common case, without _contents
+                found.append((attr, value, bool(buffers) and attr in buffers))
+            elif type(value) in _PLAIN or attr[0] == "_" or attr == "training":
+                continue  # sizes, flags, names: and minigrad's own bookkeeping
+            elif isinstance(value, _HOLDERS):
                 for name, member in _contents(value, attr):
-                    if isinstance(member, Parameter | Module) or attr in buffers:
+                    if isinstance(member, _MEMBERS) or attr in buffers:
                         found.append((name, member, attr in buffers))
         return found
 
-    def _walk(self, prefix: str = "", remove_duplicate: bool = True,
+    def _walk(self, prefix: str | None = "", remove_duplicate: bool = True,
               recurse: bool = True) -> Iterator[tuple[str, object, bool]]:  # fmt: skip
         """(dotted path, value, is_buffer) of this module (path ``prefix``), its own parameters
         and buffers in attribute order, then each child's tree, depth first: the one walk that
         every method below uses. With ``remove_duplicate`` a module or tensor that is shared
-        comes once (under its first path), and a shared module's tree is walked once."""
+        comes once (under its first path), and a shared module's tree is walked once. With
+        ``prefix=None`` the paths are not made (every path is None): for ``parameters()``."""
         # NOTE: iterative and one pass: this runs every training step (zero_grad, the
         # optimizer's loop over parameters()).
-        seen = set()  # id of a module; (id, is_buffer) of a tensor, listed once as either
+        seen = set()  # id of a module; id of a tensor (negated for a buffer), listed once
         stack = [(prefix, self)]
+        named = prefix is not None
         while stack:
             path, module = stack.pop()
             if remove_duplicate:
@@ -176,14 +178,19 @@ class Module:
             yield path, module, False
             children = []
             for name, member, is_buffer in module._members():
-                member_path = f"{path}.{name}" if path else name
+                member_path = (f"{path}.{name}" if path else name) if named else None
                 if isinstance(member, Module):
                     if recurse:
                         children.append((member_path, member))
-                elif not remove_duplicate or (id(member), is_buffer) not in seen:
-                    seen.add((id(member), is_buffer))
-                    yield member_path, member, is_buffer
-            stack.extend(reversed(children))
+                    continue
+                if remove_duplicate:
+                    key = ~id(member) if is_buffer else id(member)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                yield member_path, member, is_buffer
+            if children:
+                stack.extend(reversed(children))
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, module) of each module directly inside this one, once each."""
@@ -217,9 +224,12 @@ class Module:
             if not is_buffer and isinstance(value, Parameter):
                 yield path, value
 
-    def parameters(self) -> Iterator[Parameter]:
-        """Every parameter, once each, in ``named_parameters``' order (what optimizers take)."""
-        return (p for _, p in self.named_parameters())
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter, once each, in ``named_parameters``' order (what optimizers take);
+        only the module's own with ``recurse=False``, as PyTorch's."""
+        for _, value, is_buffer in self._walk(None, True, recurse):  # no names: a third faster
+            if not is_buffer and isinstance(value, Parameter):
+                yield value
 
     def named_buffers(self, remove_duplicate: bool = True, *,
                       recurse: bool = True) -> Iterator[tuple[str, Tensor]]:  # fmt: skip
@@ -440,3 +450,10 @@ class Module:
             text = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {text}")
         return "\n".join(lines) + "\n)"
+
+
+# What ``Module._members`` looks for: members, the containers that may hold them, and the plain
+# values it skips at once (tuples of types: isinstance on one is cheaper than on a union).
+_MEMBERS = (Parameter, Module)
+_HOLDERS = (Tensor, list, tuple, dict)
+_PLAIN = frozenset({int, float, bool, str, type(None)})

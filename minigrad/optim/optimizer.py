@@ -185,8 +185,8 @@ class Optimizer:
         """One update of every parameter with a gradient. ``closure`` (optional) recomputes the
         loss and its gradients and returns the loss; ``step`` returns it."""
         loss = None
-        check_closure(f"{type(self).__name__}.step", closure)
         if closure is not None:
+            check_closure(f"{type(self).__name__}.step", closure)
             with enable_grad():
                 loss = closure()
         with no_grad():
@@ -203,8 +203,15 @@ class Optimizer:
         would broadcast it: a ``(4,)`` gradient would move every row of a ``(3, 4)`` weight)."""
         for g, group in enumerate(self.param_groups):
             for i, p in enumerate(group["params"]):
-                if p.grad is not None:
-                    check_gradient(f"{type(self).__name__}.step", p, i, g)
+                grad = p.grad
+                # NOTE: the common case here, without a call per parameter (every step)
+                if grad is None or (
+                    type(grad) is Tensor
+                    and grad.data.shape == p.data.shape
+                    and grad.data.dtype.kind == p.data.dtype.kind
+                ):
+                    continue
+                check_gradient(f"{type(self).__name__}.step", p, i, g)
 
     def update(self, p: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         """Change ``p.data`` in place from its gradient ``grad`` (an ndarray), its ``state``
