@@ -9,14 +9,9 @@
 - Learning rates: ``suggest_lr`` (``1/lambda_max``, ``det(H)^(-1/n)``, or ``1/|diag H|``).
 - Landscapes: ``loss_landscape``, ``trajectory_directions``.
 
-Near a point ``w``, a loss is its quadratic model ``L(w + d) ~ L(w) + g.d + d.H d / 2``. Along an
-eigenvector ``u`` of the Hessian ``H`` with eigenvalue ``lam > 0``, a gradient step ``d = -lr * g``
-multiplies the ``u`` component of the error by ``1 - lr * lam``: ``lr = 1 / lam`` removes it in one
-step (Newton's step along ``u``), and any ``lr > 2 / lam`` makes it grow. So the sharpest
-curvature ``lam_max`` sets the learning rate: ``1 / lam_max`` is the largest step that is exact on
-the sharpest direction, and ``2 / lam_max`` the edge of divergence.
+Why the curvature sets the learning rate: see ``learning_rates`` and docs/curvature.md.
 
-None of these tools builds ``H``. They only need products ``H @ v``, which ``mg.hvp`` computes by
+Most of these tools never build ``H``: they need only products ``H @ v``, which ``mg.hvp`` computes by
 forward-over-reverse at about the cost of two gradients, so they work for models whose Hessian
 would not fit in memory.
 
