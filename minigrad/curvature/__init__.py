@@ -11,9 +11,9 @@
 
 Why the curvature sets the learning rate: see ``learning_rates`` and docs/curvature.md.
 
-Most of these tools never build ``H``: they need only products ``H @ v``, which ``mg.hvp`` computes by
-forward-over-reverse at about the cost of two gradients, so they work for models whose Hessian
-would not fit in memory.
+Most of these tools never build ``H``: they need only products ``H @ v``, which ``mg.hvp``
+computes by forward-over-reverse at about the cost of two gradients, so they work for models
+whose Hessian would not fit in memory.
 
 Every tool takes the loss in either form users have (see ``loss_operator``): a function of the
 list of parameters, ``loss_fn(params)``, or a PyTorch-style closure over a model,
