@@ -51,7 +51,7 @@ import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
 from minigrad.curvature import (  # noqa: E402
     exact_hessian_spectrum,
-    ggn_vector_product,
+    gauss_newton_matrix,
     hessian_eigenvalues,
     loss_landscape,
     trajectory_directions,
@@ -111,21 +111,10 @@ def train(X, Y, lr: float, steps: int, every: int, moments=()) -> dict:
 
 
 def gauss_newton_spectrum(model, X, Y, params) -> np.ndarray:
-    """Every eigenvalue of ``G = J^T H_l J``, built from ``G``'s products with the identity."""
-    identity = np.eye(sum(p.numel() for p in params))
-
-    def outputs():
-        return model(X)
-
-    def loss_of_outputs(z):
-        return F.mse_loss(z, Y)
-
-    rows = [
-        ggn_vector_product(outputs, loss_of_outputs, params, identity[i : i + 256])
-        for i in range(0, len(identity), 256)
-    ]
-    G = np.concatenate(rows)
-    return np.linalg.eigvalsh((G + G.T) / 2)
+    """Every eigenvalue of ``G = J^T H_l J`` (``gauss_newton_matrix``: exactly symmetric)."""
+    return np.linalg.eigvalsh(
+        gauss_newton_matrix(lambda: model(X), lambda z: F.mse_loss(z, Y), params)
+    )
 
 
 # ----- the pictures ---------------------------------------------------------------------------

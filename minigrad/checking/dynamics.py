@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..curvature import ConvergenceWarning, hessian_eigenvalues
 from ..errors import OpError
 from ..optim.sgd import SGD
 from .twin import Twin
@@ -160,10 +161,6 @@ def sharpness(twin: Twin, optimizer=None, max_iter: int = 12, tol: float = 1e-2,
     positive one, the sharpness, at most ``max_iter`` products. A negative value says the loss
     curves down most steeply (a saddle), and bounds the sharpness by its size. ("LA" would find
     the largest positive one always, at up to twice the cost.)"""
-    # NOTE: imported here, not at the top: mg.curvature's landscapes import nn.Module, and
-    # importing nn imports this package (nn exports the monitor), which is then half-made.
-    from ..curvature import ConvergenceWarning, hessian_eigenvalues
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # reported as `converged`
         result = hessian_eigenvalues(twin.loss, twin.params, k=1, method="lanczos", which="LM",

@@ -19,7 +19,6 @@ import numpy as np
 
 from ..arguments import FlatLayout
 from ..autodiff import no_grad
-from ..nn.module import Module
 from ..tensor import Tensor
 from .directions import (
     KINDS,
@@ -130,8 +129,9 @@ class _Evaluator:
 
 def _check_arguments(fname, model, loss_fn, steps, span, dims, directions):
     check(
-        isinstance(model, Module),
-        f"{fname}: model must be an nn.Module; got {type(model).__name__}",
+        callable(model) and all(hasattr(model, a) for a in ("parameters", "modules", "eval")),
+        f"{fname}: model must be an nn.Module (callable, with parameters(), modules() and "
+        f"eval()); got {type(model).__name__}",
     )
     check(callable(loss_fn), f"{fname}: loss_fn must be callable, as loss_fn(outputs, targets)")
     check(
@@ -156,7 +156,7 @@ def _check_arguments(fname, model, loss_fn, steps, span, dims, directions):
         )
 
 
-def loss_landscape(model: Module, loss_fn: Callable, data, directions="filter", steps: int = 51,
+def loss_landscape(model, loss_fn: Callable, data, directions="filter", steps: int = 51,
                    span: float = 1.0, dims: int | None = None, seed=0, trajectory=None,
                    ignore_1d: bool = True) -> Landscape:  # fmt: skip
     """The loss of ``model`` on a line (``dims=1``) or a plane (``dims=2``) through its weights.
