@@ -25,6 +25,11 @@ class BetasOptimizer(Optimizer):
             beta_range.check(type(self).__name__, f"betas[{i}]", beta)
 
 
+def betas_pair(betas):
+    """``betas`` as given, a list made a tuple (as the groups and state dicts keep it)."""
+    return tuple(betas) if isinstance(betas, list) else betas
+
+
 def decayed_gradient(p, grad: np.ndarray, group: dict, decoupled: bool) -> np.ndarray:
     """The gradient an Adam-type rule uses: with coupled decay, ``±grad + weight_decay * p``;
     with decoupled decay (AdamW's), ``±grad``, after shrinking the parameter itself:
@@ -81,7 +86,7 @@ class Adam(BetasOptimizer):
     ):
         defaults = dict(
             lr=lr,
-            betas=tuple(betas) if isinstance(betas, list) else betas,
+            betas=betas_pair(betas),
             eps=eps,
             weight_decay=weight_decay,
             amsgrad=amsgrad,

@@ -13,14 +13,10 @@ import math
 
 import numpy as np
 
-from .adam import BetasOptimizer, decayed_gradient, update_moments
+from .adam import BetasOptimizer, betas_pair, decayed_gradient, update_moments
 from .checks import Limits
 from .optimizer import Optimizer, coupled_gradient
 from .state_checks import array_slot, count_slot, number_slot
-
-
-def _betas(betas):
-    return tuple(betas) if isinstance(betas, list) else betas
 
 
 def _new_moments(state: dict, p) -> None:
@@ -65,7 +61,7 @@ class NAdam(BetasOptimizer):
     ):
         defaults = dict(
             lr=lr,
-            betas=_betas(betas),
+            betas=betas_pair(betas),
             eps=eps,
             weight_decay=weight_decay,
             momentum_decay=momentum_decay,
@@ -121,7 +117,7 @@ class RAdam(BetasOptimizer):
     ):
         defaults = dict(
             lr=lr,
-            betas=_betas(betas),
+            betas=betas_pair(betas),
             eps=eps,
             weight_decay=weight_decay,
             decoupled_weight_decay=decoupled_weight_decay,
@@ -175,7 +171,7 @@ class Adamax(BetasOptimizer):
         maximize: bool = False,
     ):
         defaults = dict(
-            lr=lr, betas=_betas(betas), eps=eps, weight_decay=weight_decay, maximize=maximize
+            lr=lr, betas=betas_pair(betas), eps=eps, weight_decay=weight_decay, maximize=maximize
         )
         super().__init__(params, defaults)
 

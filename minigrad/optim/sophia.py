@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..autodiff import enable_grad, no_grad
-from .adam import BetasOptimizer
+from .adam import BetasOptimizer, betas_pair
 from .checks import Limits, check, check_closure
 from .closure_curvature import closure_hvp
 from .line_search import FlatParams
@@ -76,7 +76,7 @@ class Sophia(BetasOptimizer):
     ):
         defaults = dict(
             lr=lr,
-            betas=tuple(betas) if isinstance(betas, list) else betas,
+            betas=betas_pair(betas),
             gamma=gamma,
             eps=eps,
             weight_decay=weight_decay,
