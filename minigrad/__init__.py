@@ -67,7 +67,13 @@ from .checking import GradcheckReport, check_grads, check_hvp, gradcheck, gradgr
 from .serialization import CheckpointError, load, save
 from . import curvature, nn, optim, utils, viz  # noqa: E402  (build on everything above)
 
+from . import memory
+
 __version__ = "0.1.0"
+
+# Freed arrays stay with malloc for the next step instead of coming back as fresh pages
+# (memory.py says what this changes and how to opt out).
+memory.keep_freed_from_environment()
 
 # A name minigrad lacks is named by PyTorch's (``torch.fft``).
 __getattr__ = errors.missing_names(__name__, "torch")

@@ -50,6 +50,7 @@ LAYERS = [
             "minigrad.utils",
             "minigrad.cuda",
             "minigrad.backends",
+            "minigrad.memory",
         ],
     ),  # fmt: skip
     ("top", ["minigrad", "minigrad.demo"]),
