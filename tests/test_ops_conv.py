@@ -41,8 +41,10 @@ def windows_of(x, kernel, stride, dilation):
     return out
 
 
-def unpool_loop(g, found, size, kernel, stride, dilation):
-    """g[n, c, i, j] added at its window's offset found[n, i, j, c]."""
+def unpool_loop(g, won, size, kernel, stride, dilation):
+    """g[n, c, i, j] added at the offset k of its window where won[k, n, i, j, c]."""
+    assert (won.sum(axis=0) == 1).all()  # one winner per window
+    found = won.argmax(axis=0)
     N, C, OH, OW = g.shape
     (_, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     out = np.zeros((N, C, *size))
@@ -105,7 +107,7 @@ def max_pool_case(name, shape, kernel, stride, dilation) -> Case:
 
 
 def found_of(shape, kernel, stride, dilation):
-    """The winners of a random image's windows: an integer input for Unpool and Pick."""
+    """The winners of a random image's windows: a boolean input for Unpool and Pick."""
     x = randn(*shape)
     y = windows_of(x, kernel, stride, dilation).max(axis=-1)
     return winners(x, y, kernel, stride, dilation)
@@ -119,7 +121,7 @@ def unpool_case(name, shape, kernel, stride, dilation) -> Case:
         f"unpool {name}",
         lambda g, f: Unpool.apply(g, f, size=size, **window) ** 2,
         lambda g, f: unpool_loop(g, f, size, kernel, stride, dilation) ** 2,
-        [randn(N, C, *found.shape[1:3]), found],
+        [randn(N, C, *found.shape[2:4]), found],
     )
 
 
@@ -129,7 +131,8 @@ def pick_case(name, shape, kernel, stride, dilation) -> Case:
 
     def ref(x, f):
         w = windows_of(x, kernel, stride, dilation)
-        return np.take_along_axis(w, f.transpose(0, 3, 1, 2)[..., None], -1)[..., 0] ** 2
+        first = f.argmax(axis=0).transpose(0, 3, 1, 2)  # (N, C, OH, OW) offsets
+        return np.take_along_axis(w, first[..., None], -1)[..., 0] ** 2
 
     return Case(
         f"pick {name}",
@@ -158,6 +161,12 @@ def test_max_pool_gradient_goes_to_the_first_of_tied_maxima():
     x = mg.tensor(np.zeros((1, 1, 2, 4)), requires_grad=True)
     MaxPool.apply(x, kernel=(2, 2), stride=(2, 2), dilation=(1, 1)).sum().backward()
     np.testing.assert_array_equal(x.grad.data[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
+    # Ties after a smaller first element, and ties among the later offsets of a 3x3 window.
+    image = [[0, 1, 5, 5, 2, 2], [5, 5, 1, 5, 2, 9], [1, 1, 1, 5, 9, 9]]
+    x = mg.tensor(np.array(image, float)[None, None], requires_grad=True)
+    MaxPool.apply(x, kernel=(3, 3), stride=(3, 3), dilation=(1, 1)).sum().backward()
+    expected = [[0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0]]
+    np.testing.assert_array_equal(x.grad.data[0, 0], expected)
 
 
 def test_max_pool_gradient_goes_to_a_nan():

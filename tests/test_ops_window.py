@@ -89,7 +89,28 @@ def fold_case(name, shape, kernel, stride, dilation) -> Case:
     )
 
 
-CASES = [unfold_case(*w) for w in WINDOWS] + [fold_case(*w) for w in WINDOWS]
+def unfold_with_ones_case(name, shape, kernel, stride, dilation) -> Case:
+    """The rows of a matrix with a column of ones after the patches (for a bias row)."""
+    p = params(kernel, stride, dilation)
+
+    def reference(x):
+        patches = unfold_loop(x, kernel, stride, dilation)
+        rows = patches.reshape(int(np.prod(patches.shape[:3])), -1)
+        return np.concatenate([rows, np.ones((len(rows), 1))], axis=1) ** 2
+
+    return Case(
+        f"unfold with ones {name} {shape}",
+        lambda x: Unfold.apply(x, ones=True, **p) ** 2,
+        reference,
+        [randn(*shape)],
+    )
+
+
+CASES = (
+    [unfold_case(*w) for w in WINDOWS]
+    + [fold_case(*w) for w in WINDOWS]
+    + [unfold_with_ones_case(*w) for w in WINDOWS[:3]]
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)

@@ -1,20 +1,24 @@
 """Max pooling as primitives that keep where each maximum came from compactly.
 
 ``MaxPool`` takes the largest value of each (strided, dilated) window of a padded batch ``x``
-(N, C, H, W): a running ``np.maximum`` over the kernel's offsets, each a strided view, so no
-patches are copied. Its cotangent goes to one element per window, the first maximum in the
-window's row-major order (PyTorch's choice for ties): ``winners`` finds it again from the saved
-x and y, as the offset's number (N, OH, OW, C), one small integer per window, and the linear
-pair ``Unpool`` (put each window's value at its winner, adding where windows overlap) and
-``Pick`` (read each window's winner) carries it, each the other's transpose, so the set stays
-closed under VJP. Outputs are laid out (N, OH, OW, C) in memory, seen as (N, C, OH, OW), as the
-convolution's output is: every pass runs over contiguous channels.
+(N, C, H, W): a running ``np.maximum`` over the window's rows, then over its columns, each a
+strided view, so no patches are copied. Its cotangent goes to one element per window, the first
+maximum in the window's row-major order (PyTorch's choice for ties): ``winners`` finds it again
+from the saved x and y, as one boolean per kernel offset and window (kh * kw, N, OH, OW, C)
+saying whether that offset holds the window's winner, and the linear pair ``Unpool`` (put each
+window's value at its winner, adding where windows overlap) and ``Pick`` (read each window's
+winner) carries it, each the other's transpose, so the set stays closed under VJP. Booleans per
+offset rather than the winner's number: the backward is one multiply per offset, and finding the
+first maximum one comparison and two boolean passes per offset (winners and unpool together
+measured 0.83x the time they took with numbered winners, on the CNN step of
+``benchmarks/bench_cnn.py``). Outputs are laid out (N, OH, OW, C) in memory, seen as (N, C, OH,
+OW), as the convolution's output is: every pass runs over contiguous channels.
 """
 
 import numpy as np
 
 from ..primitive import Primitive
-from .window import _offsets, output_size
+from .window import output_size, window_offsets
 
 
 def _nhwc(x):
@@ -24,7 +28,7 @@ def _nhwc(x):
 def _windows(size, kernel, stride, dilation):
     """(offset number, row slice, column slice) of each kernel offset, in row-major order."""
     out = output_size(size, kernel, stride, dilation)
-    offsets = _offsets(kernel, stride, dilation, out)
+    offsets = window_offsets(kernel, stride, dilation, out)
     return [(k, rows, cols) for k, (_, _, rows, cols) in enumerate(offsets)]
 
 
@@ -33,66 +37,95 @@ def _disjoint(kernel, stride, dilation) -> bool:
     return all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
 
 
+def _largest(views):
+    """The elementwise maximum of same-shaped ``views``, as a new array."""
+    if len(views) == 1:
+        return views[0].copy()
+    y = np.maximum(views[0], views[1])
+    for view in views[2:]:
+        np.maximum(y, view, out=y)
+    return y
+
+
 def max_pool(x, kernel, stride, dilation):
     """The largest value of each window of ``x`` (N, C, H, W): (N, C, OH, OW)."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    OH, OW = output_size(x.shape[2:], kernel, stride, dilation)
     x_nhwc = _nhwc(x)
-    first, *rest = _windows(x.shape[2:], kernel, stride, dilation)
-    if not rest:
-        return x_nhwc[:, first[1], first[2]].copy().transpose(0, 3, 1, 2)
-    y = np.maximum(x_nhwc[:, first[1], first[2]], x_nhwc[:, rest[0][1], rest[0][2]])
-    for _, rows, cols in rest[1:]:
-        np.maximum(y, x_nhwc[:, rows, cols], out=y)
-    return y.transpose(0, 3, 1, 2)
+    # NOTE: the maximum over a window is the maximum over its columns of the maximum over its
+    # rows. Rows first, over whole image rows (kh - 1 passes whose inner loops run along
+    # W * C contiguous elements), then columns of the band (kw - 1 passes): 0.75x the time of
+    # kh * kw - 1 passes over (N, OH, OW, C) views that run only C elements at a time.
+    band = [x_nhwc[:, i * dh : i * dh + sh * (OH - 1) + 1 : sh] for i in range(kh)]
+    band = band[0] if kh == 1 else _largest(band)  # (N, OH, W, C)
+    columns = [band[:, :, j * dw : j * dw + sw * (OW - 1) + 1 : sw] for j in range(kw)]
+    return _largest(columns).transpose(0, 3, 1, 2)
 
 
 def winners(x, y, kernel, stride, dilation):
-    """For each window, the number of the kernel offset of its first maximum: (N, OH, OW, C)."""
+    """Where each window's first maximum is: for each kernel offset, whether it holds it,
+    (kh * kw, N, OH, OW, C) booleans with one True per window."""
     x_nhwc, y_nhwc = _nhwc(x), _nhwc(y)
     windows = _windows(x.shape[2:], kernel, stride, dilation)
-    found = np.zeros(y_nhwc.shape, np.min_scalar_type(len(windows) - 1))
+    won = np.empty((len(windows), *y_nhwc.shape), bool)
     nan = y.dtype.kind in "fc" and np.isnan(y).any()
-    # Last offset first, so the first maximum overwrites the others. NOTE: arithmetic
-    # (found = found * ~hit + k * hit), not np.putmask or np.where: their data-dependent
-    # branches on the many ties after a ReLU (windows of zeros) measured 4x slower.
-    for k, rows, cols in reversed(windows):
-        hit = x_nhwc[:, rows, cols] == y_nhwc
+    taken = None  # the windows whose maximum an earlier offset holds
+    for k, rows, cols in windows:
+        hit = np.equal(x_nhwc[:, rows, cols], y_nhwc, out=won[k])
         if nan:  # a NaN is the maximum of its window, as in PyTorch
             hit |= np.isnan(x_nhwc[:, rows, cols])
-        found *= ~hit
-        found += hit * found.dtype.type(k)
-    return found
+        if taken is None:
+            taken = hit
+            continue
+        # NOTE: hit and not taken, as one comparison of booleans: one pass, not two.
+        np.greater(hit, taken, out=hit)
+        if k == 1:
+            taken = taken | hit  # a new array: taken is won[0] until here
+        elif k < len(windows) - 1:
+            taken |= hit
+    return won
 
 
-def unpool(g, found, size, kernel, stride, dilation):
+def _fills_image(size, out_size, kernel, stride, dilation) -> bool:
+    """Whether the windows tile the image exactly: every element in one window."""
+    return all(
+        s == k and (d == 1 or k == 1) and o * s == n
+        for n, o, k, s, d in zip(size, out_size, kernel, stride, dilation)
+    )
+
+
+def unpool(g, won, size, kernel, stride, dilation):
     """Each window's value of ``g`` (N, C, OH, OW) put at its winner in an image (N, C, *size)."""
     # NOTE: one contiguous copy of g, read once per offset below (measured 1.7x faster each).
     g_nhwc = np.ascontiguousarray(_nhwc(g))
     windows = _windows(size, kernel, stride, dilation)
     N, C = g.shape[:2]
-    image = np.zeros((N, *size, C), g.dtype)
+    tiled = _fills_image(size, g.shape[2:], kernel, stride, dilation)
+    image = (np.empty if tiled else np.zeros)((N, *size, C), g.dtype)
     disjoint = _disjoint(kernel, stride, dilation)
     for k, rows, cols in windows:
         if disjoint:
-            np.multiply(g_nhwc, found == k, out=image[:, rows, cols])
+            np.multiply(g_nhwc, won[k], out=image[:, rows, cols])
         else:
-            image[:, rows, cols] += g_nhwc * (found == k)
+            image[:, rows, cols] += g_nhwc * won[k]
     return image.transpose(0, 3, 1, 2)
 
 
-def pick(x, found, kernel, stride, dilation):
+def pick(x, won, kernel, stride, dilation):
     """Each window's element at its winner: (N, C, OH, OW)."""
     x_nhwc = _nhwc(x)
-    y = np.zeros(found.shape, x.dtype)
+    y = np.zeros(won.shape[1:], x.dtype)
     for k, rows, cols in _windows(x.shape[2:], kernel, stride, dilation):
-        np.copyto(y, x_nhwc[:, rows, cols], where=found == k)
+        np.copyto(y, x_nhwc[:, rows, cols], where=won[k])
     return y.transpose(0, 3, 1, 2)
 
 
-def _batched(fn, t, found, *args):
+def _batched(fn, t, won, *args):
     """``fn`` over a batch of tangents ``t`` (B, N, ...), with the batch folded into N."""
     B = t.shape[0]
-    found = np.broadcast_to(found, (B, *found.shape)).reshape((-1, *found.shape[1:]))
-    out = fn(t.reshape((-1, *t.shape[2:])), found, *args)
+    K, N = won.shape[:2]
+    won = np.broadcast_to(won[:, None], (K, B, *won.shape[1:])).reshape((K, B * N, *won.shape[2:]))
+    out = fn(t.reshape((-1, *t.shape[2:])), won, *args)
     return out.reshape((B, -1, *out.shape[1:]))
 
 
@@ -105,19 +138,19 @@ class MaxPool(Primitive):
 
     @staticmethod
     def vjp(g, y, x, kernel, stride, dilation, xp):
-        found = winners(x.data, y.data, kernel, stride, dilation)
+        won = winners(x.data, y.data, kernel, stride, dilation)
         window = dict(kernel=kernel, stride=stride, dilation=dilation)
-        return (xp.apply(Unpool, g, found, size=x.shape[2:], **window),)
+        return (xp.apply(Unpool, g, won, size=x.shape[2:], **window),)
 
     @staticmethod
     def jvp(ts, y, x, kernel, stride, dilation):
-        found = winners(x, y, kernel, stride, dilation)
-        return _batched(pick, ts[0], found, kernel, stride, dilation)
+        won = winners(x, y, kernel, stride, dilation)
+        return _batched(pick, ts[0], won, kernel, stride, dilation)
 
 
 class Unpool(Primitive):
-    """``g`` (N, C, OH, OW) put at the winners ``found`` (N, OH, OW, C) of the windows of an
-    image (N, C, *size), zero elsewhere (overlapping windows add up): ``Pick``'s transpose."""
+    """``g`` (N, C, OH, OW) put at the winners ``won`` (kh * kw, N, OH, OW, C) of the windows of
+    an image (N, C, *size), zero elsewhere (overlapping windows add up): ``Pick``'s transpose."""
 
     holomorphic = True
     uses = ("x",)
@@ -125,17 +158,17 @@ class Unpool(Primitive):
     forward = staticmethod(unpool)
 
     @staticmethod
-    def vjp(g, y, values, found, size, kernel, stride, dilation, xp):
+    def vjp(g, y, values, won, size, kernel, stride, dilation, xp):
         window = dict(kernel=kernel, stride=stride, dilation=dilation)
-        return (xp.apply(Pick, g, xp.value(found), **window), None)
+        return (xp.apply(Pick, g, xp.value(won), **window), None)
 
     @staticmethod
-    def jvp(ts, y, values, found, size, kernel, stride, dilation):
-        return _batched(unpool, ts[0], found, size, kernel, stride, dilation)
+    def jvp(ts, y, values, won, size, kernel, stride, dilation):
+        return _batched(unpool, ts[0], won, size, kernel, stride, dilation)
 
 
 class Pick(Primitive):
-    """Each window's element of ``x`` (N, C, H, W) at its winner ``found`` (N, OH, OW, C):
+    """Each window's element of ``x`` (N, C, H, W) at its winner ``won`` (kh * kw, N, OH, OW, C):
     (N, C, OH, OW). ``Unpool``'s transpose."""
 
     holomorphic = True
@@ -144,10 +177,10 @@ class Pick(Primitive):
     forward = staticmethod(pick)
 
     @staticmethod
-    def vjp(g, y, x, found, kernel, stride, dilation, xp):
+    def vjp(g, y, x, won, kernel, stride, dilation, xp):
         window = dict(kernel=kernel, stride=stride, dilation=dilation)
-        return (xp.apply(Unpool, g, xp.value(found), size=x.shape[2:], **window), None)
+        return (xp.apply(Unpool, g, xp.value(won), size=x.shape[2:], **window), None)
 
     @staticmethod
-    def jvp(ts, y, x, found, kernel, stride, dilation):
-        return _batched(pick, ts[0], found, kernel, stride, dilation)
+    def jvp(ts, y, x, won, kernel, stride, dilation):
+        return _batched(pick, ts[0], won, kernel, stride, dilation)

@@ -25,7 +25,7 @@ def output_size(size, kernel, stride, dilation) -> tuple[int, int]:
     return tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in pairs)
 
 
-def _offsets(kernel, stride, dilation, out_size):
+def window_offsets(kernel, stride, dilation, out_size):
     """For each kernel offset (i, j): the strided slices of the input that it touches."""
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
     for i in range(kh):
@@ -39,8 +39,12 @@ def padded_size(size, padding) -> tuple[int, int]:
     return tuple(n + before + after for n, (before, after) in zip(size, padding))
 
 
-def unfold(x: np.ndarray, kernel, stride, dilation, padding=NO_PADDING) -> np.ndarray:
-    """Patches (N, OH, OW, C, kh, kw) of ``x`` (N, C, H, W) zero-padded by ``padding``."""
+def unfold(x: np.ndarray, kernel, stride, dilation, padding=NO_PADDING, ones=False) -> np.ndarray:
+    """Patches (N, OH, OW, C, kh, kw) of ``x`` (N, C, H, W) zero-padded by ``padding``.
+
+    With ``ones``, the patches are returned as the rows of a matrix (N * OH * OW, C * kh * kw + 1)
+    whose last column is ones, so that a product with it can add a bias row.
+    """
     N, C = x.shape[:2]
     x_nhwc = x.transpose(0, 2, 3, 1)
     if any(p for pair in padding for p in pair):
@@ -57,13 +61,19 @@ def unfold(x: np.ndarray, kernel, stride, dilation, padding=NO_PADDING) -> np.nd
             f"a kernel of {kernel} with dilation {dilation} does not fit in an input of spatial "
             f"size {x_nhwc.shape[1:3]}"
         )
-    patches = np.empty((N, *out_size, C, *kernel), x.dtype)
+    shape = (N, *out_size, C, *kernel)
+    if ones:
+        matrix = np.empty((N * out_size[0] * out_size[1], C * kernel[0] * kernel[1] + 1), x.dtype)
+        matrix[:, -1] = 1
+        patches = matrix[:, :-1].reshape(shape)  # a view: each row's first columns
+    else:
+        patches = np.empty(shape, x.dtype)
     # NOTE: one strided copy per kernel offset. Copying the whole window view at once
     # (sliding_window_view(...).transpose(...) then ascontiguousarray) was ~3x slower: numpy's
     # copy loop then runs over the tiny kernel axes innermost.
-    for i, j, rows, cols in _offsets(kernel, stride, dilation, out_size):
+    for i, j, rows, cols in window_offsets(kernel, stride, dilation, out_size):
         patches[..., i, j] = x_nhwc[:, rows, cols]
-    return patches
+    return matrix if ones else patches
 
 
 def fold(patches: np.ndarray, size, kernel, stride, dilation, padding=NO_PADDING) -> np.ndarray:
@@ -80,7 +90,7 @@ def fold(patches: np.ndarray, size, kernel, stride, dilation, padding=NO_PADDING
     # NOTE: accumulating channels-last (and returning a transposed view) reads each patch slice
     # with the channels innermost: measured up to 1.8x faster than an (N, C, H, W) accumulator.
     x_nhwc = np.zeros((N, *full, C), patches.dtype)
-    for i, j, rows, cols in _offsets(kernel, stride, dilation, (OH, OW)):
+    for i, j, rows, cols in window_offsets(kernel, stride, dilation, (OH, OW)):
         x_nhwc[:, rows, cols] += patches[..., i, j]
     if any(p for pair in padding for p in pair):
         (top, _), (left, _) = padding
@@ -90,7 +100,8 @@ def fold(patches: np.ndarray, size, kernel, stride, dilation, padding=NO_PADDING
 
 class Unfold(Primitive):
     """Every (dilated, strided) window of ``x`` (N, C, H, W), zero-padded by ``padding``, as
-    patches (N, OH, OW, C, kh, kw)."""
+    patches (N, OH, OW, C, kh, kw); with ``ones``, as the rows of a matrix
+    (N * OH * OW, C * kh * kw + 1) whose last column is ones."""
 
     holomorphic = True
     uses = ()
@@ -98,16 +109,25 @@ class Unfold(Primitive):
     forward = staticmethod(unfold)
 
     @staticmethod
-    def vjp(g, y, x, kernel, stride, dilation, xp, padding=NO_PADDING):
+    def vjp(g, y, x, kernel, stride, dilation, xp, padding=NO_PADDING, ones=False):
         window = dict(kernel=kernel, stride=stride, dilation=dilation, padding=padding)
+        if ones:  # the column of ones is a constant: its cotangent goes nowhere
+            N, C = x.shape[:2]
+            OH, OW = output_size(padded_size(x.shape[2:], padding), kernel, stride, dilation)
+            g = g[:, :-1].reshape((N, OH, OW, C, *kernel))
         return (xp.apply(Fold, g, size=x.shape[2:], **window),)
 
     @staticmethod
-    def jvp(ts, y, x, kernel, stride, dilation, padding=NO_PADDING):
+    def jvp(ts, y, x, kernel, stride, dilation, padding=NO_PADDING, ones=False):
         # Linear: unfold the tangents, with the tangent batch folded into N.
         t = ts[0]
-        patches = unfold(t.reshape((-1,) + x.shape[1:]), kernel, stride, dilation, padding)
-        return patches.reshape((t.shape[0],) + y.shape)
+        batch = t.reshape((-1,) + x.shape[1:])
+        patches = unfold(batch, kernel, stride, dilation, padding, ones).reshape(
+            (t.shape[0],) + y.shape
+        )
+        if ones:
+            patches[..., -1] = 0  # the column of ones does not move
+        return patches
 
 
 class Fold(Primitive):
