@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import DTypeError, OpError, ShapeError
 from ..functions import as_tensor, softmax, where
 from ..tensor import Tensor
-from .dropout import _check_probability, dropout
+from .dropout import check_probability, dropout
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -158,7 +158,7 @@ def scaled_dot_product_attention(
     """
     q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
     _check_qkv(q, k, v)
-    dropout_p = _check_probability(dropout_p, SDPA)
+    dropout_p = check_probability(dropout_p, SDPA)
     if scale is None:
         scale = 1.0 / math.sqrt(q.shape[-1]) if q.shape[-1] else 1.0
     elif not isinstance(scale, numbers.Real) or isinstance(scale, bool):

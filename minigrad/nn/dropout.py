@@ -14,7 +14,7 @@ from .activation import inplace_repr
 from .module import Module
 
 
-def _check_probability(p: float, who: str) -> float:
+def check_probability(p: float, who: str) -> float:
     if not isinstance(p, numbers.Real) or isinstance(p, bool):
         raise OpError(f"{who}: dropout probability p must be a real number, got {p!r}")
     if not 0.0 <= p <= 1.0:
@@ -41,7 +41,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     the gradient is the same mask times ``1 / (1 - p)``. ``inplace`` is accepted so PyTorch
     code runs unchanged; minigrad computes out of place (same values, the tape stays valid).
     """
-    p = _check_probability(p, "dropout")
+    p = check_probability(p, "dropout")
     _check_inplace(inplace, "dropout", "training")
     x = as_tensor(x)
     if not training or p == 0.0:
@@ -67,7 +67,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False, *,
                  generator: Generator | None = None):  # fmt: skip
         super().__init__()
-        self.p = _check_probability(p, "Dropout")
+        self.p = check_probability(p, "Dropout")
         self.inplace = _check_inplace(inplace, "Dropout", "p")
         self.generator = generator
 

@@ -20,7 +20,7 @@ from . import functional as F
 from . import init
 from .attention import additive_mask, attend, causal_mask
 from .checks import check_size, parameter_dtype, same_dtype
-from .dropout import _check_probability
+from .dropout import check_probability
 from .layers import Linear
 from .module import Module, Parameter
 
@@ -92,7 +92,7 @@ class MultiheadAttention(Module):
                 f"gets embed_dim // num_heads features, so choose num_heads among the divisors "
                 f"of {E}"
             )
-        self.dropout = _check_probability(dropout, who)
+        self.dropout = check_probability(dropout, who)
         self.batch_first = batch_first
         self.head_dim = E // num_heads
         if add_bias_kv:
