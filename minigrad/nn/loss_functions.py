@@ -194,6 +194,10 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     >>> cross_entropy(mg.tensor([[1000.0, -1000.0]]), mg.tensor([1]))
     tensor(2000.)
     """
+    if reduction == "mean" and weight is None and not label_smoothing:
+        fused = _fused_cross_entropy(input, target, ignore_index)
+        if fused is not None:
+            return fused
     check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise OpError(f"cross_entropy: label_smoothing={label_smoothing} must be in [0, 1]")
@@ -229,6 +233,26 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     if reduction == "none":
         return losses
     return losses.sum() if reduction == "sum" else _mean(losses.sum(), denominator)
+
+
+def _fused_cross_entropy(input, target, ignore_index: int) -> Tensor | None:
+    """The common case of a classifier's loss, checked first and in few steps (it runs every
+    training step): logits (N, C) as a Tensor, N > 0 integer labels (N,) all in [0, C), none
+    of them ``ignore_index``. Then it is ``LogSoftmax`` and the fused ``NllMean``, the value and
+    gradient of the general path; otherwise None, and the general path checks everything."""
+    labels = target.data if type(target) is Tensor else target
+    if type(input) is not Tensor or type(labels) is not np.ndarray:
+        return None
+    logits = input.data
+    if (logits.ndim != 2 or labels.ndim != 1 or labels.dtype.kind not in "iu"
+            or not 0 < labels.shape[0] == logits.shape[0]):  # fmt: skip
+        return None
+    classes = logits.shape[1]
+    if not (_smallest(labels, None) >= 0 and _largest(labels, None) < classes):
+        return None
+    if 0 <= ignore_index < classes and (labels == ignore_index).any():
+        return None
+    return apply(ops.NllMean, apply(ops.LogSoftmax, input, axis=(1,)), labels=labels)
 
 
 def _cross_entropy_probs(input, logp, target, weight_b, reduction, label_smoothing, axis):

@@ -164,7 +164,10 @@ class Affine(Primitive):
     def forward(x, w, b=None):
         y = x @ w.T
         if b is not None:
-            y = y + b
+            if b.dtype == y.dtype:
+                y += b  # NOTE: into the fresh product, not a second array: the same bits
+            else:
+                y = y + b  # a wider bias widens the result (numpy's promotion)
         return y
 
     @staticmethod

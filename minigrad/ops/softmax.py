@@ -10,7 +10,8 @@ import numpy as np
 
 from ..primitive import Primitive
 from ._tangents import shift
-from .indexing import ScatterAdd
+
+_largest, _total = np.maximum.reduce, np.add.reduce
 
 
 class LogSoftmax(Primitive):
@@ -21,10 +22,11 @@ class LogSoftmax(Primitive):
 
     @staticmethod
     def forward(x, axis):
-        # NOTE: ndarray methods, not np.max/np.sum: numpy's functions add a Python-level
-        # dispatch that costs more than the reduction itself on a batch of logits.
-        shifted = x - x.max(axis=axis, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        # NOTE: the ufuncs' reduce, not np.max/np.sum (or the ndarray methods, which call it
+        # through a Python wrapper): their dispatch costs more than the reduction itself on a
+        # batch of logits. The same reductions, the same bits.
+        shifted = x - _largest(x, axis=axis, keepdims=True)
+        return shifted - np.log(_total(np.exp(shifted), axis=axis, keepdims=True))
 
     @staticmethod
     def vjp(g, y, x, axis, xp):
@@ -78,13 +80,15 @@ class NllMean(Primitive):
 
     @staticmethod
     def forward(logp, labels):
-        return -logp[np.arange(len(labels)), labels].sum() / len(labels)
+        return -_total(logp[np.arange(len(labels)), labels]) / len(labels)
 
     @staticmethod
     def vjp(g, y, logp, labels, xp):
-        n = len(labels)
-        picked = xp.broadcast_to(g * (-1.0 / n), (n,))
-        return (xp.apply(ScatterAdd, picked, index=(np.arange(n), labels), shape=logp.shape),)
+        # -g / n at each row's label, 0 elsewhere: one select with a constant mask (a
+        # scatter-add would be a zeros array, a broadcast and np.add.at).
+        n, classes = logp.shape
+        picked = labels[:, None] == np.arange(classes)
+        return (xp.where(picked, g * (-1.0 / n), 0.0),)
 
     @staticmethod
     def jvp(ts, y, logp, labels):

@@ -62,7 +62,9 @@ class SGD(Optimizer):
             else:
                 buf = state["momentum_buffer"]
                 buf *= mu
-                buf += (1 - group["dampening"]) * d
+                # NOTE: without dampening, d itself: 1.0 * d is the same bits, and a pass over
+                # the parameter and a temporary array of its size more
+                buf += d if group["dampening"] == 0 else (1 - group["dampening"]) * d
             buf = state["momentum_buffer"]
             d = d + mu * buf if group["nesterov"] else buf
         p.add_(d, alpha=-group["lr"])
