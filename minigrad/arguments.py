@@ -11,7 +11,8 @@
   the tangents (a leading batch axis of ``B`` directions).
 - Flat vectors: ``FlatLayout`` sees arrays of several shapes as one vector of ``n`` elements,
   splits a vector (or a batch of them) back into the shapes and joins blocks into one;
-  ``identity_rows`` gives rows of the ``n x n`` identity, one chunk at a time.
+  ``identity_rows`` gives rows of the ``n x n`` identity, one chunk at a time, and
+  ``identity_tangents`` the same split by a layout, marked as identity rows.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from itertools import accumulate
 
 import numpy as np
 
-from .autodiff import enable_grad, mode
+from .autodiff import mode, restore, switch_grad
 from .errors import ArgumentError, BackwardError, DTypeError, ShapeError
+from .ops._tangents import mark_identity
 from .tensor import Tensor
 
 # ----- the function's form ----------------------------------------------------------------------
@@ -256,19 +258,18 @@ class recording_for_reverse:  # noqa: N801 (used as a function: ``with recording
     NOTE: a class, not a ``@contextmanager`` generator: every grad and vjp enters it, and the
     generator's machinery cost more than the rest of it."""
 
-    __slots__ = ("leaves", "token", "grad_mode")
+    __slots__ = ("leaves", "token", "switched")
 
     def __init__(self, leaves):
         self.leaves = leaves
 
     def __enter__(self):
         self.token = _reverse_inputs.set(_reverse_inputs.get() + tuple(self.leaves))
-        self.grad_mode = enable_grad()
-        self.grad_mode.__enter__()
+        self.switched = switch_grad(True)
 
     def __exit__(self, *exc):
         try:
-            self.grad_mode.__exit__(*exc)
+            restore(self.switched)
         finally:
             _reverse_inputs.reset(self.token)
 
@@ -399,3 +400,15 @@ def identity_rows(start: int, stop: int, n: int, dtype=np.float64) -> np.ndarray
     """Rows ``start:stop`` of the ``n x n`` identity, shape ``(stop - start, n)``: the directions
     of one chunk of Jacobian or Hessian rows, made without the rest of the identity."""
     return np.eye(stop - start, n, k=start, dtype=dtype)
+
+
+def identity_tangents(layout: FlatLayout, start: int, stop: int, dtype=np.float64) -> list:
+    """``identity_rows`` over ``layout``'s flat vector, split into its arrays: tangents for one
+    chunk of Jacobian or Hessian rows. The blocks of 1-D arrays are marked as rows of an
+    identity (``ops._tangents.mark_identity``, read-only), so that a matrix product with one
+    takes the other operand's rows instead of multiplying."""
+    blocks = layout.split(identity_rows(start, stop, layout.n, dtype))
+    for block, (_, a, _) in zip(blocks, layout.slices()):
+        if block.ndim == 2:
+            mark_identity(block, start - a)
+    return blocks

@@ -84,6 +84,24 @@ def in_scope(module, fn, *args, **kwargs):
         _mode.reset(token)
 
 
+def switch_grad(enabled: bool):
+    """Set grad mode; return what ``restore`` takes to put the mode back (None: it was already
+    so, and nothing changed). The engine's own short sections use it: cheaper than
+    ``GradMode``, and free when the mode is already the one asked for."""
+    old = _mode.get()
+    if old.grad_enabled == enabled:
+        return None
+    return _mode.set(
+        Mode(enabled, old.forward_level, old.detect_anomaly, old.scope, old.keep_graphs)
+    )
+
+
+def restore(token) -> None:
+    """Undo a ``switch_grad`` (given what it returned)."""
+    if token is not None:
+        _mode.reset(token)
+
+
 class GradMode:
     """Context manager and decorator that sets grad mode for the current thread."""
 
@@ -133,22 +151,33 @@ def is_grad_enabled() -> bool:
     return _mode.get().grad_enabled
 
 
-@contextmanager
-def forward_mode():
-    """Propagate ``Tensor.tangent`` through every operation in this block (forward mode).
+class forward_mode:  # noqa: N801 (used as a function: ``with forward_mode(): ...``)
+    """Propagate ``Tensor.tangent`` through every operation in this block (forward mode);
+    ``forward_mode(grad_enabled=True)`` also records, as forward-over-reverse needs.
 
     Forward mode has one level: tangents are not nested.
+
+    NOTE: a class, not a ``@contextmanager`` generator, and one mode installed for both
+    switches: every ``mg.hvp`` and ``mg.jvp`` enters it.
     """
-    if _mode.get().forward_level:
-        raise BackwardError(
-            "forward mode is already active on this thread: minigrad's forward mode has one "
-            "level; compute the inner derivative first, or use forward-over-reverse (mg.hvp)"
-        )
-    _switch(forward_level=1)
-    try:
-        yield
-    finally:
-        _switch(forward_level=0)
+
+    __slots__ = ("grad_enabled", "token")
+
+    def __init__(self, grad_enabled=None):
+        self.grad_enabled = grad_enabled
+
+    def __enter__(self):
+        old = _mode.get()
+        if old.forward_level:
+            raise BackwardError(
+                "forward mode is already active on this thread: minigrad's forward mode has one "
+                "level; compute the inner derivative first, or use forward-over-reverse (mg.hvp)"
+            )
+        grad = old.grad_enabled if self.grad_enabled is None else self.grad_enabled
+        self.token = _mode.set(Mode(grad, 1, old.detect_anomaly, old.scope, old.keep_graphs))
+
+    def __exit__(self, *exc):
+        _mode.reset(self.token)
 
 
 @contextmanager

@@ -21,9 +21,11 @@ import threading
 import numpy as np
 
 from . import functions
-from .autodiff import GradMode, forward_mode, mode
+from .autodiff import GradMode, forward_mode, mode, restore, switch_grad
 from .autograd_function import Function, FunctionCtx
 from .backward import accumulate, toposort, walk
+from .dual import Dual, DualMath, as_dual
+from .dual import as_tensor as dual_tensor
 from .errors import BackwardError, missing_names
 from .methods import provide
 from .ops import ArrayMath, ScatterAdd
@@ -88,10 +90,13 @@ def grad(output, inputs, grad_output=None, retain_graph=None, create_graph=False
         inputs = (inputs,)
     cotangent = _first_cotangent("grad", output, grad_output)
     retain = (create_graph if retain_graph is None else retain_graph) or mode().keep_graphs
-    with GradMode(create_graph):
+    switched = switch_grad(bool(create_graph))  # NOTE: not GradMode: half the cost
+    try:
         finished = _walk(output, cotangent, retain, {id(x) for x in inputs})
         handed_out = {id(cotangent.data), id(cotangent)}
         found = {id(t): _owned(g, t.data.dtype, handed_out) for t, g in finished}
+    finally:
+        restore(switched)
     return tuple(found[id(x)] if id(x) in found else Tensor(np.zeros_like(x.data)) for x in inputs)
 
 
@@ -132,8 +137,13 @@ def _first_cotangent(op: str, root, grad) -> Tensor:
 def _walk(root, cotangent: Tensor, retain_graph: bool, wanted) -> list:
     """The engine's walk, with the cotangents in the form this pass needs."""
     now = mode()
-    if now.grad_enabled or now.forward_level:  # the pass is recorded, or pushes tangents
+    if now.grad_enabled or (now.forward_level and now.detect_anomaly):
+        # The pass is recorded; or it pushes tangents, which anomaly detection inspects.
         return walk(root, cotangent, TensorPass, retain_graph, wanted)
+    if now.forward_level:  # forward-over-reverse: cotangents carry tangents
+        first = Dual(cotangent.data, cotangent.tangent)
+        finished = walk(root, first, DualPass, retain_graph, wanted)
+        return [(t, dual_tensor(g)) for t, g in finished]
     return walk(root, cotangent.data, ArrayPass, retain_graph, wanted)
 
 
@@ -156,6 +166,23 @@ class TensorPass:
             if result is not None:
                 g = _hooked_gradient(hook, g, result)
         return g
+
+
+class DualPass:
+    """A backward pass that pushes tangents and is not recorded (forward-over-reverse):
+    cotangents are ``Dual`` pairs of arrays. A user's rule or hook receives Tensors carrying
+    their tangents, and what it returns becomes a pair again."""
+
+    xp = DualMath
+    accumulate = staticmethod(operator.add)
+
+    @staticmethod
+    def user_vjp(prim, g, y, parents, params):
+        return as_dual(tuple(TensorPass.user_vjp(prim, dual_tensor(g), y, parents, params)))
+
+    @staticmethod
+    def after_hooks(hooks, g):
+        return as_dual(TensorPass.after_hooks(hooks, dual_tensor(g)))
 
 
 class ArrayPass:

@@ -43,6 +43,11 @@ class Primitive:
 
     uses: tuple[str, ...] = ("x",)
     holomorphic: bool = False
+    # Optional, in forward mode: ``forward_and_jvp(ts, *xs, **params) -> (y, tangent) | None``,
+    # the output and its tangent computed together where that is cheaper than ``forward`` then
+    # ``jvp`` (``MatMul``: one product for both); None from it means "not here": the two rules
+    # run as usual. The values must be those of ``forward`` and ``jvp`` (up to rounding).
+    forward_and_jvp = None
     builtin: bool = False  # set for minigrad's own primitives (see __init_subclass__)
 
     def __init_subclass__(cls, **kwargs):
@@ -80,6 +85,11 @@ class Primitive:
 def apply(prim, *xs, **params):
     """Run ``prim.forward`` on the data of Tensors ``xs``, wrap the result, and when needed put
     a node on the tape and push tangents. This is every operation's hot path: keep it short."""
+    now = mode()
+    if now.watching and prim.forward_and_jvp is not None and now.forward_level:
+        out = _apply_jointly(prim, xs, params, now)
+        if out is not None:
+            return out
     try:
         if params:
             y = prim.forward(*[x.data for x in xs], **params)
@@ -102,7 +112,6 @@ def apply(prim, *xs, **params):
         raise error(f"{prim.__name__}: {e} (inputs: {shapes})") from e
     out = _new(Tensor)  # NOTE: not constant(y), which is one more call on every operation
     initialize(out, y)
-    now = mode()
     if now.grad_enabled:
         for x in xs:
             if x.requires_grad:
@@ -110,24 +119,57 @@ def apply(prim, *xs, **params):
                 out._node = Node(prim, xs, params, now.scope)
                 break
     if now.watching:
-        _inspect(prim, xs, out, params)
+        _inspect(prim, xs, out, params, now)
     return out
 
 
-def _inspect(prim, xs, out, params):
-    """What the watching modes do with each result: push tangents, look for NaN and Inf."""
-    now = mode()
-    if now.forward_level:
-        ts = [x.tangent for x in xs]
-        if any(t is not None for t in ts):
-            out.tangent = prim.jvp(ts, out.data, *[x.data for x in xs], **params)
+def _apply_jointly(prim, xs, params, now):
+    """``apply`` in forward mode by ``prim.forward_and_jvp``; None where it declines (or fails:
+    then ``apply`` runs the rules one by one and reports the error as usual)."""
+    ts = [x.tangent for x in xs]
+    for t in ts:
+        if t is not None:
+            break
+    else:
+        return None
+    try:
+        both = prim.forward_and_jvp(ts, *[x.data for x in xs], **params)
+    except (ValueError, IndexError, TypeError):
+        return None
+    if both is None:
+        return None
+    out = _new(Tensor)
+    initialize(out, both[0])
+    out.tangent = both[1]
+    if now.grad_enabled and any(x.requires_grad for x in xs):
+        out.requires_grad = True
+        out._node = Node(prim, xs, params, now.scope)
     if now.detect_anomaly:
-        origin = anomaly.user_line()
-        if out._node is not None:
-            out._node.origin = origin
-        for what in (out.data, out.tangent):
-            if what is not None and not anomaly.finite(what):
-                raise anomaly.AnomalyError(anomaly.describe(prim.__name__, xs, what, origin))
+        _check_finite(prim, xs, out)
+    return out
+
+
+def _inspect(prim, xs, out, params, now):
+    """What the watching modes do with each result: push tangents, look for NaN and Inf."""
+    if now.forward_level:
+        for x in xs:
+            if x.tangent is not None:
+                out.tangent = prim.jvp(
+                    [x.tangent for x in xs], out.data, *[x.data for x in xs], **params
+                )
+                break
+    if now.detect_anomaly:
+        _check_finite(prim, xs, out)
+
+
+def _check_finite(prim, xs, out):
+    """Anomaly detection: the result and its tangent must be finite."""
+    origin = anomaly.user_line()
+    if out._node is not None:
+        out._node.origin = origin
+    for what in (out.data, out.tangent):
+        if what is not None and not anomaly.finite(what):
+            raise anomaly.AnomalyError(anomaly.describe(prim.__name__, xs, what, origin))
 
 
 def check_user_cotangents(prim, grads, parents) -> None:

@@ -20,7 +20,7 @@ from .arguments import (
     as_array,
     call,
     float_input,
-    identity_rows,
+    identity_tangents,
     match_argnums,
     recording_for_reverse,
     resolve_argnums,
@@ -158,7 +158,7 @@ def _forward_jacobian(fname: str, f, argnums, args):
     nums = resolve_argnums(fname, argnums, len(args))
     xs = [float_input(fname, args[i], i) for i in nums]
     layout = FlatLayout([x.shape for x in xs])
-    tangents = layout.split(identity_rows(0, layout.n, layout.n))
+    tangents = identity_tangents(layout, 0, layout.n)
     out, t_out, _ = _push_tangents(
         fname, restricted(fname, f, args, nums), tuple(xs), tuple(tangents), batched=True
     )

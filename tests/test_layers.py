@@ -34,7 +34,7 @@ LAYERS = [
         "functions",
         ["minigrad.functions", "minigrad.creation", "minigrad.random", "minigrad.linalg"],
     ),  # fmt: skip
-    ("autograd", ["minigrad.autograd", "minigrad.autograd_function"]),
+    ("autograd", ["minigrad.autograd", "minigrad.autograd_function", "minigrad.dual"]),
     (
         "tools",
         [

@@ -1,5 +1,7 @@
 """Helpers shared by forward-mode rules: tangents may be None (the input carries none)."""
 
+import weakref
+
 import numpy as np
 
 
@@ -42,3 +44,59 @@ def batch_size(ts) -> int:
 def shift(axes):
     """Axes of a primal array, as axes of its tangent (which has a leading batch axis)."""
     return tuple(a + 1 for a in axes)
+
+
+# ----- tangents known to be rows of the identity -------------------------------------------------
+
+# A Hessian or a Jacobian by forward mode pushes rows of the identity as tangents, and a matrix
+# product of the identity with a matrix is a copy of the matrix's rows: at n = 800 that product
+# was half the Hessian's time. ``hessians.hessian_rows`` marks the tangents it makes; MatMul's
+# JVP takes the rows instead of multiplying. The mark is the array object itself (a weak
+# reference: a freed array's id may be reused) and the arrays are made read-only, so that what
+# is marked stays true.
+_identities: dict[int, tuple] = {}
+
+
+class _IdentityMark(weakref.ref):
+    __slots__ = ("key", "offset")
+
+    def __new__(cls, t, offset):
+        return super().__new__(cls, t, _unmark)
+
+    def __init__(self, t, offset):
+        super().__init__(t, _unmark)
+        self.key, self.offset = id(t), offset
+
+
+def _unmark(mark) -> None:
+    if _identities.get(mark.key) is mark:
+        del _identities[mark.key]
+
+
+def mark_identity(t: np.ndarray, offset: int) -> np.ndarray:
+    """Mark the 2-D ``t`` as ``np.eye(*t.shape, k=offset)`` (and make it read-only)."""
+    t.flags.writeable = False
+    _identities[id(t)] = _IdentityMark(t, offset)
+    return t
+
+
+def identity_offset(t) -> int | None:
+    """``k`` if ``t`` was marked as ``np.eye(*t.shape, k=k)``, else None."""
+    mark = _identities.get(id(t))
+    return mark.offset if mark is not None and mark() is t else None
+
+
+def identity_times(identity: np.ndarray, offset: int, m: np.ndarray) -> np.ndarray:
+    """``identity @ m`` for ``identity = np.eye(rows, len(m), k=offset)``, without the product:
+    rows of ``m`` (zeros where the identity's rows are zero), C-ordered as the product. The same
+    values as the product, which adds only zeros to them (but for the sign of a zero, and a NaN
+    or Inf elsewhere in ``m``, which the product spreads along the rows)."""
+    rows, n = identity.shape[0], m.shape[0]
+    dtype = np.result_type(identity.dtype, m.dtype)
+    lo, hi = max(0, -offset), min(rows, n - offset)
+    if lo == 0 and hi == rows:
+        return np.array(m[offset : offset + rows], dtype, order="C")
+    out = np.zeros((rows,) + m.shape[1:], dtype)
+    if lo < hi:
+        out[lo:hi] = m[lo + offset : hi + offset]
+    return out

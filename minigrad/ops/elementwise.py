@@ -48,10 +48,18 @@ class Elementwise(Primitive):
 
     @classmethod
     def jvp(cls, ts, y, *xs):
-        if len(ts) == 2 and ts[0] is ts[1]:
-            # The same input twice (x * x): add the small partials, then scale the big tangent
-            # batch once.
-            return ts[0] * cls.both_partials(y, xs[0], np)
+        if len(ts) == 1:
+            return ts[0] * cls.partial(0, y, xs[0], np)
+        if len(ts) == 2:
+            ta, tb = ts
+            if ta is tb:
+                # The same input twice (x * x): add the small partials, then scale the big
+                # tangent batch once.
+                return ta * cls.both_partials(y, xs[0], np)
+            if tb is None:  # NOTE: the cases of one tangent without the general loop's cost
+                return ta * cls.partial(0, y, *xs, np)
+            if ta is None:
+                return tb * cls.partial(1, y, *xs, np)
         return add_fresh_tangents(
             *(None if t is None else t * cls.partial(i, y, *xs, np) for i, t in enumerate(ts))
         )

@@ -5,7 +5,7 @@ import string
 import numpy as np
 
 from ..primitive import Primitive
-from ._tangents import add_fresh_tangents, add_tangents
+from ._tangents import add_fresh_tangents, add_tangents, identity_offset, identity_times
 
 
 class MatMul(Primitive):
@@ -51,6 +51,43 @@ class MatMul(Primitive):
             None if tb is None else _times_tangents(a, tb),
         )
 
+    @staticmethod
+    def forward_and_jvp(ts, a, b):
+        """``(a @ b, its tangents)`` from one product, or None (then ``forward`` and ``jvp``).
+
+        A matrix that carries no tangent times a vector that carries a few (``X @ w`` in forward
+        mode, ``g @ X`` in forward-over-reverse): the vector and its tangents are stacked as the
+        rows of one operand, so the matrix is read once instead of twice, as a careful numpy
+        HVP does. Measured (one BLAS thread, a 256 x n matrix, one tangent): 0.78x the two
+        products' time at n = 200, 0.70x at n = 800, but 1.09x at n = 50, where stacking costs
+        more than it saves: so only from ``_STACK_MIN`` elements. The values are the products'
+        but for the last bits (one matrix-matrix product in place of two matrix-vector ones).
+        """
+        ta, tb = ts
+        if a.ndim == 2 and b.ndim == 1 and ta is None and tb is not None:
+            matrix, vector, t = a.T, b, tb
+        elif a.ndim == 1 and b.ndim == 2 and tb is None and ta is not None:
+            matrix, vector, t = b, a, ta
+        else:
+            return None
+        if (
+            matrix.size < _STACK_MIN
+            or t.ndim != 2
+            or t.shape[0] > _STACK_MAX
+            or not (matrix.dtype == vector.dtype == t.dtype)
+            or identity_offset(t) is not None
+        ):
+            return None
+        stacked = np.empty((t.shape[0] + 1, vector.shape[0]), vector.dtype)
+        stacked[0] = vector
+        stacked[1:] = t
+        both = stacked @ matrix
+        return both[0], both[1:]
+
+
+_STACK_MIN = 2**15  # elements of the matrix from which stacking pays (see forward_and_jvp)
+_STACK_MAX = 8  # tangents: beyond a few, the product with them dominates and stacking copies
+
 
 def _outer(u, v):
     """The outer product of two vectors (ndarrays or Tensors), as a matrix product."""
@@ -72,6 +109,8 @@ def _transposed(x) -> bool:
 # of the one shared matrix makes it a single matrix-matrix product, which is much faster.
 def _tangents_times(ta, b):
     """``ta @ b`` for a batch ``ta`` of shape (B, *a.shape)."""
+    if b.ndim == 2 and ta.ndim == 2 and (offset := identity_offset(ta)) is not None:
+        return identity_times(ta, offset, b)  # rows of the identity (a Jacobian, a Hessian)
     if b.ndim == 2:
         return (ta.reshape(-1, ta.shape[-1]) @ b).reshape(ta.shape[:-1] + b.shape[-1:])
     if b.ndim == 1 and ta.ndim == 3:  # matrices (B, m, k) @ a vector: one (B m, k) product
@@ -87,7 +126,8 @@ def _times_tangents(a, tb):
         folded = tb.transpose(0, 2, 1).reshape(B * n, k)
         return (folded @ a.T).reshape(B, n, a.shape[0]).transpose(0, 2, 1)
     if a.ndim == 2 and tb.ndim == 2:  # a matrix @ vectors (B, k): one (B, k) @ (k, m) product
-        return tb @ a.T
+        offset = identity_offset(tb)
+        return tb @ a.T if offset is None else identity_times(tb, offset, a.T)
     return a @ tb
 
 
