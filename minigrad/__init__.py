@@ -66,6 +66,7 @@ from .hessians import HessianTooLarge, hessian, hvp
 from .checking import GradcheckReport, check_grads, check_hvp, gradcheck, gradgradcheck
 from .serialization import CheckpointError, load, save
 from . import curvature, nn, optim, utils, viz  # noqa: E402  (build on everything above)
+from .capture import CompileError, CompileWarning, compile
 
 from . import memory
 

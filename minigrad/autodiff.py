@@ -25,19 +25,23 @@ class Mode:
     installs a new one (``_switch``), so the default can be shared by every thread."""
 
     __slots__ = (
-        "grad_enabled", "forward_level", "detect_anomaly", "scope", "keep_graphs", "watching"
+        "grad_enabled", "forward_level", "detect_anomaly", "scope", "keep_graphs", "recording",
+        "watching",
     )  # fmt: skip
 
     def __init__(self, grad_enabled=True, forward_level=0, detect_anomaly=False, scope=None,
-                 keep_graphs=False):  # fmt: skip
+                 keep_graphs=False, recording=None):  # fmt: skip
         self.grad_enabled = grad_enabled
         self.forward_level = forward_level  # > 0 while forward-mode tangents are pushed
         self.detect_anomaly = detect_anomaly
         self.scope = scope  # the innermost Module whose forward is running (see ``in_scope``)
         self.keep_graphs = keep_graphs  # every backward keeps its graph (see ``keep_graphs``)
-        # Whether some mode that inspects every result is on (forward mode, anomaly detection):
-        # the one flag the hot path reads for both.
-        self.watching = bool(forward_level or detect_anomaly)
+        # What records the numpy work of this thread for capture and replay (``mg.compile``),
+        # or None.
+        self.recording = recording
+        # Whether some mode that inspects every operation is on (forward mode, anomaly
+        # detection, recording): the one flag the hot path reads for all three.
+        self.watching = bool(forward_level or detect_anomaly or recording is not None)
 
 
 # NOTE: a ContextVar rather than threading.local: each thread still starts from the defaults,
@@ -53,7 +57,7 @@ mode = _mode.get
 
 
 def _switch(grad_enabled=_KEEP, forward_level=_KEEP, detect_anomaly=_KEEP, scope=_KEEP,
-            keep_graphs=_KEEP) -> Mode:  # fmt: skip
+            keep_graphs=_KEEP, recording=_KEEP) -> Mode:  # fmt: skip
     """Install the current mode with the given changes; return the one it replaces."""
     old = _mode.get()
     _mode.set(
@@ -63,6 +67,7 @@ def _switch(grad_enabled=_KEEP, forward_level=_KEEP, detect_anomaly=_KEEP, scope
             old.detect_anomaly if detect_anomaly is _KEEP else detect_anomaly,
             old.scope if scope is _KEEP else scope,
             old.keep_graphs if keep_graphs is _KEEP else keep_graphs,
+            old.recording if recording is _KEEP else recording,
         )
     )
     return old
@@ -76,7 +81,14 @@ def in_scope(module, fn, *args, **kwargs):
     # two, on every module call.
     old = _mode.get()
     token = _mode.set(
-        Mode(old.grad_enabled, old.forward_level, old.detect_anomaly, module, old.keep_graphs)
+        Mode(
+            old.grad_enabled,
+            old.forward_level,
+            old.detect_anomaly,
+            module,
+            old.keep_graphs,
+            old.recording,
+        )
     )
     try:
         return fn(*args, **kwargs)
@@ -92,7 +104,14 @@ def switch_grad(enabled: bool):
     if old.grad_enabled == enabled:
         return None
     return _mode.set(
-        Mode(enabled, old.forward_level, old.detect_anomaly, old.scope, old.keep_graphs)
+        Mode(
+            enabled,
+            old.forward_level,
+            old.detect_anomaly,
+            old.scope,
+            old.keep_graphs,
+            old.recording,
+        )
     )
 
 
@@ -174,7 +193,9 @@ class forward_mode:  # noqa: N801 (used as a function: ``with forward_mode(): ..
                 "level; compute the inner derivative first, or use forward-over-reverse (mg.hvp)"
             )
         grad = old.grad_enabled if self.grad_enabled is None else self.grad_enabled
-        self.token = _mode.set(Mode(grad, 1, old.detect_anomaly, old.scope, old.keep_graphs))
+        self.token = _mode.set(
+            Mode(grad, 1, old.detect_anomaly, old.scope, old.keep_graphs, old.recording)
+        )
 
     def __exit__(self, *exc):
         _mode.reset(self.token)
@@ -190,6 +211,17 @@ def keep_graphs():
         yield
     finally:
         _switch(keep_graphs=saved)
+
+
+@contextmanager
+def recording_into(recorder):
+    """Every operation in this block tells ``recorder`` the tensors it reads (``mg.compile``'s
+    recording: see ``capture/recorder.py``)."""
+    saved = _switch(recording=recorder).recording
+    try:
+        yield
+    finally:
+        _switch(recording=saved)
 
 
 @contextmanager

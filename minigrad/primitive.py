@@ -86,10 +86,13 @@ def apply(prim, *xs, **params):
     """Run ``prim.forward`` on the data of Tensors ``xs``, wrap the result, and when needed put
     a node on the tape and push tangents. This is every operation's hot path: keep it short."""
     now = mode()
-    if now.watching and prim.forward_and_jvp is not None and now.forward_level:
-        out = _apply_jointly(prim, xs, params, now)
-        if out is not None:
-            return out
+    if now.watching:
+        if now.recording is not None:  # mg.compile: the inputs' data seen through recording views
+            now.recording.bind(xs)
+        if prim.forward_and_jvp is not None and now.forward_level:
+            out = _apply_jointly(prim, xs, params, now)
+            if out is not None:
+                return out
     try:
         if params:
             y = prim.forward(*[x.data for x in xs], **params)

@@ -15,6 +15,7 @@ import operator
 import numpy as np
 
 from . import devices, dtypes
+from .autodiff import mode
 from .creation import count, floating_dtype, like_data, like_dtype, made, size_of
 from .errors import DTypeError, OpError, ShapeError
 from .methods import provide
@@ -99,6 +100,9 @@ def set_rng_state(state: dict) -> None:
 
 def rng(generator: Generator | None) -> np.random.Generator:
     """numpy's generator behind ``generator`` (minigrad's default one when None)."""
+    recording = mode().recording
+    if recording is not None:  # mg.compile does not replay random draws yet
+        recording.stop("it draws random numbers (mg.rand*, Dropout in training mode)")
     if generator is None:
         return default_generator.rng
     if not isinstance(generator, Generator):

@@ -51,6 +51,7 @@ LAYERS = [
             "minigrad.cuda",
             "minigrad.backends",
             "minigrad.memory",
+            "minigrad.capture",
         ],
     ),  # fmt: skip
     ("top", ["minigrad", "minigrad.demo"]),

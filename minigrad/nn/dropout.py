@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import DTypeError, OpError
 from ..functions import as_tensor
-from ..random import Generator, default_generator
+from ..random import Generator, rng
 from ..tensor import Tensor
 from .activation import inplace_repr
 from .module import Module
@@ -48,7 +48,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
         return x
     if x.dtype.kind not in "fc":
         raise DTypeError(f"dropout: needs a floating-point tensor, got {x.dtype}")
-    keep = (generator or default_generator).rng.random(x.shape) >= p
+    keep = rng(generator).random(x.shape) >= p
     scale = keep.astype(x.dtype) * (1 / (1 - p)) if p < 1 else np.zeros(x.shape, x.dtype)
     return x * scale.astype(x.dtype, copy=False)
 

@@ -1,0 +1,261 @@
+"""``Recorder``: writes down the numpy calls of one eager run, as the steps of a ``Program``.
+
+Every array the run computes with gets a *slot*: the function's inputs, the arrays it reads from
+outside (a tensor's data, an array in a closure: *externals*, read again on every replay, so a
+parameter updated in place or rebound is seen), and the result of every call. A step is one
+numpy call with its arguments written as slots and literals (``program.Slot``).
+
+How the arrays become ``Traced`` (so that numpy tells the recorder about them):
+- the inputs' data, when the run starts;
+- the data of every tensor an operation reads (``primitive.apply`` calls ``bind``): the tensor
+  sees a recording view of its array during the run and gets its own array back afterwards;
+- arrays numpy makes from nothing (``np.zeros``, ``np.arange``, ``np.asarray`` of a list, ...):
+  those functions are replaced in the ``numpy`` module while a recording runs, for the
+  recording thread only (``PATCHED``);
+- the result of every recorded call, and views of recorded arrays numpy made silently (found
+  through their ``base``).
+What cannot be replayed stops the capture (``broken``): a value read into Python other than a
+truth value, and effects outside the arrays (a tensor's ``.grad`` set, its ``.data`` rebound).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from .program import Slot, Step, check_truth, strided_view
+from .traced import Traced, local, plain, plain_tree
+
+# numpy's functions that make arrays without an array argument (or from a plain one): while a
+# recording runs they make recorded arrays.
+PATCHED = (
+    "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
+    "arange", "eye", "identity", "array", "asarray", "asanyarray", "ascontiguousarray",
+    "asfortranarray", "copy", "linspace", "tri",
+)  # fmt: skip
+_originals = {name: getattr(np, name) for name in PATCHED}
+_patched_by = 0  # recordings running (any thread): numpy is patched while this is > 0
+
+# Methods and functions that write into an argument (besides ``out=``): their steps are kept
+# even when nothing reads their result.
+WRITERS = {
+    np.ndarray.__setitem__, np.ndarray.fill, np.ndarray.sort, np.ndarray.put,
+    np.ndarray.partition, np.ndarray.resize, np.copyto, np.put, np.place, np.putmask,
+    np.fill_diagonal, np.put_along_axis,
+}  # fmt: skip
+
+
+class Recorder:
+    """The numpy calls of one run, by slot. Use as a context manager around the run."""
+
+    def __init__(self):
+        self.steps: list[Step] = []
+        self.slots = 0
+        self.inputs: dict[int, int] = {}  # slot -> position among the flat inputs
+        self.externals: dict[int, tuple] = {}  # slot -> (a tensor or None, its array)
+        self.by_id: dict[int, int] = {}  # id(an external's array) -> its slot
+        self.broken: str | None = None
+        self.bound: list[tuple] = []  # (tensor, its array, its .grad) given recording views
+
+    # ----- slots -------------------------------------------------------------------------------
+
+    def adopt(self, array: np.ndarray) -> Traced:
+        """A recording view of a new ``array`` with a new slot."""
+        traced = np.ndarray.view(array, Traced)
+        traced.slot, traced.recorder = self.slots, self
+        self.slots += 1
+        return traced
+
+    def input(self, array: np.ndarray, position: int) -> Traced:
+        traced = self.adopt(plain(array))
+        self.inputs[traced.slot] = position
+        return traced
+
+    def external(self, array: np.ndarray, tensor=None) -> int:
+        """The slot of an array from outside the run (by reference; see the module's doc)."""
+        slot = self.by_id.get(id(array))
+        if slot is None:
+            slot = self.adopt(array).slot
+            # NOTE: the tensor itself (Tensors take no weak references), unless it has a graph,
+            # which the recording would then keep alive: a replay reads its array again.
+            keep = tensor if tensor is not None and tensor._node is None else None
+            self.externals[slot] = (keep, array)
+            self.by_id[id(array)] = slot
+        return slot
+
+    def slot_of(self, array: np.ndarray) -> int:
+        if type(array) is Traced and array.recorder is self and array.slot is not None:
+            return array.slot
+        array = plain(array)
+        if id(array) in self.by_id:
+            return self.by_id[id(array)]
+        root = array
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if root is array:  # an array nobody recorded: one from outside
+            return self.external(array)
+        # A view numpy made without a call the recorder saw: derived from its memory's owner.
+        owner = self.slot_of(root)
+        offset = array.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        view = self.adopt(array)
+        args = (Slot(owner), offset, array.shape, array.strides, array.dtype)
+        self.steps.append(Step(strided_view, args, {}, view.slot))
+        return view.slot
+
+    def template(self, x):
+        """An argument written with slots for its arrays."""
+        if isinstance(x, np.ndarray):
+            return Slot(self.slot_of(x))
+        if type(x) is tuple or type(x) is list:
+            return type(x)(self.template(v) for v in x)
+        if type(x) is dict:
+            return {k: self.template(v) for k, v in x.items()}
+        return x
+
+    # ----- calls -------------------------------------------------------------------------------
+
+    def call(self, fn, args, kwargs):
+        """Run ``fn`` on the plain arrays, write the call down, return its results recorded."""
+        args_t, kwargs_t = self.template(tuple(args)), self.template(kwargs)
+        plain_args, plain_kwargs = plain_tree(tuple(args)), plain_tree(kwargs)
+        result = fn(*plain_args, **plain_kwargs)
+        given = [a for a in _arrays((plain_args, plain_kwargs))]
+        recorded = [a for a in _arrays((args, kwargs))]
+        if isinstance(result, np.generic):  # a full reduction's numpy scalar: a 0-d array
+            fn, result = _as_array(fn), np.asarray(result)
+        results, wrapped = self._results(result, given, recorded)
+        writes = "out" in kwargs or fn in WRITERS
+        if writes or not _handed_back(results, args_t):
+            # NOTE: a call that hands back one of its arrays and writes nothing (np.asarray of
+            # an array) is no step: its result is that array's slot.
+            self.steps.append(Step(fn, args_t, kwargs_t, results, writes))
+        return wrapped
+
+    def _results(self, result, given, recorded):
+        """(slots of the results, the results as the run sees them): an argument handed back
+        (``out=``, ``np.asarray(x)``) keeps its slot; a numpy scalar becomes a 0-d array."""
+        if type(result) is tuple:
+            pairs = [self._results(r, given, recorded) for r in result]
+            return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+        if not isinstance(result, np.ndarray):
+            return None, result
+        for g, r in zip(given, recorded):
+            if result is g:
+                return self.slot_of(r), r
+        traced = self.adopt(result)
+        return traced.slot, traced
+
+    def read(self, array, how, reader, args):
+        """A value read into Python: a truth value is a guard; anything else stops the capture."""
+        value = reader(plain(array), *args)
+        if how == "bool":  # a guard, checked where the run read it
+            self.steps.append(Step(check_truth, (Slot(self.slot_of(array)), value), {}, None, True))
+        else:
+            self.stop(f"{how}() of a tensor's value is read into Python")
+        return value
+
+    def stop(self, reason: str) -> None:
+        """What the run does cannot be replayed (``reason`` says what)."""
+        if self.broken is None:
+            self.broken = f"{reason} {where()}"
+
+    # ----- tensors from outside ----------------------------------------------------------------
+
+    def bind(self, tensors) -> None:
+        """Give tensors from outside the run a recording view of their data (``apply``)."""
+        for t in tensors:
+            data = t.data
+            if type(data) is Traced and data.recorder is self:
+                continue
+            array = plain(data)
+            traced = np.ndarray.view(array, Traced)
+            traced.slot, traced.recorder = self.external(array, t), self
+            self.bound.append((t, data, t.grad, traced))
+            t.data = traced
+
+    def release(self) -> None:
+        """Every bound tensor gets its own array back; effects that a replay would miss stop
+        the capture."""
+        for t, data, grad, traced in reversed(self.bound):
+            if t.data is traced:
+                t.data = data
+            elif self.broken is None:
+                self.broken = "a tensor's .data is rebound inside the function"
+            if t.grad is not grad and self.broken is None:
+                self.broken = (
+                    "a tensor from outside the function gets a new .grad (backward() or an "
+                    "optimizer inside it): training steps are not captured yet; compute "
+                    "gradients with mg.grad inside the function and return them"
+                )
+        self.bound.clear()
+
+    def __enter__(self):
+        global _patched_by
+        if getattr(local, "recorder", None) is not None:
+            raise RuntimeError("a recording is already running on this thread")
+        local.recorder = self
+        if _patched_by == 0:
+            for name in PATCHED:
+                setattr(np, name, _recording(_originals[name]))
+        _patched_by += 1
+        return self
+
+    def __exit__(self, *exc):
+        global _patched_by
+        _patched_by -= 1
+        if _patched_by == 0:
+            for name, fn in _originals.items():
+                setattr(np, name, fn)
+        local.recorder = None
+        self.release()
+
+
+def _as_array(fn):
+    """``fn`` with its numpy scalar result made a 0-d array, as the recording saw it."""
+
+    def as_array(*args, **kwargs):
+        return np.asarray(fn(*args, **kwargs))
+
+    as_array.__name__ = getattr(fn, "__name__", "call")
+    return as_array
+
+
+def _handed_back(results, args_t) -> bool:
+    return type(results) is int and any(type(a) is Slot and a.n == results for a in args_t)
+
+
+def _recording(fn):
+    """``fn`` (a numpy array maker) that, on a recording thread, records the array it makes."""
+
+    def make(*args, **kwargs):
+        recorder = getattr(local, "recorder", None)
+        if recorder is None:
+            return fn(*args, **kwargs)
+        return recorder.call(fn, args, kwargs)
+
+    make.__name__ = fn.__name__
+    return make
+
+
+def _arrays(x):
+    """The ndarrays in nested tuples, lists and dicts, in order."""
+    if isinstance(x, np.ndarray):
+        yield x
+    elif type(x) is tuple or type(x) is list:
+        for v in x:
+            yield from _arrays(v)
+    elif type(x) is dict:
+        for v in x.values():
+            yield from _arrays(v)
+
+
+def where() -> str:
+    """'at file:line' of the innermost frame outside minigrad and numpy."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if not (name.startswith("minigrad") or name.startswith("numpy")):
+            return f"at {frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "inside minigrad"
