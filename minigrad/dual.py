@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import functions, ops
+from .ops.shape import broadcast_view
 from .tensor import Tensor, constant
 
 _SCALARS = (float, int)
@@ -164,9 +165,7 @@ def dual_apply(prim, *args, **params) -> Dual:
         both = prim.forward_and_jvp(ts, *xs, **params)
         if both is not None:
             return Dual(*both)
-    y = prim.forward(*xs, **params)
-    if type(y) is not np.ndarray:
-        y = np.asarray(y)  # a numpy scalar (a full sum), as ``apply`` makes it
+    y = _array(prim.forward(*xs, **params))  # a numpy scalar (a full sum) as ``apply`` makes it
     return Dual(y, prim.jvp(ts, y, *xs, **params) if carried else None)
 
 
@@ -194,20 +193,20 @@ def _binary(prim, name, a, b):
             return _via_tensor(dual, name, b if dual is a else a)
         (xa, ta), (xb, tb) = pa, pb
     if ta is None and tb is None:
-        return Dual(np.asarray(prim.forward(xa, xb)), None)
+        return Dual(_array(prim.forward(xa, xb)), None)
     if xa.shape != xb.shape:  # an operand that carries tangents is broadcast with them
-        shape = np.broadcast_shapes(xa.shape, xb.shape)
-        ta, tb = _broadcast_tangent(ta, xa, shape), _broadcast_tangent(tb, xb, shape)
-        xa = xa if ta is None else np.broadcast_to(xa, shape)
-        xb = xb if tb is None else np.broadcast_to(xb, shape)
-    y = np.asarray(prim.forward(xa, xb))
+        shape = functions.broadcast_shape(xa.shape, xb.shape)
+        if ta is not None and xa.shape != shape:
+            ta, xa = ops.BroadcastTo.jvp([ta], None, xa, shape), broadcast_view(xa, shape)
+        if tb is not None and xb.shape != shape:
+            tb, xb = ops.BroadcastTo.jvp([tb], None, xb, shape), broadcast_view(xb, shape)
+    y = _array(prim.forward(xa, xb))
     return Dual(y, prim.jvp([ta, tb], y, xa, xb))
 
 
-def _broadcast_tangent(t, x, shape):
-    if t is None or x.shape == shape:
-        return t
-    return ops.BroadcastTo.jvp([t], None, x, shape)
+def _array(y):
+    """A forward's result as an ndarray (a numpy scalar, from 0-d operands, made 0-d)."""
+    return y if type(y) is np.ndarray else np.asarray(y)
 
 
 def _matmul(name, a, b):
@@ -238,8 +237,16 @@ class DualMath:
     @staticmethod
     def broadcast_to(g, shape):
         shape = tuple(shape)
-        if type(g) is Dual and all(type(d) is int and d >= 0 for d in shape):
-            return g if g.data.shape == shape else dual_apply(ops.BroadcastTo, g, shape=shape)
+        if type(g) is Dual:
+            data, t = g.data, g.tangent
+            if data.shape == shape:
+                return g
+            try:  # NOTE: dual_apply(ops.BroadcastTo, g, shape=shape), without its generality
+                y = ops.BroadcastTo.forward(data, shape)
+            except (ValueError, TypeError):
+                pass  # a size of -1 (PyTorch's "keep"), or an error that mg.broadcast_to words
+            else:
+                return Dual(y, None if t is None else ops.BroadcastTo.jvp([t], y, data, shape))
         return as_dual(functions.broadcast_to(as_tensor(g), shape))
 
 

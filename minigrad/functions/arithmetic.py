@@ -11,7 +11,7 @@ from .. import ops
 from ..errors import DTypeError, OpError
 from ..primitive import apply
 from ..tensor import NUMERIC_KINDS, Tensor, carries_derivatives, constant
-from .operands import as_tensor, broadcast_operands, promoted
+from .operands import as_tensor, broadcast_operands, promoted, tensor_pair
 
 
 def binary(prim, name: str, doc: str, true_division: bool = False):
@@ -20,15 +20,29 @@ def binary(prim, name: str, doc: str, true_division: bool = False):
     left to numpy), applies."""
 
     def fn(a, b) -> Tensor:
-        # NOTE: an ndarray operand is wrapped here, not through as_tensor: it saves a call on
-        # one of the commonest operations (a Tensor times an array of constants).
-        if type(a) is not Tensor:
+        # NOTE: the common forms without tensor_pair's call (a Tensor and an array of
+        # constants, a Tensor and a Python number): every operation of a model passes here.
+        if type(a) is Tensor:
+            if type(b) is not Tensor:
+                b = constant(b) if type(b) is np.ndarray else as_tensor(b, a)
+        elif type(b) is Tensor:
             a = constant(a) if type(a) is np.ndarray else as_tensor(a, b)
-        if type(b) is not Tensor:
-            b = constant(b) if type(b) is np.ndarray else as_tensor(b, a)
-        if a.data.dtype is not b.data.dtype or (true_division and a.data.dtype.kind in "biu"):
+        else:
+            a, b = tensor_pair(a, b)
+        x, y = a.data, b.data
+        if x.dtype is not y.dtype or (true_division and x.dtype.kind in "biu"):
             a, b = promoted(a, b, true_division)
-        if a.data.shape != b.data.shape and (carries_derivatives(a) or carries_derivatives(b)):
+            x, y = a.data, b.data
+        # NOTE: a constant 0-d operand (``1 + x``, ``x / n``) needs no broadcasting: the other
+        # operand has the result's shape. Checked on the slots, without reading the modes.
+        if (
+            x.shape != y.shape
+            and not (
+                (y.ndim == 0 and not b.requires_grad and b.tangent is None)
+                or (x.ndim == 0 and not a.requires_grad and a.tangent is None)
+            )
+            and (carries_derivatives(a) or carries_derivatives(b))
+        ):
             a, b = broadcast_operands(name, a, b)
         try:
             return apply(prim, a, b)
@@ -93,8 +107,7 @@ def where(condition, input=None, other=None):
         return tuple(Tensor(i.astype(np.int64, copy=False)) for i in np.nonzero(cond))
     if input is None or other is None:
         raise OpError("where: give both input and other (or neither, for the indices)")
-    a = as_tensor(input, other if isinstance(other, Tensor) else None)
-    b = as_tensor(other, a)
+    a, b = tensor_pair(input, other)
     a, b, _ = broadcast_operands("where", a, b, Tensor(cond))  # cond's shape counts too
     return apply(ops.Where, a, b, cond=cond)
 
@@ -157,7 +170,7 @@ def astype(x, dtype) -> Tensor:
 
 def compare(ufunc, a, b) -> Tensor:
     """A boolean Tensor from a numpy comparison (no gradient)."""
-    a, b = as_tensor(a, b if isinstance(b, Tensor) else None), as_tensor(b, a)
+    a, b = tensor_pair(a, b)
     try:
         return Tensor(ufunc(a.data, b.data))
     except ValueError:
@@ -270,5 +283,4 @@ def remainder(input, other) -> Tensor:
 
 def _operands(a, b) -> tuple[Tensor, Tensor]:
     """Two operands as Tensors in the dtype PyTorch computes them in."""
-    a = as_tensor(a, b if isinstance(b, Tensor) else None)
-    return promoted(a, as_tensor(b, a))
+    return promoted(*tensor_pair(a, b))

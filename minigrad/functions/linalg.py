@@ -15,18 +15,22 @@ from .operands import as_tensor, broadcast_shape
 
 def matmul(a, b) -> Tensor:
     """Matrix product with numpy's rules: 1-D operands are vectors, leading axes broadcast."""
-    a, b = as_tensor(a), as_tensor(b)
-    if a.ndim == 0 or b.ndim == 0:
+    a = a if type(a) is Tensor else as_tensor(a)
+    b = b if type(b) is Tensor else as_tensor(b)
+    a_ndim, b_ndim = a.data.ndim, b.data.ndim
+    if a_ndim == 0 or b_ndim == 0:
         raise ShapeError(
             f"matmul: operands of shapes {a.shape} and {b.shape}: matmul needs at least one "
             f"dimension on each side; use * to multiply by a scalar"
         )
-    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+    if a.data.shape[-1] != b.data.shape[-2 if b_ndim > 1 else 0]:
         raise ShapeError(
             f"matmul: shapes {a.shape} @ {b.shape}: the last axis of the left operand "
             f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} axis "
             f"of the right one ({b.shape[-2 if b.ndim > 1 else 0]}); transpose (x.T) or reshape"
         )
+    if a_ndim + b_ndim == 3 or a_ndim == b_ndim == 2:  # MatMul takes them as they are
+        return apply(ops.MatMul, a, b)
     try:
         out_shape = broadcast_shape(a.shape[:-2], b.shape[:-2])
     except ValueError:
@@ -35,8 +39,6 @@ def matmul(a, b) -> Tensor:
             f"{b.shape[:-2]} (all but the last two) cannot be broadcast together (each pair "
             f"must be equal or 1); reshape one operand so the batch axes line up"
         ) from None
-    if a.ndim + b.ndim == 3:  # a matrix and a vector: MatMul takes them as they are
-        return apply(ops.MatMul, a, b)
     out_shape += a.shape[-2:-1] + b.shape[-1:] if b.ndim > 1 else a.shape[-2:-1]
     if a.ndim == 1:
         a = a.reshape((1, a.shape[0]))

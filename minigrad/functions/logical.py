@@ -14,14 +14,13 @@ import numpy as np
 
 from ..errors import DTypeError
 from ..tensor import Tensor
-from .operands import as_tensor, broadcast_operands
+from .operands import as_tensor, broadcast_operands, tensor_pair
 
 
 def _operands(op: str, a, b) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors; a Python number takes its dtype from the tensor, as numpy's
     rule for scalars (``mask & True`` stays bool)."""
-    a = as_tensor(a, b if isinstance(b, Tensor) else None)
-    return a, as_tensor(b, a)
+    return tensor_pair(a, b)
 
 
 def _apply(op: str, ufunc, *xs: Tensor) -> Tensor:

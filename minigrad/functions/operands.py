@@ -23,23 +23,45 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
         return value
     if type(value) is np.ndarray:
         return constant(value)
-    if like is not None and type(value) in (float, int, bool, complex):
-        return _scalar(value, like.data.dtype)
+    if like is not None and type(value) in _NUMBERS:
+        return scalar(value, like.data.dtype)
     return Tensor(value)
 
+
+def tensor_pair(a, b) -> tuple[Tensor, Tensor]:
+    """The operands of a binary operation as Tensors: arrays wrapped as constants first, then a
+    Python number takes the dtype of the other operand (as ``as_tensor``'s ``like``)."""
+    if type(a) is np.ndarray:
+        a = constant(a)
+    if type(b) is np.ndarray:
+        b = constant(b)
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = as_tensor(b, a)
+    return a, b
+
+
+_NUMBERS = (float, int, bool, complex)
 
 # Scalar constants (the 1 in ``1 - y * y``, a learning rate) are made once per value and dtype:
 # they never require grad and are never changed in place, so sharing them is safe.
 _scalars: dict = {}
 
 
-def _scalar(value, dtype: np.dtype) -> Tensor:
-    dtype = scalar_dtype(dtype, value)  # PyTorch's rule: a Python number is weak
-    key = (type(value), value, dtype)
+def scalar(value, dtype: np.dtype) -> Tensor:
+    """The Python number ``value`` as a constant next to a tensor of ``dtype``: in ``dtype``
+    unless the number is of a higher category (PyTorch's rule: a Python number is weak)."""
+    key = (type(value), value, dtype)  # NOTE: the tensor's dtype, so a hit needs no promotion
     t = _scalars.get(key)
     if t is None:
-        t = Tensor(np.asarray(value, dtype=dtype))
-        if len(_scalars) < 4096:
+        t = Tensor(np.asarray(value, dtype=scalar_dtype(dtype, value)))
+        # Cached only when the dtype is the tensor's (it does not then depend on the default
+        # dtype), and never a floating zero: -0.0 == 0.0, so one would stand for the other.
+        # Not an array being recorded by mg.compile (a subclass of ndarray): that one is the
+        # recording's, and the cache outlives it.
+        kept = type(t.data) is np.ndarray and t.data.dtype == dtype and len(_scalars) < 4096
+        if kept and (value or type(value) is int):
             _scalars[key] = t
     return t
 

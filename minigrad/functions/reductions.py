@@ -8,6 +8,7 @@ in PyTorch) and ``keepdim``, and numpy's ``axis=`` / ``keepdims=`` for the same 
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -17,13 +18,27 @@ from ..primitive import apply
 from ..tensor import Tensor
 from . import return_types
 from .arithmetic import astype, exp, log, maximum, minimum, sqrt
-from .operands import alias, as_tensor
+from .operands import alias, as_tensor, scalar
 
 
 def normalize_axes(op: str, axis, shape: tuple, ndim: int | None = None) -> tuple[int, ...]:
     """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of distinct dims of a
     tensor of ``shape`` (or of a result with ``ndim`` dimensions, when given)."""
     ndim = len(shape) if ndim is None else ndim
+    # NOTE: the common cases first, without building a list or the error's description: every
+    # reduction calls this, and it cost as much as the reduction of a small array.
+    if axis is None:
+        return _EVERY_DIM[ndim] if ndim < len(_EVERY_DIM) else tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:
+        return (axis % ndim,)
+    return _checked_axes(op, axis, shape, ndim)
+
+
+_EVERY_DIM = tuple(tuple(range(n)) for n in range(33))  # normalize_axes(None) by ndim
+
+
+def _checked_axes(op: str, axis, shape: tuple, ndim: int) -> tuple[int, ...]:
+    """``normalize_axes`` in general: tuples and lists, 0-d tensors, and the errors."""
     what = f"a tensor of shape {tuple(shape)}" if ndim == len(shape) else (
         f"a result with {ndim} dimensions (input shape {tuple(shape)})")  # fmt: skip
     if axis is None:
@@ -52,7 +67,8 @@ def normalize_axes(op: str, axis, shape: tuple, ndim: int | None = None) -> tupl
 def reduced_dims(op: str, x: Tensor, dim, axis, unset=None) -> tuple[int, ...]:
     """The dims a reduction reduces: ``dim`` or numpy's ``axis`` (not both; ``unset`` is
     ``dim``'s default); None and an empty tuple or list mean every dim, as in PyTorch."""
-    dim = alias(op, "dim", dim, "axis", axis, unset)
+    if axis is not None:
+        dim = alias(op, "dim", dim, "axis", axis, unset)
     if isinstance(dim, tuple | list) and not dim:
         dim = None
     return normalize_axes(op, dim, x.data.shape)
@@ -60,6 +76,8 @@ def reduced_dims(op: str, x: Tensor, dim, axis, unset=None) -> tuple[int, ...]:
 
 def keep(op: str, keepdim: bool, keepdims) -> bool:
     """``keepdim`` or numpy's ``keepdims``."""
+    if keepdims is None:
+        return keepdim
     return alias(op, "keepdim", keepdim, "keepdims", keepdims, unset=False)
 
 
@@ -99,19 +117,20 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdi
 
 def _accumulate(op, prim, input, dim, keepdim, dtype, axis, keepdims) -> Tensor:
     """A sum or product: in int64 for integers and bools, as PyTorch."""
-    x = as_tensor(input)
+    x = input if type(input) is Tensor else as_tensor(input)
     axes = reduced_dims(op, x, dim, axis)
     keepdim = keep(op, keepdim, keepdims)
-    dtype = integer_sum_dtype(x, dtype)
-    if dtype is not None:
-        x = astype(x, dtype)
+    if dtype is not None or x.data.dtype.kind in "biu":
+        dtype = integer_sum_dtype(x, dtype)
+        if dtype is not None:
+            x = astype(x, dtype)
     return apply(prim, x, axis=axes, keepdims=keepdim)
 
 
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
     """The mean over ``dim``. As in PyTorch, an integer or bool tensor needs ``dtype=`` (or
     ``.float()`` first): its mean is not an integer."""
-    x = as_tensor(input)
+    x = input if type(input) is Tensor else as_tensor(input)
     if dtype is not None:
         x = astype(x, dtype)
     if x.data.dtype.kind not in "fc":
@@ -121,12 +140,15 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepd
             f"dtype=mg.float32"
         )
     axes = reduced_dims("mean", x, dim, axis)
-    return sum(x, axes, keep("mean", keepdim, keepdims)) / _count(x, axes)
+    # NOTE: sum(x, axes, keepdim) / count, without the functions' conversions and checks: the
+    # sum of a float tensor and a 0-d constant need none (the same two primitives, same bits).
+    total = apply(ops.Sum, x, axis=axes, keepdims=keep("mean", keepdim, keepdims))
+    return apply(ops.Div, total, scalar(_count(x, axes), total.data.dtype))
 
 
 def _count(x, axes) -> int:
     shape = x.data.shape
-    return int(np.prod([shape[a] for a in axes]))
+    return math.prod([shape[a] for a in axes])
 
 
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:

@@ -43,7 +43,18 @@ def batch_size(ts) -> int:
 
 def shift(axes):
     """Axes of a primal array, as axes of its tangent (which has a leading batch axis)."""
-    return tuple(a + 1 for a in axes)
+    try:
+        shifted = _shifted.get(axes)
+    except TypeError:  # a list: not remembered
+        return tuple([a + 1 for a in axes])
+    if shifted is None:
+        shifted = tuple([a + 1 for a in axes])
+        if len(_shifted) < 1024:
+            _shifted[axes] = shifted
+    return shifted
+
+
+_shifted: dict = {}  # shift(axes) by axes: a rule's axes are the same few tuples every step
 
 
 # ----- tangents known to be rows of the identity -------------------------------------------------

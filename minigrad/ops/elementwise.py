@@ -60,6 +60,9 @@ class Elementwise(Primitive):
                 return ta * cls.partial(0, y, *xs, np)
             if ta is None:
                 return tb * cls.partial(1, y, *xs, np)
+            return add_fresh_tangents(
+                ta * cls.partial(0, y, *xs, np), tb * cls.partial(1, y, *xs, np)
+            )
         return add_fresh_tangents(
             *(None if t is None else t * cls.partial(i, y, *xs, np) for i, t in enumerate(ts))
         )

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..backward import Pending
 from .indexing import is_basic
+from .shape import broadcast_view
 
 
 class ArrayMath:
@@ -32,7 +33,7 @@ class ArrayMath:
         until the walk adds it into one buffer with the other slices' (see backward.py)."""
         return Pending(g, index, shape, is_basic(index))
 
-    broadcast_to = staticmethod(np.broadcast_to)
+    broadcast_to = staticmethod(broadcast_view)
     where = staticmethod(np.where)
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)

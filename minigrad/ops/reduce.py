@@ -19,7 +19,9 @@ def kept_shape(shape, axes):
 
 def spread(g, x_shape, axes, keepdims, xp):
     """Send a reduction's cotangent back over the reduced axes: shape ``x_shape``."""
-    if not keepdims:
+    # NOTE: without keepdims, the reduced axes come back as 1s, unless they are the leading
+    # ones (a full sum among them), which broadcasting puts back by itself.
+    if not keepdims and axes and axes[-1] != len(axes) - 1:
         g = g.reshape(kept_shape(x_shape, axes))
     return xp.broadcast_to(g, x_shape)
 
