@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dataloader.py
 	$(BIN)/python benchmarks/bench_spectrum.py
 	$(BIN)/python benchmarks/bench_landscape.py
+	$(BIN)/python benchmarks/bench_compile.py
 
 # The ratios the performance work is measured by, in about a minute (each script's --quick).
 bench-quick: $(STAMP)
@@ -53,6 +54,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/bench_hessian.py --quick
 	$(BIN)/python benchmarks/bench_mlp.py --quick
 	$(BIN)/python benchmarks/bench_overhead.py --quick
+	$(BIN)/python benchmarks/bench_compile.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -80,6 +80,8 @@ def in_scope(module, fn, *args, **kwargs):
     # this does, so whatever it switched is switched back by then): one Mode made per call, not
     # two, on every module call.
     old = _mode.get()
+    if old.recording is not None:  # mg.compile: what the module branches on is guarded
+        old.recording.entered(module)
     token = _mode.set(
         Mode(
             old.grad_enabled,
@@ -211,6 +213,14 @@ def keep_graphs():
         yield
     finally:
         _switch(keep_graphs=saved)
+
+
+def grad_set(t) -> None:
+    """``t.grad`` was just set (by backward or a zero_grad): a recording writes it down where it
+    happened (``mg.compile``)."""
+    recording = _mode.get().recording
+    if recording is not None:
+        recording.grad_set(t)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ import threading
 import numpy as np
 
 from . import functions
-from .autodiff import GradMode, forward_mode, mode, restore, switch_grad
+from .autodiff import GradMode, forward_mode, grad_set, mode, restore, switch_grad
 from .autograd_function import Function, FunctionCtx
 from .backward import accumulate, toposort, walk
 from .dual import Dual, DualMath, as_dual
@@ -77,6 +77,7 @@ def backward(tensor, grad=None, retain_graph=None, create_graph=False):
             for t, g in finished:
                 g = _owned(g, t.data.dtype, handed_out)
                 t.grad = g if t.grad is None else t.grad + g
+                grad_set(t)
 
 
 def grad(output, inputs, grad_output=None, retain_graph=None, create_graph=False):

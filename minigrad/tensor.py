@@ -223,6 +223,7 @@ class Tensor(TensorMethods):
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
         self.grad = None
+        autodiff.grad_set(self)
 
     # ----- in-place updates (outside the tape; they bump the version counter) -------------------
 

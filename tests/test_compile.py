@@ -179,20 +179,11 @@ def test_a_value_read_into_python_runs_eagerly_with_one_warning():
         mg.compile(f, fullgraph=True)(x)
 
 
-def test_random_draws_and_backward_are_not_replayed():
+def test_random_draws_are_not_replayed():
     dropout = nn.Dropout(0.5)
     with pytest.warns(mg.CompileWarning, match="random numbers"):
-        mg.compile(lambda x: dropout(x))(mg.ones(4, 4))
-    w = mg.tensor([1.0, 2.0], requires_grad=True)
-
-    def step(x):
-        loss = (w * x).sum()
-        loss.backward()
-        return loss.detach()
-
-    with pytest.warns(mg.CompileWarning, match=r"new \.grad"):
-        mg.compile(step)(mg.tensor([3.0, 4.0]))
-    assert same_bits(w.grad.data, [3.0, 4.0])  # the eager run happened
+        out = mg.compile(lambda x: dropout(x))(mg.ones(4, 4))
+    assert set(np.unique(out.data)) <= {0.0, 2.0}  # the eager run happened
 
 
 def test_check_raises_at_a_replay_that_differs():

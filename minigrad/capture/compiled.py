@@ -32,9 +32,11 @@ import numpy as np
 
 from ..autodiff import mode, recording_into
 from ..tensor import Tensor, constant
-from .program import CompileError, GuardFailed, Program
+from .program import CompileError, Program
 from .recorder import Recorder
+from .sources import GuardFailed
 from .traced import plain
+from .transaction import Snapshot
 
 EAGER = "eager"  # a cache entry for a form whose recording cannot be replayed
 
@@ -80,7 +82,7 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         arrays, form = [], []
-        structure = _flatten((args, kwargs), arrays, form)
+        _flatten((args, kwargs), arrays, form)
         now = mode()
         key = (tuple(form), now.grad_enabled, now.forward_level, now.detect_anomaly)
         entry = self.recordings.get(key)
@@ -91,22 +93,38 @@ class Compiled:
         self.recordings.move_to_end(key)
         if entry.program is EAGER:
             return self.fn(*args, **kwargs)
-        try:
-            env = entry.program.run(arrays)
-        except GuardFailed:
-            return self._record(key, args, kwargs, arrays)
-        replayed = entry.outputs(env)
         if entry.verified and not self.check:
-            return replayed
+            program = entry.program
+            before = Snapshot.of(program) if program.transactional else None
+            grads = [(t, t.grad) for t in program.grads_to_undo]
+            try:
+                return entry.outputs(program.run(arrays))
+            except GuardFailed:
+                if before is not None:
+                    before.restore()
+                for t, grad in grads:
+                    t.grad = grad
+                return self._record(key, args, kwargs, arrays)
+        return self._verify(key, entry, args, kwargs, arrays)
+
+    def _verify(self, key, entry, args, kwargs, arrays):
+        """Replay and run eagerly from the same state; trust the replay if both end the same."""
+        before = Snapshot.of(entry.program)
+        try:
+            replayed = entry.outputs(entry.program.run(arrays))
+        except GuardFailed:
+            before.restore()
+            return self._record(key, args, kwargs, arrays)
+        after_replay = before.again()
+        before.restore()
         eager = self.fn(*args, **kwargs)
-        difference = _difference(eager, replayed)
+        difference = _difference(eager, replayed) or after_replay.difference(before.again())
         if difference is not None:
             if self.check:
                 raise CompileError(f"mg.compile({self.__name__}, check=True): {difference}")
             self._give_up(key, f"its replay differs from the eager run ({difference})")
             return eager
         entry.verified = True
-        del structure
         return eager
 
     def _record(self, key, args, kwargs, arrays):
@@ -131,7 +149,8 @@ class Compiled:
             return result
         program = Program(recorder.steps, recorder.slots, recorder.inputs, recorder.externals,
                           _template_slots(outputs))  # fmt: skip
-        self._keep(key, Entry(program, outputs, _closure_guards(self.fn)))
+        guards = _closure_guards(self.fn) + list(recorder.guards.values())
+        self._keep(key, Entry(program, outputs, guards))
         return result
 
     def _give_up(self, key, reason):
@@ -222,7 +241,8 @@ class _ArrayOut(_TensorOut):
 def _output_template(result, recorder):
     """The result with slots for its tensors and arrays; None if a tensor has a graph."""
     if isinstance(result, Tensor):
-        if result._node is not None:
+        node = result._node
+        if node is not None and node.params is not None:  # a graph backward has not freed
             return None
         return _TensorOut(recorder.slot_of(result.data))
     if isinstance(result, np.ndarray):

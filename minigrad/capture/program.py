@@ -13,15 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MinigradError
+from .sources import set_grad
 
 
 class CompileError(MinigradError, RuntimeError):
     """A function ``mg.compile`` cannot capture (with ``fullgraph=True``), or a replay that
     differs from the eager run (with ``check=True``)."""
-
-
-class GuardFailed(Exception):
-    """A replay's truth value differs from the recording's: record again."""
 
 
 class Slot:
@@ -39,16 +36,16 @@ class Slot:
 class Step:
     """``results = fn(*args, **kwargs)`` with slots for arrays."""
 
-    __slots__ = ("fn", "args", "kwargs", "results", "writes")
+    __slots__ = ("fn", "args", "kwargs", "results", "writes", "kind")
 
-    def __init__(self, fn, args, kwargs, results, writes=False):
-        self.fn, self.args, self.kwargs, self.results, self.writes = (
-            fn,
-            args,
-            kwargs,
-            results,
-            writes,
-        )
+    def __init__(self, fn, args, kwargs, results, writes=False, kind="numpy"):
+        self.fn, self.args, self.kwargs, self.results = fn, args, kwargs, results
+        self.writes = writes
+        # "numpy"; "outside" (numpy writing into an input's or an outside array's memory);
+        # "python" (arithmetic on recorded numbers, no effect); "guard" (a check of what was
+        # read, which may move to the start); "check" (one that stays where it was read);
+        # "effect" (a write outside the arrays: a .grad, a state entry)
+        self.kind = kind
 
     def slots(self):
         """The slots the call reads."""
@@ -108,6 +105,8 @@ class _Source:
     def expression(self, x) -> str:
         if type(x) is Slot:
             return f"s{x.n}"
+        if not any(True for _ in _slots(x)):
+            return self.constant(x)  # NOTE: the object itself (a state dict is written to)
         if type(x) is tuple:
             return "(" + "".join(self.expression(v) + ", " for v in x) + ")"
         if type(x) is list:
@@ -131,6 +130,37 @@ def _targets(results) -> str:
     return "(" + "".join(_targets(r) + ", " for r in results) + ")"
 
 
+def _guards_first(steps, externals: set):
+    """The steps with the guards that depend only on what is read from outside (a state dict's
+    entries, the truth of a hyperparameter or a step count), and the arithmetic on recorded
+    numbers they need, moved to the start: they fail before anything is written."""
+    early, first, rest, seen = set(externals), [], [], set()
+    for step in steps:
+        reads = step.slots()
+        if step.kind in ("python", "guard") and all(n in early for n in reads):
+            if step.kind == "guard":  # the same check twice (one per parameter): once
+                key = (step.fn, tuple(reads), repr(step.args))
+                if key in seen:
+                    continue
+                seen.add(key)
+            first.append(step)
+            early.update(_result_slots(step.results))
+        else:
+            rest.append(step)
+    return first + rest
+
+
+def _writes_before_a_guard(steps) -> tuple[bool, list]:
+    """What a replay writes outside before its last guard, which a failing guard must undo:
+    (whether arrays or state entries are written: a snapshot of everything; else the tensors
+    whose ``.grad`` alone is set, as ``zero_grad`` does: their ``.grad`` put back)."""
+    last = max((i for i, s in enumerate(steps) if s.kind in ("guard", "check")), default=-1)
+    before = steps[:last]
+    grads = [s.args[0] for s in before if s.kind == "effect" and s.fn is set_grad]
+    heavy = any(s.kind == "outside" or s.kind == "effect" and s.fn is not set_grad for s in before)
+    return heavy, list({id(t): t for t in grads}.values())
+
+
 class Program:
     """The steps of a recording, ready to replay: ``run(inputs) -> slots``.
 
@@ -142,9 +172,13 @@ class Program:
     def __init__(self, steps, slots: int, inputs: dict, externals: dict, outputs):
         self.slots = slots
         self.inputs = list(inputs.items())  # (slot, flat input position)
-        self.externals = list(externals.items())  # (slot, (tensor or None, array))
+        self.externals = list(externals.items())  # (slot, (reader, its arguments))
         self.outputs = list(dict.fromkeys(outputs))  # slots the caller reads after a run
-        self.steps = self._needed(steps)
+        self.steps = _guards_first(self._needed(steps), {slot for slot, _ in self.externals})
+        # A guard that may fail after the replay has written outside (a truth value of data
+        # read after an update): such a replay runs inside a snapshot (``compiled.py``), or,
+        # when only .grad is set before it (zero_grad), puts those back.
+        self.transactional, self.grads_to_undo = _writes_before_a_guard(self.steps)
         self.replay = self._generate()
 
     def _needed(self, steps):
@@ -165,12 +199,15 @@ class Program:
         lines = ["def replay(inputs):"]
         for slot, position in self.inputs:
             lines.append(f"    s{slot} = inputs[{position}]")
-        for slot, (tensor, array) in self.externals:
-            if tensor is None:
-                lines.append(f"    s{slot} = {source.constant(array)}")
+        used = {n for step in self.steps for n in step.slots()} | set(self.outputs)
+        for slot, (read, args) in self.externals:
+            if slot not in used:  # NOTE: only what the kept steps read is read
+                continue
+            if read is None:  # an array held by reference (from a closure)
+                lines.append(f"    s{slot} = {source.constant(args[0])}")
             else:
-                t, a = source.constant(tensor), source.constant(array)
-                lines.append(f"    s{slot} = current({t}, {a})")
+                arguments = ", ".join(source.constant(a) for a in args)
+                lines.append(f"    s{slot} = {source.constant(read)}({arguments})")
         last_use = {}
         for i, step in enumerate(self.steps):
             for n in step.slots():
@@ -186,7 +223,7 @@ class Program:
                 lines.append("    del " + ", ".join(f"s{n}" for n in done + unused))
         outputs = "".join(f"s{n}, " for n in self.outputs)
         lines.append(f"    return ({outputs})")
-        namespace = dict(source.constants, current=_current)
+        namespace = dict(source.constants)
         exec("\n".join(lines), namespace)  # noqa: S102 (our own generated source)
         self.source = "\n".join(lines)
         return namespace["replay"]
@@ -194,24 +231,3 @@ class Program:
     def run(self, inputs) -> dict:
         """Replay on the flat input arrays; the output slots' arrays by slot."""
         return dict(zip(self.outputs, self.replay(inputs)))
-
-
-def check_truth(value, expected: bool) -> None:
-    """A guard: the truth value the recording read must be read again."""
-    if bool(value) != expected:
-        raise GuardFailed
-
-
-def _current(tensor, recorded: np.ndarray) -> np.ndarray:
-    """The tensor's array now; a replay reads it, so a parameter rebound to a new array of the
-    same form is seen. Another form is a changed input: record again."""
-    data = tensor.data
-    if data is recorded:
-        return data
-    if (
-        data.shape != recorded.shape
-        or data.dtype != recorded.dtype
-        or data.strides != recorded.strides
-    ):
-        raise GuardFailed
-    return data

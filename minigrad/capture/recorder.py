@@ -24,7 +24,10 @@ import sys
 
 import numpy as np
 
-from .program import Slot, Step, check_truth, strided_view
+from .binding import Outside
+from .program import Slot, Step, strided_view
+from .scalars import Scalar
+from .sources import check_truth
 from .traced import Traced, local, plain, plain_tree
 
 # numpy's functions that make arrays without an array argument (or from a plain one): while a
@@ -46,41 +49,50 @@ WRITERS = {
 }  # fmt: skip
 
 
-class Recorder:
+class Recorder(Outside):
     """The numpy calls of one run, by slot. Use as a context manager around the run."""
 
     def __init__(self):
         self.steps: list[Step] = []
         self.slots = 0
         self.inputs: dict[int, int] = {}  # slot -> position among the flat inputs
-        self.externals: dict[int, tuple] = {}  # slot -> (a tensor or None, its array)
+        self.externals: dict[int, tuple] = {}  # slot -> (reader or None, its arguments)
         self.by_id: dict[int, int] = {}  # id(an external's array) -> its slot
         self.broken: str | None = None
-        self.bound: list[tuple] = []  # (tensor, its array, its .grad) given recording views
+        self.bound: dict[int, tuple] = {}  # id(tensor) -> what ``bind`` changed on it
+        self.guards: dict = {}  # checks of Python state (a module's training flag), per call
+        self.grads: dict = {}  # id(tensor) -> (tensor, the .grad last written down)
+        self.numbers: dict = {}  # (id(group), key) -> (value, its Scalar): hyperparameters
+        self.outside: set[int] = set()  # slots whose memory is an input's or an outside array's
+        self.outside_memory: set[int] = set()  # ids of those arrays' memory owners
 
     # ----- slots -------------------------------------------------------------------------------
 
     def adopt(self, array: np.ndarray) -> Traced:
-        """A recording view of a new ``array`` with a new slot."""
+        """A recording view of a new ``array`` with a new slot (outside memory if it is a view
+        of an input's or an outside array's)."""
         traced = np.ndarray.view(array, Traced)
         traced.slot, traced.recorder = self.slots, self
         self.slots += 1
+        if id(_root(array)) in self.outside_memory:
+            self.outside.add(traced.slot)
         return traced
 
     def input(self, array: np.ndarray, position: int) -> Traced:
-        traced = self.adopt(plain(array))
+        array = plain(array)
+        self.outside_memory.add(id(_root(array)))
+        traced = self.adopt(array)
         self.inputs[traced.slot] = position
         return traced
 
-    def external(self, array: np.ndarray, tensor=None) -> int:
-        """The slot of an array from outside the run (by reference; see the module's doc)."""
+    def external(self, array: np.ndarray, reader=None, args=None) -> int:
+        """The slot of an array from outside the run: read again by ``reader(*args)`` on every
+        replay (``sources.py``), or, without a reader, the same array by reference."""
         slot = self.by_id.get(id(array))
         if slot is None:
+            self.outside_memory.add(id(_root(array)))
             slot = self.adopt(array).slot
-            # NOTE: the tensor itself (Tensors take no weak references), unless it has a graph,
-            # which the recording would then keep alive: a replay reads its array again.
-            keep = tensor if tensor is not None and tensor._node is None else None
-            self.externals[slot] = (keep, array)
+            self.externals[slot] = (reader, args if reader is not None else (array,))
             self.by_id[id(array)] = slot
         return slot
 
@@ -107,6 +119,8 @@ class Recorder:
         """An argument written with slots for its arrays."""
         if isinstance(x, np.ndarray):
             return Slot(self.slot_of(x))
+        if type(x) is Scalar:
+            return Slot(x.slot)
         if type(x) is tuple or type(x) is list:
             return type(x)(self.template(v) for v in x)
         if type(x) is dict:
@@ -126,10 +140,13 @@ class Recorder:
             fn, result = _as_array(fn), np.asarray(result)
         results, wrapped = self._results(result, given, recorded)
         writes = "out" in kwargs or fn in WRITERS
+        targets = kwargs_t.get("out", ()) if "out" in kwargs else args_t[:1] if writes else ()
+        outside = any(type(t) is Slot and t.n in self.outside for t in targets)
         if writes or not _handed_back(results, args_t):
             # NOTE: a call that hands back one of its arrays and writes nothing (np.asarray of
             # an array) is no step: its result is that array's slot.
-            self.steps.append(Step(fn, args_t, kwargs_t, results, writes))
+            kind = "outside" if outside else "numpy"
+            self.steps.append(Step(fn, args_t, kwargs_t, results, writes, kind))
         return wrapped
 
     def _results(self, result, given, recorded):
@@ -150,45 +167,30 @@ class Recorder:
         """A value read into Python: a truth value is a guard; anything else stops the capture."""
         value = reader(plain(array), *args)
         if how == "bool":  # a guard, checked where the run read it
-            self.steps.append(Step(check_truth, (Slot(self.slot_of(array)), value), {}, None, True))
+            guard = Step(check_truth, (Slot(self.slot_of(array)), value), {}, None, True, "guard")
+            self.steps.append(guard)
         else:
             self.stop(f"{how}() of a tensor's value is read into Python")
+        return value
+
+    def python(self, fn, args) -> Scalar:
+        """``fn`` (Python arithmetic) on recorded numbers and constants, recorded."""
+        values = [a.value if type(a) is Scalar else a for a in args]
+        result = Scalar(fn(*values), self.slots, self)
+        self.slots += 1
+        self.steps.append(Step(fn, self.template(tuple(args)), {}, result.slot, kind="python"))
+        return result
+
+    def truth(self, scalar: Scalar) -> bool:
+        """The truth value of a recorded number: a guard where the run read it."""
+        value = bool(scalar.value)
+        self.steps.append(Step(check_truth, (Slot(scalar.slot), value), {}, None, True, "guard"))
         return value
 
     def stop(self, reason: str) -> None:
         """What the run does cannot be replayed (``reason`` says what)."""
         if self.broken is None:
             self.broken = f"{reason} {where()}"
-
-    # ----- tensors from outside ----------------------------------------------------------------
-
-    def bind(self, tensors) -> None:
-        """Give tensors from outside the run a recording view of their data (``apply``)."""
-        for t in tensors:
-            data = t.data
-            if type(data) is Traced and data.recorder is self:
-                continue
-            array = plain(data)
-            traced = np.ndarray.view(array, Traced)
-            traced.slot, traced.recorder = self.external(array, t), self
-            self.bound.append((t, data, t.grad, traced))
-            t.data = traced
-
-    def release(self) -> None:
-        """Every bound tensor gets its own array back; effects that a replay would miss stop
-        the capture."""
-        for t, data, grad, traced in reversed(self.bound):
-            if t.data is traced:
-                t.data = data
-            elif self.broken is None:
-                self.broken = "a tensor's .data is rebound inside the function"
-            if t.grad is not grad and self.broken is None:
-                self.broken = (
-                    "a tensor from outside the function gets a new .grad (backward() or an "
-                    "optimizer inside it): training steps are not captured yet; compute "
-                    "gradients with mg.grad inside the function and return them"
-                )
-        self.bound.clear()
 
     def __enter__(self):
         global _patched_by
@@ -236,6 +238,13 @@ def _recording(fn):
 
     make.__name__ = fn.__name__
     return make
+
+
+def _root(array: np.ndarray) -> np.ndarray:
+    """The array that owns ``array``'s memory."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
 
 
 def _arrays(x):

@@ -18,6 +18,8 @@ import threading
 
 import numpy as np
 
+from .scalars import Scalar
+
 # The recorder of this thread, or None (set by ``recorder.Recorder``).
 local = threading.local()
 
@@ -106,6 +108,8 @@ def plain_tree(x):
     """``plain`` through tuples, lists and dicts."""
     if isinstance(x, Traced):
         return _view(x, np.ndarray)
+    if type(x) is Scalar:
+        return x.value
     if type(x) is tuple or type(x) is list:
         return type(x)(plain_tree(v) for v in x)
     if type(x) is dict:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from .. import dtypes
-from ..autodiff import in_scope, no_grad
+from ..autodiff import grad_set, in_scope, no_grad
 from ..errors import DTypeError, ShapeError
 from ..functions.conversion import cast_in_place, parse_to
 from ..tensor import Tensor
@@ -307,6 +307,7 @@ class Module:
                 p.grad = None
             else:
                 p.grad = Tensor(np.zeros_like(p.data))
+            grad_set(p)
 
     # ----- dtypes and devices --------------------------------------------------------------------
 

@@ -15,8 +15,6 @@ The rules recompute the gate activations from the inputs rather than keep them: 
 elementwise passes per step, no matrix product (the products are the ``Affine`` nodes' inputs).
 """
 
-from functools import lru_cache
-
 import numpy as np
 
 from ..primitive import Primitive
@@ -26,20 +24,30 @@ from .math import ArrayMath
 from .shape import Concatenate
 
 
-@lru_cache(maxsize=64)
 def _lstm_constants(H: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-column constants of the four gates i, f, g, o (sigmoid, sigmoid, tanh, sigmoid).
 
     ``sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5``, so all four activations are one expression,
     ``a = tanh(scale * z) * scale + (1 - scale)``, and their derivative ``da/dz`` is
     ``(1 - a) * (a + tanh_column)``: ``a (1 - a)`` for a sigmoid, ``1 - a^2`` for the tanh."""
+    key = (H, np.dtype(dtype))
+    if key in _constants:
+        return _constants[key]
     scale = np.full(4 * H, 0.5, dtype)
     scale[2 * H : 3 * H] = 1
     tanh_column = np.zeros(4 * H, dtype)
     tanh_column[2 * H : 3 * H] = 1
     for array in (scale, tanh_column):
         array.flags.writeable = False
-    return scale, 1 - scale, tanh_column
+    made = scale, 1 - scale, tanh_column
+    # NOTE: not kept if mg.compile is recording (its arrays are a subclass of ndarray then):
+    # the recording's arrays must not outlive it.
+    if type(scale) is np.ndarray and len(_constants) < 64:
+        _constants[key] = made
+    return made
+
+
+_constants: dict = {}  # (H, dtype) -> what _lstm_constants makes
 
 
 def _lstm_gates(z, xp):

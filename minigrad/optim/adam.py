@@ -3,10 +3,9 @@ other Adam-type rules (``adam_variants.py``) share with them."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ..capture.scalars import sqrt
 from .checks import Limits
 from .optimizer import Optimizer, coupled_gradient
 from .state_checks import array_slot, count_slot
@@ -115,7 +114,7 @@ class Adam(BetasOptimizer):
         else:
             second_moment = exp_avg_sq
         step_size = lr / (1 - beta1**step)
-        denom = np.sqrt(second_moment) / math.sqrt(1 - beta2**step) + group["eps"]
+        denom = np.sqrt(second_moment) / sqrt(1 - beta2**step) + group["eps"]
         p.add_(exp_avg / denom, alpha=-step_size)
 
 

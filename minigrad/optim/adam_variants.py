@@ -9,10 +9,9 @@ count; all arithmetic is elementwise.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ..capture.scalars import sqrt
 from .adam import BetasOptimizer, betas_pair, decayed_gradient, update_moments
 from .checks import Limits
 from .optimizer import Optimizer, coupled_gradient
@@ -138,10 +137,10 @@ class RAdam(BetasOptimizer):
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * beta2**t / bias_correction2
         if rho_t > 5.0:
-            rect = math.sqrt(
+            rect = sqrt(
                 (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
             )
-            adaptive = math.sqrt(bias_correction2) / (np.sqrt(state["exp_avg_sq"]) + group["eps"])
+            adaptive = sqrt(bias_correction2) / (np.sqrt(state["exp_avg_sq"]) + group["eps"])
             p.add_(m_hat * lr * adaptive * rect, alpha=-1.0)
         else:
             p.add_(m_hat * lr, alpha=-1.0)

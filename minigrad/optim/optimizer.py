@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ..autodiff import enable_grad, no_grad
+from ..autodiff import enable_grad, grad_set, mode, no_grad
 from ..tensor import Tensor
 from .checks import (
     Limits,
@@ -180,6 +180,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None if set_to_none or p.grad is None else Tensor(np.zeros_like(p.data))
+                grad_set(p)
 
     def step(self, closure=None):
         """One update of every parameter with a gradient. ``closure`` (optional) recomputes the
@@ -189,13 +190,17 @@ class Optimizer:
             check_closure(f"{type(self).__name__}.step", closure)
             with enable_grad():
                 loss = closure()
+        recording = mode().recording  # mg.compile: numbers and state read again on replay
         with no_grad():
             self.check_gradients()  # all of them before any update: a refused step changes nothing
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
                         state = self.state.setdefault(p, {})
-                        self.update(p, p.grad.data, state, group)
+                        if recording is None:
+                            self.update(p, p.grad.data, state, group)
+                        else:
+                            recording.update(self.update, p, state, group)
         return loss
 
     def check_gradients(self) -> None:
