@@ -101,16 +101,20 @@ def set_rng_state(state: dict) -> None:
 def rng(generator: Generator | None) -> np.random.Generator:
     """numpy's generator behind ``generator`` (minigrad's default one when None)."""
     recording = mode().recording
-    if recording is not None:  # mg.compile does not replay random draws yet
-        recording.stop("it draws random numbers (mg.rand*, Dropout in training mode)")
+    if recording is not None:  # mg.compile: each draw is replayed from the same stream
+        return recording.draws(default_generator if generator is None else _checked(generator))
     if generator is None:
         return default_generator.rng
+    return _checked(generator).rng
+
+
+def _checked(generator) -> Generator:
     if not isinstance(generator, Generator):
         raise DTypeError(
             f"generator: expected an mg.Generator, got {type(generator).__name__}; make one "
             f"with mg.Generator().manual_seed(seed)"
         )
-    return generator.rng
+    return generator
 
 
 # ----- random tensors ----------------------------------------------------------------------------

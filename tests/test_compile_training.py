@@ -214,3 +214,72 @@ def test_check_mode_on_a_training_step():
     compiled = mg.compile(step, check=True)
     for _ in range(6):
         compiled(X, Y)  # each call replays and runs eagerly from the same state, and compares
+
+
+def test_a_layer_replaced_or_added_and_a_parameter_group_added_are_seen():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.out = nn.Linear(2, 4), nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.out(self.hidden(x).tanh())
+
+    model = Net()
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    compiled = mg.compile(training_step_of(model, optimizer))
+    for _ in range(3):
+        compiled(X, Y)
+    old = model.out.weight
+    model.out = nn.Linear(4, 1)  # a new layer, its parameters not in the optimizer yet
+    optimizer.add_param_group({"params": list(model.out.parameters())})
+    new, before, frozen = model.out.weight, model.out.weight.data.copy(), old.data.copy()
+    compiled(X, Y), compiled(X, Y)
+    assert not np.array_equal(new.data, before)  # the new layer is trained
+    assert np.array_equal(old.data, frozen)  # and the old one is not
+
+
+def test_a_module_list_grown_between_calls_is_seen():
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(2, 2)])
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x).tanh()
+            return x
+
+    model = Stack()
+    forward = mg.compile(lambda x: model(x).detach())
+    x = mg.tensor(rng.standard_normal((3, 2)))
+    with mg.no_grad():
+        forward(x), forward(x)
+        model.layers.append(nn.Linear(2, 2))
+        assert same_bits(forward(x).data, model(x).data)
+
+
+def training_step_of(model, optimizer):
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def test_dropout_in_training_replays_the_eager_randomness():
+    runs = []
+    for compiled in (False, True):
+        mg.manual_seed(11)
+        g = mg.Generator(2)
+        model = nn.Sequential(nn.Linear(2, 16, generator=g), nn.ReLU(), nn.Dropout(0.25),
+                              nn.Linear(16, 1, generator=g))  # fmt: skip
+        step = training_step_of(model, mg.optim.Adam(model.parameters(), lr=0.01))
+        run = mg.compile(step) if compiled else step
+        runs.append(([run(X, Y).data.copy() for _ in range(25)], model))
+    (l1, m1), (l2, m2) = runs
+    assert all(same_bits(a, b) for a, b in zip(l1, l2))
+    assert all(same_bits(p.data, q.data) for p, q in zip(m1.parameters(), m2.parameters()))

@@ -7,7 +7,11 @@ Part of ``recorder.Recorder``. During the run:
 - an optimizer's update of one parameter (``Optimizer.step`` calls ``update``) sees its
   hyperparameters and its state's numbers as recorded numbers (``scalars.Scalar``: a scheduler's
   new learning rate, Adam's step count) and its state's arrays as recording views;
-- a module's ``training`` flag is guarded where its forward runs (``autodiff.in_scope``).
+- a module's ``training`` flag, its plain attributes and which tensors and layers it holds
+  are guarded where its forward runs (``autodiff.in_scope``), an optimizer's parameters where
+  it steps;
+- each random draw (``random.rng`` while recording) is a step that draws again, from the
+  generator's stream as it is then.
 What the run changes outside its arrays becomes steps of the recording where it happens: a
 ``.grad`` set (``backward`` and the ``zero_grad`` methods call ``autodiff.grad_set``), a state
 entry made or replaced. Afterwards (``release``) every tensor gets its own arrays back; a change
@@ -20,10 +24,11 @@ from operator import getitem
 
 import numpy as np
 
+from . import sources
 from .program import Slot, Step
 from .scalars import Scalar
-from .sources import check_keys, check_no_grad, read_data, read_grad, read_item, set_grad, set_item
-from .traced import Traced, plain
+from .sources import draw, read_data, read_grad, read_item, set_grad
+from .traced import Traced, plain, plain_tree
 
 _NUMBERS = (int, float)
 
@@ -46,7 +51,7 @@ class Outside:
             grad = t.grad
             grad_view = None
             if grad is None:  # where the run saw no gradient, a replay must see none
-                self.steps.append(Step(check_no_grad, (t,), {}, None, True, "check"))
+                self.steps.append(Step(sources.check_no_grad, (t,), {}, None, True, "check"))
             elif t._node is None and not (type(grad.data) is Traced and grad.data.recorder is self):
                 g = plain(grad.data)
                 grad_view = self._view(g, self.external(g, read_grad, (t, g)))
@@ -92,7 +97,7 @@ class Outside:
     def update(self, rule, p, state: dict, group: dict) -> None:
         """``rule(p, grad, state, group)`` (an optimizer's update of one parameter), recorded
         with its numbers and state read again on every replay."""
-        self.steps.append(Step(check_keys, (state, tuple(state)), {}, None, True, "guard"))
+        self.steps.append(Step(sources.check_keys, (state, tuple(state)), {}, None, True, "guard"))
         group_view = {k: self._hyperparameter(group, k, v) for k, v in group.items()}
         state_view = {k: self._state_entry(state, k, v) for k, v in state.items()}
         seen = dict(state_view)
@@ -100,8 +105,8 @@ class Outside:
         for key, value in state_view.items():
             if seen.get(key) is value:
                 continue  # the same entry (arrays changed in place are recorded steps)
-            effect = Step(set_item, (state, key, self.template(value)), {}, None, True, "effect")
-            self.steps.append(effect)
+            written = (state, key, self.template(value))
+            self.steps.append(Step(sources.set_item, written, {}, None, True, "effect"))
             state[key] = value.value if type(value) is Scalar else plain(value)
 
     def _hyperparameter(self, group, key, value):
@@ -142,10 +147,72 @@ class Outside:
     # ----- modules ---------------------------------------------------------------------------
 
     def entered(self, module) -> None:
-        """A module's forward runs: what it branches on (``training``) is guarded."""
-        training = getattr(module, "training", None)
-        if training is not None and ("training", id(module)) not in self.guards:
-            self.guards[("training", id(module))] = lambda: module.training is training
+        """A module's forward runs: what it reads from itself is guarded, its ``training``
+        flag, its numbers and strings, and which tensors and modules it holds (a parameter
+        replaced or a layer added is seen)."""
+        key = ("module", id(module))
+        if key not in self.guards:
+            members = _members(module)
+            self.guards[key] = lambda: _members(module) == members
+
+    def draws(self, generator):
+        """What ``random.rng`` hands out while recording: numpy's generator behind
+        ``generator``, each of whose draws is a step (replayed from the same stream)."""
+        return _Draws(self, generator)
+
+    def optimizer(self, optimizer) -> None:
+        """An optimizer steps: which parameters its groups hold is guarded."""
+        key = ("optimizer", id(optimizer))
+        if key not in self.guards:
+            held = _held(optimizer)
+            self.guards[key] = lambda: _held(optimizer) == held
+
+
+class _Draws:
+    """numpy's ``Generator`` seen through a recording: ``draws.random(shape)`` draws as the
+    generator does, and the recording replays the same call on the generator's stream."""
+
+    def __init__(self, recorder, generator):
+        self._recorder, self._generator = recorder, generator
+
+    def __getattr__(self, method: str):
+        recorder, generator = self._recorder, self._generator
+
+        def drawn(*args, **kwargs):
+            result = draw(generator, method, *plain_tree(args), **plain_tree(kwargs))
+            traced = recorder.adopt(np.asarray(result))
+            args_t = (generator, method, *recorder.template(args))
+            step = Step(draw, args_t, recorder.template(kwargs), traced.slot, True, "outside")
+            recorder.steps.append(step)
+            return traced
+
+        return drawn
+
+
+def _members(module) -> tuple:
+    """A module's attributes as a guard compares them: plain values by value, others by
+    identity, and lists, tuples, dicts and containers of layers (``ModuleList``: iterated by
+    their owner's forward, never called) by what they hold."""
+    return tuple((name, _member(value)) for name, value in vars(module).items())
+
+
+def _member(value):
+    if type(value) in _PLAIN:
+        return value
+    if type(value) in (list, tuple):
+        return tuple(id(v) for v in value)
+    if type(value) is dict:
+        return tuple((k, id(v)) for k, v in value.items())
+    if hasattr(value, "parameters") and hasattr(value, "__iter__"):
+        return (id(value), tuple(id(v) for v in value))
+    return id(value)
+
+
+def _held(optimizer) -> tuple:
+    return tuple(tuple(id(p) for p in group["params"]) for group in optimizer.param_groups)
+
+
+_PLAIN = (bool, int, float, str, type(None))
 
 
 def _read_element(container, key, index):

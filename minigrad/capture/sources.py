@@ -68,6 +68,12 @@ def check_keys(container: dict, keys: tuple) -> None:
         raise GuardFailed
 
 
+def draw(generator, method: str, *args, **kwargs):
+    """A random draw from ``generator`` (an ``mg.Generator``), as the recording made it: from
+    the generator's stream as it is now (a reseeded generator is seen)."""
+    return getattr(generator.rng, method)(*args, **kwargs)
+
+
 def set_grad(tensor: Tensor, grad) -> None:
     tensor.grad = None if grad is None else constant(grad)
 

@@ -3,9 +3,10 @@
 To check a replay against the eager function (the first replay of each recording, and every call
 with ``check=True``), both must start from the same state and end in the same one: the arrays
 of the tensors the recording reads (parameters), their ``.grad``, the optimizer state and
-hyperparameter dicts, arrays held by reference. ``Snapshot.of(program)`` copies all of them,
-``restore`` puts them back (the same objects, their contents copied back in), and
-``difference`` names the first thing two snapshots disagree on, bit for bit.
+hyperparameter dicts, arrays held by reference, the random generators it draws from.
+``Snapshot.of(program)`` copies all of them, ``restore`` puts them back (the same objects, their
+contents copied back in), and ``difference`` names the first thing two snapshots disagree on,
+bit for bit.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .program import Program
-from .sources import check_keys, read_data, read_grad, read_item, set_grad, set_item
+from .sources import check_keys, draw, read_data, read_grad, read_item, set_grad, set_item
 
 
 def _copy(value):
@@ -28,7 +29,8 @@ def _put_back(target: np.ndarray, contents: np.ndarray) -> None:
 class Snapshot:
     """Copies of the tensors, dicts and arrays a program touches."""
 
-    def __init__(self, tensors: dict, dicts: dict, arrays: dict):
+    def __init__(self, tensors: dict, dicts: dict, arrays: dict, generators: dict | None = None):
+        self.generators = {k: (g, g.get_state()) for k, g in (generators or {}).items()}
         self.tensors = {
             key: (t, t.data, t.data.copy(), t.grad, None if t.grad is None else t.grad.data,
                   None if t.grad is None else t.grad.data.copy())
@@ -41,7 +43,7 @@ class Snapshot:
 
     @classmethod
     def of(cls, program: Program) -> Snapshot:
-        tensors, dicts, arrays = {}, {}, {}
+        tensors, dicts, arrays, generators = {}, {}, {}, {}
         for _, (read, args) in program.externals:
             if read is read_data or read is read_grad:
                 tensors[id(args[0])] = args[0]
@@ -54,7 +56,9 @@ class Snapshot:
                 tensors[id(step.args[0])] = step.args[0]
             elif step.fn is set_item or step.fn is check_keys:
                 dicts[id(step.args[0])] = step.args[0]
-        return cls(tensors, dicts, arrays)
+            elif step.fn is draw:
+                generators[id(step.args[0])] = step.args[0]
+        return cls(tensors, dicts, arrays, generators)
 
     def again(self) -> Snapshot:
         """A snapshot of the same things, as they are now."""
@@ -62,6 +66,7 @@ class Snapshot:
             {k: v[0] for k, v in self.tensors.items()},
             {k: v[0] for k, v in self.dicts.items()},
             {k: v[0] for k, v in self.arrays.items()},
+            {k: v[0] for k, v in self.generators.items()},
         )
 
     def restore(self) -> None:
@@ -80,6 +85,8 @@ class Snapshot:
                     _put_back(entries[k], v)
         for a, contents in self.arrays.values():
             _put_back(a, contents)
+        for g, state in self.generators.values():
+            g.set_state(state)
 
     def difference(self, other: Snapshot) -> str | None:
         """The first thing ``other`` (taken after a replay) disagrees on with this one."""
@@ -108,6 +115,9 @@ class Snapshot:
         for key, (_, contents) in self.arrays.items():
             if not _same_bits(contents, other.arrays[key][1]):
                 return "an array the function reads by reference"
+        for key, (_, state) in self.generators.items():
+            if state["bit_generator"] != other.generators[key][1]["bit_generator"]:
+                return "the state of a random generator"
         return None
 
 

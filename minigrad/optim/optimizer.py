@@ -191,6 +191,8 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         recording = mode().recording  # mg.compile: numbers and state read again on replay
+        if recording is not None:
+            recording.optimizer(self)
         with no_grad():
             self.check_gradients()  # all of them before any update: a refused step changes nothing
             for group in self.param_groups:
