@@ -252,3 +252,18 @@ def test_memory_of_a_replay_is_freed_as_it_goes():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 4 * x.data.nbytes
+
+
+def test_module_hooks_are_recorded_like_any_python():
+    model = nn.Linear(3, 2)
+    model.register_forward_hook(lambda module, args, out: out * 2)
+    forward = mg.compile(lambda x: model(x).detach())
+    x = mg.tensor(rng.standard_normal((4, 3)))
+    linear = x.data @ model.weight.data.T + model.bias.data
+    for _ in range(3):
+        assert same_bits(forward(x).data, 2 * linear)
+    seen = []
+    model.register_forward_hook(lambda module, args, out: seen.append(out.abs().max().item()))
+    with pytest.warns(mg.CompileWarning, match=r"item\(\)"):
+        forward(x)  # the hooks changed what the module holds: recorded again, and it reads
+    assert len(seen) == 1

@@ -24,6 +24,7 @@ from operator import getitem
 
 import numpy as np
 
+from ..tensor import Tensor
 from . import sources
 from .program import Slot, Step
 from .scalars import Scalar
@@ -196,15 +197,19 @@ def _members(module) -> tuple:
     return tuple((name, _member(value)) for name, value in vars(module).items())
 
 
-def _member(value):
+def _member(value, deep=True):
     if type(value) in _PLAIN:
         return value
-    if type(value) in (list, tuple):
+    if type(value) in (list, tuple, set):
         return tuple(id(v) for v in value)
     if type(value) is dict:
         return tuple((k, id(v)) for k, v in value.items())
     if hasattr(value, "parameters") and hasattr(value, "__iter__"):
         return (id(value), tuple(id(v) for v in value))
+    if deep and not isinstance(value, Tensor) and hasattr(value, "__slots__"):
+        # a helper object the module keeps (its hooks): what it holds, one level down
+        names = [n for n in value.__slots__ if hasattr(value, n)]
+        return (id(value), tuple(_member(getattr(value, n), False) for n in names))
     return id(value)
 
 
