@@ -245,7 +245,7 @@ def _owned(g, dtype: np.dtype, handed_out: set) -> Tensor:
     ``g`` is an array in a plain backward, else a Tensor."""
     if g.dtype != dtype:
         g = _in_dtype(g, dtype)
-    if type(g) is np.ndarray:  # the common case first
+    if isinstance(g, np.ndarray):  # the common case first (a subclass: mg.compile recording)
         if id(g) in handed_out or not _own_writable(g):
             g = np.array(g)
         handed_out.add(id(g))
@@ -263,9 +263,15 @@ def _owned(g, dtype: np.dtype, handed_out: set) -> Tensor:
 
 
 def _own_writable(data) -> bool:
-    if type(data) is not np.ndarray:
-        return False
     flags = data.flags  # a new object on each access
+    if type(data) is not np.ndarray:
+        # A recording view of an array (mg.compile) stands for that array: the same memory
+        # and layout as an array that owns it.
+        base = data.base
+        if type(base) is not np.ndarray or base.base is not None:
+            return False
+        same = (data.shape, data.strides, data.dtype) == (base.shape, base.strides, base.dtype)
+        return same and flags.writeable and base.flags.owndata
     return flags.writeable and flags.owndata
 
 

@@ -153,8 +153,7 @@ class Outside:
         replaced or a layer added is seen)."""
         key = ("module", id(module))
         if key not in self.guards:
-            members = _members(module)
-            self.guards[key] = lambda: _members(module) == members
+            self.guards[key] = _holds_the_same(module)
 
     def draws(self, generator):
         """What ``random.rng`` hands out while recording: numpy's generator behind
@@ -190,34 +189,50 @@ class _Draws:
         return drawn
 
 
-def _members(module) -> tuple:
-    """A module's attributes as a guard compares them: plain values by value, others by
-    identity, and lists, tuples, dicts and containers of layers (``ModuleList``: iterated by
-    their owner's forward, never called) by what they hold."""
-    return tuple((name, _member(value)) for name, value in vars(module).items())
+def _holds_the_same(module):
+    """A check that ``module`` still holds what it holds now: the same attributes, each the
+    same object (numbers and strings are compared by identity too: one assigned again may make
+    a recording again, never a stale one), and containers of layers (``ModuleList``, iterated by
+    their owner's forward, never called) and helper objects (its hooks) the same contents."""
+    held = vars(module)
+    names, ids = tuple(held), tuple(map(id, held.values()))
+    deep = [(name, _contents(value)) for name, value in held.items() if _is_container(value)]
+
+    def check() -> bool:
+        now = vars(module)
+        if tuple(map(id, now.values())) != ids or tuple(now) != names:
+            return False
+        for name, contents in deep:  # noqa: SIM110 (as Entry.still_true)
+            if _contents(now[name]) != contents:
+                return False
+        return True
+
+    return check
 
 
-def _member(value, deep=True):
-    if type(value) in _PLAIN:
-        return value
+def _is_container(value) -> bool:
+    if type(value) in (list, dict, set):
+        return True
+    if isinstance(value, Tensor):
+        return False
+    return hasattr(value, "__slots__") or (
+        hasattr(value, "parameters") and hasattr(value, "__iter__")
+    )
+
+
+def _contents(value):
+    """What a container holds, by identity (one level down for a helper object's slots)."""
     if type(value) in (list, tuple, set):
-        return tuple(id(v) for v in value)
+        return tuple(map(id, value))
     if type(value) is dict:
-        return tuple((k, id(v)) for k, v in value.items())
+        return tuple(value), tuple(map(id, value.values()))
     if hasattr(value, "parameters") and hasattr(value, "__iter__"):
-        return (id(value), tuple(id(v) for v in value))
-    if deep and not isinstance(value, Tensor) and hasattr(value, "__slots__"):
-        # a helper object the module keeps (its hooks): what it holds, one level down
-        names = [n for n in value.__slots__ if hasattr(value, n)]
-        return (id(value), tuple(_member(getattr(value, n), False) for n in names))
-    return id(value)
+        return tuple(map(id, value))
+    return tuple(_contents(getattr(value, n)) for n in value.__slots__ if hasattr(value, n))
 
 
 def _held(optimizer) -> tuple:
     return tuple(tuple(id(p) for p in group["params"]) for group in optimizer.param_groups)
-
-
-_PLAIN = (bool, int, float, str, type(None))
 
 
 def _read_element(container, key, index):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MinigradError
-from .sources import set_grad
+from .sources import check_no_grad, set_grad
 
 
 class CompileError(MinigradError, RuntimeError):
@@ -36,10 +36,11 @@ class Slot:
 class Step:
     """``results = fn(*args, **kwargs)`` with slots for arrays."""
 
-    __slots__ = ("fn", "args", "kwargs", "results", "writes", "kind")
+    __slots__ = ("fn", "args", "kwargs", "results", "writes", "kind", "as_array")
 
-    def __init__(self, fn, args, kwargs, results, writes=False, kind="numpy"):
+    def __init__(self, fn, args, kwargs, results, writes=False, kind="numpy", as_array=False):
         self.fn, self.args, self.kwargs, self.results = fn, args, kwargs, results
+        self.as_array = as_array  # a numpy scalar result made a 0-d array, as recorded
         self.writes = writes
         # "numpy"; "outside" (numpy writing into an input's or an outside array's memory);
         # "python" (arithmetic on recorded numbers, no effect); "guard" (a check of what was
@@ -121,13 +122,29 @@ class _Source:
             args += [f"{k}={self.expression(v)}" for k, v in step.kwargs.items()]
         elif step.kwargs:
             args.append(f"**{self.expression(step.kwargs)}")
-        return f"{self.constant(step.fn)}({', '.join(args)})"
+        call = f"{self.constant(step.fn)}({', '.join(args)})"
+        return f"asarray({call})" if step.as_array else call
 
 
 def _targets(results) -> str:
     if type(results) is int:
         return f"s{results}"
     return "(" + "".join(_targets(r) + ", " for r in results) + ")"
+
+
+def _without_unread_grads(steps):
+    """The steps without a ``.grad`` set to None that a later set replaces before anything reads
+    it (``zero_grad`` then ``backward``), nor the checks that it is None right after."""
+    unread, dropped = {}, set()  # id(tensor) -> the step that set its .grad to None
+    for i, step in enumerate(steps):
+        if step.fn is set_grad:
+            if id(step.args[0]) in unread:
+                dropped.add(unread.pop(id(step.args[0])))
+            if step.args[1] is None:
+                unread[id(step.args[0])] = i
+        elif step.fn is check_no_grad and id(step.args[0]) in unread:
+            dropped.add(i)  # it holds: the replay has just set it
+    return [step for i, step in enumerate(steps) if i not in dropped]
 
 
 def _guards_first(steps, externals: set):
@@ -174,7 +191,8 @@ class Program:
         self.inputs = list(inputs.items())  # (slot, flat input position)
         self.externals = list(externals.items())  # (slot, (reader, its arguments))
         self.outputs = list(dict.fromkeys(outputs))  # slots the caller reads after a run
-        self.steps = _guards_first(self._needed(steps), {slot for slot, _ in self.externals})
+        steps = _without_unread_grads(self._needed(steps))
+        self.steps = _guards_first(steps, {slot for slot, _ in self.externals})
         # A guard that may fail after the replay has written outside (a truth value of data
         # read after an update): such a replay runs inside a snapshot (``compiled.py``), or,
         # when only .grad is set before it (zero_grad), puts those back.
@@ -223,7 +241,7 @@ class Program:
                 lines.append("    del " + ", ".join(f"s{n}" for n in done + unused))
         outputs = "".join(f"s{n}, " for n in self.outputs)
         lines.append(f"    return ({outputs})")
-        namespace = dict(source.constants)
+        namespace = dict(source.constants, asarray=np.asarray)
         exec("\n".join(lines), namespace)  # noqa: S102 (our own generated source)
         self.source = "\n".join(lines)
         return namespace["replay"]

@@ -136,8 +136,9 @@ class Recorder(Outside):
         result = fn(*plain_args, **plain_kwargs)
         given = [a for a in _arrays((plain_args, plain_kwargs))]
         recorded = [a for a in _arrays((args, kwargs))]
-        if isinstance(result, np.generic):  # a full reduction's numpy scalar: a 0-d array
-            fn, result = _as_array(fn), np.asarray(result)
+        as_array = isinstance(result, np.generic)
+        if as_array:  # a full reduction's numpy scalar: a 0-d array
+            result = np.asarray(result)
         results, wrapped = self._results(result, given, recorded)
         writes = "out" in kwargs or fn in WRITERS
         targets = kwargs_t.get("out", ()) if "out" in kwargs else args_t[:1] if writes else ()
@@ -146,7 +147,7 @@ class Recorder(Outside):
             # NOTE: a call that hands back one of its arrays and writes nothing (np.asarray of
             # an array) is no step: its result is that array's slot.
             kind = "outside" if outside else "numpy"
-            self.steps.append(Step(fn, args_t, kwargs_t, results, writes, kind))
+            self.steps.append(Step(fn, args_t, kwargs_t, results, writes, kind, as_array))
         return wrapped
 
     def _results(self, result, given, recorded):
@@ -211,16 +212,6 @@ class Recorder(Outside):
                 setattr(np, name, fn)
         local.recorder = None
         self.release()
-
-
-def _as_array(fn):
-    """``fn`` with its numpy scalar result made a 0-d array, as the recording saw it."""
-
-    def as_array(*args, **kwargs):
-        return np.asarray(fn(*args, **kwargs))
-
-    as_array.__name__ = getattr(fn, "__name__", "call")
-    return as_array
 
 
 def _handed_back(results, args_t) -> bool:

@@ -73,11 +73,14 @@ class Pow(Elementwise):
     def partial(i, y, a, b, xp):
         # NOTE: the points are moved, not masked afterwards: a where() over an inf would still
         # put 0 * inf = NaN into second derivatives. The masks are constants (no gradient).
+        exponent = np.asarray(b)
+        if i == 0 and exponent.ndim == 0 and exponent != 0:  # a constant like x ** 2
+            return b * a ** (b - 1)  # NOTE: nothing to fix there: no masks made
         a_zero = np.asarray(a) == 0
         if i == 0:
-            fixed = a_zero & (np.asarray(b) == 0)  # b * a ** (b - 1) = 0 * a ** 0 there
+            fixed = a_zero & (exponent == 0)  # b * a ** (b - 1) = 0 * a ** 0 there
             return b * a ** (b - 1 + fixed) if fixed.any() else b * a ** (b - 1)
-        fixed = a_zero & (np.asarray(b).real >= 0)  # y * log(1) = 0 there
+        fixed = a_zero & (exponent.real >= 0)  # y * log(1) = 0 there
         return y * xp.log(a + fixed) if fixed.any() else y * xp.log(a)
 
 
