@@ -26,9 +26,9 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import sources
-from .program import Slot, Step
 from .scalars import Scalar
 from .sources import draw, read_data, read_grad, read_item, set_grad
+from .steps import Slot, Step
 from .traced import Traced, plain, plain_tree
 
 _NUMBERS = (int, float)

@@ -33,7 +33,7 @@ import numpy as np
 from ..autodiff import mode, recording_into
 from ..tensor import Tensor, constant
 from .program import CompileError, Program
-from .recorder import Recorder
+from .recorder import MAKERS, Recorder
 from .sources import GuardFailed
 from .traced import plain
 from .transaction import Snapshot
@@ -148,7 +148,7 @@ class Compiled:
             self._give_up(key, recorder.broken)
             return result
         program = Program(recorder.steps, recorder.slots, recorder.inputs, recorder.externals,
-                          _template_slots(outputs))  # fmt: skip
+                          _template_slots(outputs), recorder.memory, MAKERS)  # fmt: skip
         guards = _closure_guards(self.fn) + list(recorder.guards.values())
         self._keep(key, Entry(program, outputs, guards))
         return result

@@ -13,44 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MinigradError
+from . import folding
 from .sources import check_no_grad, set_grad
+from .steps import Slot, Step, result_slots, slots_in
 
 
 class CompileError(MinigradError, RuntimeError):
     """A function ``mg.compile`` cannot capture (with ``fullgraph=True``), or a replay that
     differs from the eager run (with ``check=True``)."""
-
-
-class Slot:
-    """An array's place in a recording."""
-
-    __slots__ = ("n",)
-
-    def __init__(self, n: int):
-        self.n = n
-
-    def __repr__(self):
-        return f"Slot({self.n})"
-
-
-class Step:
-    """``results = fn(*args, **kwargs)`` with slots for arrays."""
-
-    __slots__ = ("fn", "args", "kwargs", "results", "writes", "kind", "as_array")
-
-    def __init__(self, fn, args, kwargs, results, writes=False, kind="numpy", as_array=False):
-        self.fn, self.args, self.kwargs, self.results = fn, args, kwargs, results
-        self.as_array = as_array  # a numpy scalar result made a 0-d array, as recorded
-        self.writes = writes
-        # "numpy"; "outside" (numpy writing into an input's or an outside array's memory);
-        # "python" (arithmetic on recorded numbers, no effect); "guard" (a check of what was
-        # read, which may move to the start); "check" (one that stays where it was read);
-        # "effect" (a write outside the arrays: a .grad, a state entry)
-        self.kind = kind
-
-    def slots(self):
-        """The slots the call reads."""
-        return list(_slots((self.args, self.kwargs)))
 
 
 class _Interface:
@@ -72,25 +42,6 @@ def strided_view(owner: np.ndarray, offset: int, shape, strides, dtype) -> np.nd
     return np.asarray(_Interface(interface, owner))
 
 
-def _slots(x):
-    if type(x) is Slot:
-        yield x.n
-    elif type(x) is tuple or type(x) is list:
-        for v in x:
-            yield from _slots(v)
-    elif type(x) is dict:
-        for v in x.values():
-            yield from _slots(v)
-
-
-def _result_slots(results):
-    if results is None:
-        return []
-    if type(results) is int:
-        return [results]
-    return [n for r in results for n in _result_slots(r)]
-
-
 class _Source:
     """Python source of a replay: one line per step, constants by name."""
 
@@ -106,7 +57,7 @@ class _Source:
     def expression(self, x) -> str:
         if type(x) is Slot:
             return f"s{x.n}"
-        if not any(True for _ in _slots(x)):
+        if not any(True for _ in slots_in(x)):
             return self.constant(x)  # NOTE: the object itself (a state dict is written to)
         if type(x) is tuple:
             return "(" + "".join(self.expression(v) + ", " for v in x) + ")"
@@ -161,7 +112,7 @@ def _guards_first(steps, externals: set):
                     continue
                 seen.add(key)
             first.append(step)
-            early.update(_result_slots(step.results))
+            early.update(result_slots(step.results))
         else:
             rest.append(step)
     return first + rest
@@ -186,12 +137,15 @@ class Program:
     memory is freed as soon as the eager run would free it or sooner.
     """
 
-    def __init__(self, steps, slots: int, inputs: dict, externals: dict, outputs):
+    def __init__(self, steps, slots: int, inputs: dict, externals: dict, outputs, memory=None,
+                 makers=()):  # fmt: skip
         self.slots = slots
         self.inputs = list(inputs.items())  # (slot, flat input position)
         self.externals = list(externals.items())  # (slot, (reader, its arguments))
         self.outputs = list(dict.fromkeys(outputs))  # slots the caller reads after a run
         steps = _without_unread_grads(self._needed(steps))
+        # Arrays made from literals alone, computed once here (folding.py)
+        steps, self.constants = folding.fold(steps, memory or {}, set(makers), set(self.outputs))
         self.steps = _guards_first(steps, {slot for slot, _ in self.externals})
         # A guard that may fail after the replay has written outside (a truth value of data
         # read after an update): such a replay runs inside a snapshot (``compiled.py``), or,
@@ -205,7 +159,7 @@ class Program:
         needed = set(self.outputs)
         kept = []
         for step in reversed(steps):
-            made = _result_slots(step.results)
+            made = result_slots(step.results)
             if step.writes or any(n in needed for n in made):
                 kept.append(step)
                 needed.update(step.slots())
@@ -217,6 +171,10 @@ class Program:
         lines = ["def replay(inputs):"]
         for slot, position in self.inputs:
             lines.append(f"    s{slot} = inputs[{position}]")
+        read = {n for step in self.steps for n in step.slots()} | set(self.outputs)
+        for slot, value in self.constants.items():
+            if slot in read:
+                lines.append(f"    s{slot} = {source.constant(value)}")
         used = {n for step in self.steps for n in step.slots()} | set(self.outputs)
         for slot, (read, args) in self.externals:
             if slot not in used:  # NOTE: only what the kept steps read is read
@@ -236,7 +194,7 @@ class Program:
             made = step.results
             lines.append(f"    {_targets(made)} = {call}" if made is not None else f"    {call}")
             done = [n for n in dict.fromkeys(step.slots()) if last_use[n] == i and n not in kept]
-            unused = [n for n in _result_slots(made) if n not in last_use and n not in kept]
+            unused = [n for n in result_slots(made) if n not in last_use and n not in kept]
             if done or unused:
                 lines.append("    del " + ", ".join(f"s{n}" for n in done + unused))
         outputs = "".join(f"s{n}, " for n in self.outputs)

@@ -25,9 +25,10 @@ import sys
 import numpy as np
 
 from .binding import Outside
-from .program import Slot, Step, strided_view
+from .program import strided_view
 from .scalars import Scalar
 from .sources import check_truth
+from .steps import Slot, Step
 from .traced import Traced, local, plain, plain_tree
 
 # numpy's functions that make arrays without an array argument (or from a plain one): while a
@@ -38,6 +39,7 @@ PATCHED = (
     "asfortranarray", "copy", "linspace", "tri",
 )  # fmt: skip
 _originals = {name: getattr(np, name) for name in PATCHED}
+MAKERS = frozenset(_originals.values())  # what a recording's array-making steps call
 _patched_by = 0  # recordings running (any thread): numpy is patched while this is > 0
 
 # Methods and functions that write into an argument (besides ``out=``): their steps are kept
@@ -63,6 +65,8 @@ class Recorder(Outside):
         self.guards: dict = {}  # checks of Python state (a module's training flag), per call
         self.grads: dict = {}  # id(tensor) -> (tensor, the .grad last written down)
         self.numbers: dict = {}  # (id(group), key) -> (value, its Scalar): hyperparameters
+        self.owners: dict[int, int] = {}  # id(an array that owns its memory) -> its slot
+        self.memory: dict[int, int] = {}  # a view's slot -> the slot owning its memory
         self.outside: set[int] = set()  # slots whose memory is an input's or an outside array's
         self.outside_memory: set[int] = set()  # ids of those arrays' memory owners
 
@@ -76,6 +80,10 @@ class Recorder(Outside):
         self.slots += 1
         if id(_root(array)) in self.outside_memory:
             self.outside.add(traced.slot)
+        if array.base is None:  # it owns its memory
+            self.owners[id(array)] = traced.slot
+        else:  # a view: of the slot that owns its memory (-1: memory from outside)
+            self.memory[traced.slot] = self.owners.get(id(_root(array)), -1)
         return traced
 
     def input(self, array: np.ndarray, position: int) -> Traced:
@@ -140,7 +148,7 @@ class Recorder(Outside):
         if as_array:  # a full reduction's numpy scalar: a 0-d array
             result = np.asarray(result)
         results, wrapped = self._results(result, given, recorded)
-        writes = "out" in kwargs or fn in WRITERS
+        writes = "out" in kwargs or fn in WRITERS or getattr(fn, "__name__", "") == "at"
         targets = kwargs_t.get("out", ()) if "out" in kwargs else args_t[:1] if writes else ()
         outside = any(type(t) is Slot and t.n in self.outside for t in targets)
         if writes or not _handed_back(results, args_t):
