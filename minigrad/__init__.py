@@ -67,6 +67,8 @@ from .checking import GradcheckReport, check_grads, check_hvp, gradcheck, gradgr
 from .serialization import CheckpointError, load, save
 from . import curvature, nn, optim, utils, viz  # noqa: E402  (build on everything above)
 from .capture import CompileError, CompileWarning, compile
+from .batching import BatchingError, BatchingWarning
+from .vectorize import vmap
 
 from . import memory
 

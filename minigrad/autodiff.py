@@ -26,11 +26,11 @@ class Mode:
 
     __slots__ = (
         "grad_enabled", "forward_level", "detect_anomaly", "scope", "keep_graphs", "recording",
-        "watching",
+        "vmap_level", "watching",
     )  # fmt: skip
 
     def __init__(self, grad_enabled=True, forward_level=0, detect_anomaly=False, scope=None,
-                 keep_graphs=False, recording=None):  # fmt: skip
+                 keep_graphs=False, recording=None, vmap_level=0):  # fmt: skip
         self.grad_enabled = grad_enabled
         self.forward_level = forward_level  # > 0 while forward-mode tangents are pushed
         self.detect_anomaly = detect_anomaly
@@ -39,9 +39,12 @@ class Mode:
         # What records the numpy work of this thread for capture and replay (``mg.compile``),
         # or None.
         self.recording = recording
+        # How many ``mg.vmap`` are active around here: batched values of levels up to this one
+        # are batched by the operations (see ``batching.py``).
+        self.vmap_level = vmap_level
         # Whether some mode that inspects every operation is on (forward mode, anomaly
-        # detection, recording): the one flag the hot path reads for all three.
-        self.watching = bool(forward_level or detect_anomaly or recording is not None)
+        # detection, recording, vmap): the one flag the hot path reads for all of them.
+        self.watching = bool(forward_level or detect_anomaly or recording is not None or vmap_level)
 
 
 # NOTE: a ContextVar rather than threading.local: each thread still starts from the defaults,
@@ -57,7 +60,7 @@ mode = _mode.get
 
 
 def _switch(grad_enabled=_KEEP, forward_level=_KEEP, detect_anomaly=_KEEP, scope=_KEEP,
-            keep_graphs=_KEEP, recording=_KEEP) -> Mode:  # fmt: skip
+            keep_graphs=_KEEP, recording=_KEEP, vmap_level=_KEEP) -> Mode:  # fmt: skip
     """Install the current mode with the given changes; return the one it replaces."""
     old = _mode.get()
     _mode.set(
@@ -68,6 +71,7 @@ def _switch(grad_enabled=_KEEP, forward_level=_KEEP, detect_anomaly=_KEEP, scope
             old.scope if scope is _KEEP else scope,
             old.keep_graphs if keep_graphs is _KEEP else keep_graphs,
             old.recording if recording is _KEEP else recording,
+            old.vmap_level if vmap_level is _KEEP else vmap_level,
         )
     )
     return old
@@ -90,6 +94,7 @@ def in_scope(module, fn, *args, **kwargs):
             module,
             old.keep_graphs,
             old.recording,
+            old.vmap_level,
         )
     )
     try:
@@ -113,6 +118,7 @@ def switch_grad(enabled: bool):
             old.scope,
             old.keep_graphs,
             old.recording,
+            old.vmap_level,
         )
     )
 
@@ -196,7 +202,15 @@ class forward_mode:  # noqa: N801 (used as a function: ``with forward_mode(): ..
             )
         grad = old.grad_enabled if self.grad_enabled is None else self.grad_enabled
         self.token = _mode.set(
-            Mode(grad, 1, old.detect_anomaly, old.scope, old.keep_graphs, old.recording)
+            Mode(
+                grad,
+                1,
+                old.detect_anomaly,
+                old.scope,
+                old.keep_graphs,
+                old.recording,
+                old.vmap_level,
+            )
         )
 
     def __exit__(self, *exc):
@@ -221,6 +235,16 @@ def grad_set(t) -> None:
     recording = _mode.get().recording
     if recording is not None:
         recording.grad_set(t)
+
+
+@contextmanager
+def batching_level(level: int):
+    """Operations in this block batch the values of vmap levels up to ``level`` (0: none)."""
+    saved = _switch(vmap_level=level).vmap_level
+    try:
+        yield
+    finally:
+        _switch(vmap_level=saved)
 
 
 @contextmanager

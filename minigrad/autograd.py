@@ -24,6 +24,7 @@ from . import functions
 from .autodiff import GradMode, forward_mode, grad_set, mode, restore, switch_grad
 from .autograd_function import Function, FunctionCtx
 from .backward import accumulate, toposort, walk
+from .batching import BatchedArray
 from .dual import Dual, DualMath, as_dual
 from .dual import as_tensor as dual_tensor
 from .errors import BackwardError, missing_names
@@ -138,8 +139,9 @@ def _first_cotangent(op: str, root, grad) -> Tensor:
 def _walk(root, cotangent: Tensor, retain_graph: bool, wanted) -> list:
     """The engine's walk, with the cotangents in the form this pass needs."""
     now = mode()
-    if now.grad_enabled or (now.forward_level and now.detect_anomaly):
-        # The pass is recorded; or it pushes tangents, which anomaly detection inspects.
+    if now.grad_enabled or now.vmap_level or (now.forward_level and now.detect_anomaly):
+        # The pass is recorded; or it pushes tangents, which anomaly detection inspects; or it
+        # runs under mg.vmap, where cotangents are batched tensors.
         return walk(root, cotangent, TensorPass, retain_graph, wanted)
     if now.forward_level:  # forward-over-reverse: cotangents carry tangents
         first = Dual(cotangent.data, cotangent.tangent)
@@ -254,7 +256,10 @@ def _owned(g, dtype: np.dtype, handed_out: set) -> Tensor:
         g = np.array(g)  # a numpy scalar (or an ndarray subclass): an array of its own
         handed_out.add(id(g))
         return constant(g)
-    if not g.requires_grad and (id(g) in handed_out or not _own_writable(g.data)):
+    # NOTE: a batched gradient (mg.vmap) is handed out as it is: its stand-in holds no values,
+    # and a batched tensor cannot be changed in place.
+    batched = type(g.data) is BatchedArray
+    if not (g.requires_grad or batched) and (id(g) in handed_out or not _own_writable(g.data)):
         copy = constant(np.array(g.data))
         copy.tangent = g.tangent  # forward-over-reverse: the tangent of the gradient is H v
         g = copy

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, batching
 from .autodiff import Node, mode
 from .errors import BackwardError, DTypeError, IndexingError, MinigradError, OpError
 from .tensor import Tensor, initialize
@@ -77,6 +77,14 @@ class Primitive:
         )
 
     @classmethod
+    def batch(cls, xs, dims, **params):
+        """The batching rule (``mg.vmap``): ``xs`` are Tensors, ``dims[i]`` is 0 where ``xs[i]``
+        carries a batch on its leading axis and None where it is not batched; return the result
+        with the batch on its leading axis, computed with operations (so that it is
+        differentiated as any computation). Without one, ``vmap`` loops over the batch."""
+        return batching.loop_fallback(cls, xs, dims, params, apply)
+
+    @classmethod
     def apply(cls, *inputs, **params):
         """Apply this primitive to Tensors (arrays and numbers become constants)."""
         return apply(cls, *[x if isinstance(x, Tensor) else Tensor(x) for x in inputs], **params)
@@ -87,6 +95,10 @@ def apply(prim, *xs, **params):
     a node on the tape and push tangents. This is every operation's hot path: keep it short."""
     now = mode()
     if now.watching:
+        if now.vmap_level:  # mg.vmap: a batched input makes this the primitive's batching rule
+            out = batching.apply_batched(prim, xs, params, now, apply)
+            if out is not None:
+                return out
         if now.recording is not None:  # mg.compile: the inputs' data seen through recording views
             now.recording.bind(xs)
         if prim.forward_and_jvp is not None and now.forward_level:

@@ -42,7 +42,10 @@ class Tensor(TensorMethods):
         Python floats take the default dtype (``mg.get_default_dtype()``), ints int64."""
         if isinstance(data, Tensor):
             data = data.data
-        array = np.asarray(data, dtype=dtypes.resolve("tensor", dtype))
+        if type(data) in KEPT_ARRAYS and dtype is None:
+            array = data  # a batched stand-in or a recording view: kept as it is
+        else:
+            array = np.asarray(data, dtype=dtypes.resolve("tensor", dtype))
         data = array if dtype is not None else dtypes.of_python_data(array, data)
         if data.dtype.kind not in NUMERIC_KINDS:
             raise DTypeError(
@@ -336,11 +339,16 @@ def constant(data) -> Tensor:
     return t
 
 
+# ndarray subclasses a tensor holds as they are (every other array becomes a plain ndarray):
+# mg.vmap's batched stand-ins and mg.compile's recording views register theirs.
+KEPT_ARRAYS: set[type] = set()
+
+
 def initialize(t: Tensor, data) -> None:
     """Every slot of a new tensor holding ``data`` (an ndarray, or a numpy scalar made one): no
     gradient, no history, no name. The one place they are set, for ``Tensor()``, ``constant``
     and the result of every operation (``primitive.apply``)."""
-    t.data = data if type(data) is np.ndarray else np.asarray(data)
+    t.data = data if type(data) is np.ndarray or type(data) in KEPT_ARRAYS else np.asarray(data)
     t.grad = t._node = t.tangent = t.name = None
     t._version = 0
     t._hooks = None

@@ -29,7 +29,7 @@ LAYERS = [
             "minigrad.devices",
         ],
     ),  # fmt: skip
-    ("primitives", ["minigrad.primitive", "minigrad.ops"]),
+    ("primitives", ["minigrad.batching", "minigrad.primitive", "minigrad.ops"]),
     (
         "functions",
         ["minigrad.functions", "minigrad.creation", "minigrad.random", "minigrad.linalg"],
@@ -52,6 +52,7 @@ LAYERS = [
             "minigrad.backends",
             "minigrad.memory",
             "minigrad.capture",
+            "minigrad.vectorize",
         ],
     ),  # fmt: skip
     ("top", ["minigrad", "minigrad.demo"]),

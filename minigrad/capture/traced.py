@@ -18,6 +18,7 @@ import threading
 
 import numpy as np
 
+from ..tensor import KEPT_ARRAYS
 from .scalars import Scalar
 
 # The recorder of this thread, or None (set by ``recorder.Recorder``).
@@ -89,6 +90,8 @@ def _read(array, how, *args):
         return _READERS[how](view, *args)
     return recorder.read(array, how, _READERS[how], args)
 
+
+KEPT_ARRAYS.add(Traced)
 
 _READERS = {
     "bool": bool, "float": float, "int": int, "index": lambda a: a.__index__(),

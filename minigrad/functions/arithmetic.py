@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .. import ops
+from ..batching import map_data, values_of
 from ..errors import DTypeError, OpError
 from ..primitive import apply
 from ..tensor import NUMERIC_KINDS, Tensor, carries_derivatives, constant
@@ -97,7 +98,9 @@ def where(condition, input=None, other=None):
     ``torch.where``): ``condition`` is a bool tensor or array. Each side gets the gradient where
     it was chosen. ``where(condition)`` alone is the indices of the true elements, one int64
     tensor per dim (``nonzero(as_tuple=True)``)."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    # NOTE: a tensor's own data, not np.asarray of it: under mg.vmap that is a batched
+    # stand-in, which np.asarray would turn into its placeholder zeros.
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != bool:
         raise DTypeError(
             f"where: the condition is {cond.dtype} (shape {cond.shape}); it must be a bool "
@@ -140,7 +143,7 @@ def clamp_(input: Tensor, min=None, max=None) -> Tensor:
     """``clamp`` in place, for a tensor that is not being differentiated (as ``add_``)."""
     if min is None and max is None:
         raise OpError("clamp_: at least one of min and max must be given (not None)")
-    bounds = [np.asarray(b.data if isinstance(b, Tensor) else b) for b in (min, max)]
+    bounds = [values_of(b, "clamp") for b in (min, max)]
     lo, hi = (None if b is None else bound for b, bound in zip((min, max), bounds))
     tensors = [b for b in (min, max) if isinstance(b, Tensor)]
     return input._inplace(
@@ -164,7 +167,7 @@ def astype(x, dtype) -> Tensor:
     if dtype == x.dtype:
         return x
     if dtype.kind not in "fc":
-        return Tensor(x.data.astype(dtype))
+        return map_data(lambda data: data.astype(dtype), x)  # no gradient (batched: mg.vmap)
     return apply(ops.Cast, x, dtype=dtype)
 
 
@@ -172,7 +175,7 @@ def compare(ufunc, a, b) -> Tensor:
     """A boolean Tensor from a numpy comparison (no gradient)."""
     a, b = tensor_pair(a, b)
     try:
-        return Tensor(ufunc(a.data, b.data))
+        return map_data(ufunc, a, b)  # (batched under mg.vmap)
     except ValueError:
         broadcast_operands(ufunc.__name__, a, b)  # raises the clear shape error
         raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ..batching import values_of
 from ..errors import DTypeError, IndexingError, OpError, ShapeError
 from ..primitive import apply
 from ..tensor import Tensor
@@ -59,7 +60,7 @@ def getitem(x: Tensor, index) -> Tensor:
 
 def _indices(op: str, index) -> np.ndarray:
     """An index Tensor, array or list as an integer ndarray (no gradient flows to it)."""
-    a = np.asarray(index.data if isinstance(index, Tensor) else index)
+    a = values_of(index, "indexing")
     if a.dtype.kind not in "iu" and not (a.size == 0 and a.dtype.kind == "f"):
         raise DTypeError(
             f"{op}: the index must hold integers (int64 or int32), got {a.dtype}; convert it "
@@ -239,7 +240,7 @@ def masked_fill(input, mask, value) -> Tensor:
     ``mask`` is true, ``input`` elsewhere; the mask broadcasts. Gradients flow to ``input``
     (where the mask is false) and to a tensor ``value``."""
     x = as_tensor(input)
-    m = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    m = values_of(mask, "masked_fill")
     if m.dtype != np.bool_:
         raise DTypeError(
             f"masked_fill: the mask must be boolean, got {m.dtype}; make one with a comparison "

@@ -9,6 +9,7 @@ import builtins
 import numpy as np
 
 from .. import ops
+from ..batching import values_of
 from ..errors import ShapeError
 from ..primitive import apply
 from ..tensor import Tensor
@@ -177,7 +178,7 @@ def repeat_interleave(x, repeats, dim: int | None = None) -> Tensor:
     if dim is None:
         x, dim = flatten(x), 0
     d = dim_arg("repeat_interleave", dim, x.shape)
-    counts = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    counts = values_of(repeats, "repeat_interleave")
     if counts.dtype.kind not in "iu" or counts.ndim > 1 or (counts < 0).any() or (
             counts.ndim == 1 and counts.size not in (1, x.shape[d])):  # fmt: skip
         raise ShapeError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ..batching import level_of
 from ..errors import DTypeError, OpError, ShapeError
 from ..tensor import Tensor
 from .arithmetic import abs, astype, sqrt, where
@@ -50,8 +51,8 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
 
 def _root(s: Tensor, root) -> Tensor:
     """``root(s)``, with gradient 0 where ``s`` is 0 (the norm of a zero vector), as PyTorch."""
-    zero = s.data == 0
-    if not zero.any():
+    zero = s == 0  # (batched under mg.vmap: then both branches, no Python test)
+    if level_of(zero) == 0 and not zero.data.any():
         return root(s)
     # NOTE: the root is taken of 1 where s is 0, so that no 0/0 reaches the gradient; the
     # outer where then gives 0 there, and no gradient to either branch at those places.

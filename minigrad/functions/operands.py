@@ -81,6 +81,8 @@ def _in_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
         return t
     if carries_derivatives(t):
         return apply(ops.Cast, t, dtype=dtype)
+    if type(t.data) is not np.ndarray:  # a batched constant (mg.vmap): cast by its rule
+        return apply(ops.Cast, t, dtype=dtype)
     return constant(t.data.astype(dtype))
 
 

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import ops
+from ..batching import map_data, reduce_data
 from ..errors import DTypeError, OpError, ShapeError
 from ..primitive import apply
 from ..tensor import Tensor
@@ -296,8 +297,11 @@ def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=Non
     keepdim = keep("logsumexp", keepdim, keepdims)
     # NOTE: shifting by the max leaves the value and every derivative unchanged, so the shift is
     # a constant (no gradient through it).
-    shift = np.max(x.data, axis=axes, keepdims=True) if x.data.size else np.zeros(())
-    shift = np.where(np.isfinite(shift), shift, 0)
+    if x.data.size:  # (batched under mg.vmap: the max of each example)
+        shift = reduce_data(np.max, x, axes)
+        shift = map_data(lambda s: np.where(np.isfinite(s), s, 0), shift)
+    else:
+        shift = np.zeros(())
     out = log(sum(exp(x - shift), axes, keepdim=True)) + shift
     return (
         out if keepdim else out.reshape(tuple(d for i, d in enumerate(out.shape) if i not in axes))

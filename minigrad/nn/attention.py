@@ -17,6 +17,7 @@ import numbers
 
 import numpy as np
 
+from ..batching import values_of
 from ..errors import DTypeError, OpError, ShapeError
 from ..functions import as_tensor, softmax, where
 from ..tensor import Tensor
@@ -42,7 +43,7 @@ def additive_mask(who: str, name: str, mask, dtype, masked_when: bool):
                 f"the mask to the query's dtype"
             )
         return mask
-    values = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    values = values_of(mask, "an attention mask")
     if values.dtype == bool:
         hidden = values if masked_when else ~values
         return np.where(hidden, np.array(-np.inf, dtype), np.array(0, dtype))

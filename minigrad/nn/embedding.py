@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff import no_grad
+from ..batching import values_of
 from ..errors import DTypeError, IndexingError, ShapeError
 from ..functions import where
 from ..tensor import Tensor
@@ -15,7 +16,7 @@ from .module import Module, Parameter
 
 def _indices(indices, num_embeddings: int, who: str) -> np.ndarray:
     """``indices`` as an integer array, every entry in [0, num_embeddings)."""
-    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    idx = values_of(indices, "embedding")
     if idx.dtype.kind not in "iu":
         if idx.size or idx.dtype.kind != "f":  # ``[]`` comes in as float64: allow it
             raise DTypeError(

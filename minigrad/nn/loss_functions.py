@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from .. import ops
+from ..batching import values_of
 from ..errors import DTypeError, IndexingError, OpError, ShapeError
 from ..functions import as_tensor, broadcasts_to, exp, log, log1p, relu, where
 from ..primitive import apply
@@ -88,7 +89,7 @@ def _labels(loss: str, input: Tensor, target, ignore_index: int) -> tuple[np.nda
     """``target`` as an integer array of shape (N, d1, ...) with labels in [0, C) or
     ``ignore_index``, and whether every label is in [0, C) (then none is ignored, unless
     ``ignore_index`` is a class); clear errors otherwise."""
-    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    labels = values_of(target, "a loss's labels")
     if labels.dtype.kind not in "iu":
         raise DTypeError(
             f"{loss}: target must hold integer class labels, got dtype {labels.dtype}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..batching import values_of
 from ..errors import OpError, ShapeError
 from ..functions import as_tensor, broadcast_shape, clamp, sqrt, where
 from ..tensor import Tensor
@@ -24,7 +25,7 @@ EPSILON = 1e-12
 def _signs(loss: str, target) -> np.ndarray:
     """The labels as an array; each must be 1 or -1 (PyTorch would give any other label a loss
     of 0: a silently ignored pair)."""
-    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    labels = values_of(target, "a loss's labels")
     bad = (labels != 1) & (labels != -1)
     if bad.any():
         raise OpError(

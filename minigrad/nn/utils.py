@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff import no_grad
+from ..batching import values_of
 from ..errors import DTypeError, MinigradError, ShapeError, missing_names
 from ..functions import concatenate
 from ..tensor import Tensor
@@ -66,7 +67,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm,
     second half of ``clip_grad_norm_``, for a ``total_norm`` computed elsewhere
     (``get_total_norm``)."""
     max_norm = float(max_norm)
-    total_norm = np.asarray(total_norm.data if isinstance(total_norm, Tensor) else total_norm)
+    total_norm = values_of(total_norm, "clip_grad_norm_")
     # NOTE: always multiply (by 1 when within bounds), as PyTorch does: a NaN norm spreads.
     coef = np.minimum(max_norm / (total_norm + 1e-6), 1.0)
     with no_grad(), np.errstate(invalid="ignore"):  # inf * 0 = nan, asked for

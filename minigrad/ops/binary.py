@@ -7,15 +7,21 @@ has the shape of every input it is returned for, and a tangent the output's shap
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import Primitive, apply
+from ._batched import logical_ndim
 from ._tangents import add_tangents
 from .elementwise import Elementwise
+from .shape import BroadcastTo, elementwise, with_rank
 
 
 class Add(Primitive):
     holomorphic = True
     uses = ()
     forward = staticmethod(np.add)
+
+    @staticmethod
+    def batch(xs, dims):
+        return elementwise(Add, xs, dims, {})
 
     @staticmethod
     def vjp(g, y, a, b, xp):
@@ -30,6 +36,10 @@ class Sub(Primitive):
     holomorphic = True
     uses = ()
     forward = staticmethod(np.subtract)
+
+    @staticmethod
+    def batch(xs, dims):
+        return elementwise(Sub, xs, dims, {})
 
     @staticmethod
     def vjp(g, y, a, b, xp):
@@ -113,6 +123,19 @@ class Where(Primitive):
 
     holomorphic = True
     uses = ()
+
+    batches_params = True  # its condition may be batched too
+
+    @staticmethod
+    def batch(xs, dims, cond, batched=()):
+        (a, b), lifted = xs, "cond" in batched
+        rank = max(logical_ndim(a, dims[0]), logical_ndim(b, dims[1]), np.ndim(cond) - lifted)
+        if lifted:  # the condition's whole batch: its examples lined up as the operands'
+            missing = rank - (cond.ndim - 1)
+            cond = cond.reshape((cond.shape[0], *(1,) * missing, *cond.shape[1:]))
+            if dims[0] is None and dims[1] is None:  # only the condition is batched
+                a = apply(BroadcastTo, a, shape=np.broadcast_shapes(cond.shape, a.shape))
+        return apply(Where, with_rank(a, dims[0], rank), with_rank(b, dims[1], rank), cond=cond)
 
     @staticmethod
     def forward(a, b, cond):

@@ -6,8 +6,9 @@ derivative rules follow from them (see ``Elementwise``). The binary ones live in
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import Primitive, apply
 from ._tangents import add_fresh_tangents
+from .shape import elementwise
 
 
 class Elementwise(Primitive):
@@ -26,6 +27,11 @@ class Elementwise(Primitive):
     def partial(i, y, *xs_then_xp):
         """dy/dx_i, from ``y``, the inputs and the array namespace ``xp`` (last argument)."""
         raise NotImplementedError
+
+    @classmethod
+    def batch(cls, xs, dims, **params):
+        # Elementwise: the examples lined up against each other, then one call on the batch.
+        return elementwise(cls, xs, dims, params)
 
     @classmethod
     def both_partials(cls, y, x, xp):
@@ -72,6 +78,10 @@ class Neg(Primitive):
     holomorphic = True
     uses = ()
     forward = staticmethod(np.negative)
+
+    @staticmethod
+    def batch(xs, dims):
+        return apply(Neg, xs[0])
 
     @staticmethod
     def vjp(g, y, x, xp):
@@ -208,6 +218,10 @@ class Cast(Primitive):
     real part is kept (as PyTorch's gradient of a real input used in complex arithmetic)."""
 
     uses = ()
+
+    @staticmethod
+    def batch(xs, dims, dtype):
+        return apply(Cast, xs[0], dtype=dtype)
 
     @staticmethod
     def forward(x, dtype):

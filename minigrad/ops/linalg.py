@@ -4,8 +4,10 @@ import string
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import Primitive, apply
+from ._batched import logical_ndim
 from ._tangents import add_fresh_tangents, add_tangents, identity_offset, identity_times
+from .shape import BroadcastTo, Reshape, Transpose, with_rank
 
 
 class MatMul(Primitive):
@@ -52,6 +54,32 @@ class MatMul(Primitive):
         )
 
     @staticmethod
+    def batch(xs, dims):
+        (a, b), (da, db) = xs, dims
+        ra, rb = logical_ndim(a, da), logical_ndim(b, db)
+        if max(ra, rb) <= 2 and (da is None or db is None):
+            return _batch_against_one(a, b, ra, rb, da is not None)
+        # Both batched, or stacks of matrices: vectors made matrices, the batched operands given
+        # the examples' common rank (1s after the batch axis), the stacks broadcast to one shape
+        # as the functions layer does before MatMul; the vectors' axes dropped at the end.
+        if ra == 1:
+            a = apply(Reshape, a, shape=(*a.shape[:-1], 1, a.shape[-1]))
+        if rb == 1:
+            b = apply(Reshape, b, shape=(*b.shape, 1))
+        rank = max(ra, rb, 2)
+        a, b = with_rank(a, da, rank), with_rank(b, db, rank)
+        stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        if a.shape[:-2] != stack:
+            a = apply(BroadcastTo, a, shape=(*stack, *a.shape[-2:]))
+        if b.shape[:-2] != stack:
+            b = apply(BroadcastTo, b, shape=(*stack, *b.shape[-2:]))
+        y = apply(MatMul, a, b)
+        if ra == 1 or rb == 1:  # the axes the vectors became
+            rows = () if ra == 1 else y.shape[-2:-1]
+            return apply(Reshape, y, shape=(*stack, *rows, *(() if rb == 1 else y.shape[-1:])))
+        return y
+
+    @staticmethod
     def forward_and_jvp(ts, a, b):
         """``(a @ b, its tangents)`` from one product, or None (then ``forward`` and ``jvp``).
 
@@ -87,6 +115,23 @@ class MatMul(Primitive):
 
 _STACK_MIN = 2**15  # elements of the matrix from which stacking pays (see forward_and_jvp)
 _STACK_MAX = 8  # tangents: beyond a few, the product with them dominates and stacking copies
+
+
+def _batch_against_one(a, b, ra, rb, left_batched):
+    """A batch of vectors or matrices times one vector or matrix (or the other way round), as
+    one matrix product: the batch folded into the rows."""
+    if left_batched:  # (B, k) @ b, or (B, m, k) @ b with the B m rows in one matrix
+        rows = a if ra == 1 else apply(Reshape, a, shape=(-1, a.shape[-1]))
+        y = apply(MatMul, rows, b)
+        return y if ra == 1 else apply(Reshape, y, shape=(a.shape[0], a.shape[1], *y.shape[1:]))
+    # a @ each b: (B, k) @ aᵀ, or b's columns as rows: (B n, k) @ aᵀ, then back
+    at = a if ra == 1 else apply(Transpose, a, axes=(1, 0))
+    if rb == 1:
+        return apply(MatMul, b, at)
+    cols = apply(Reshape, apply(Transpose, b, axes=(0, 2, 1)), shape=(-1, b.shape[1]))
+    y = apply(MatMul, cols, at)  # (B n, m) or (B n,)
+    y = apply(Reshape, y, shape=(b.shape[0], b.shape[2], *y.shape[1:]))
+    return y if ra == 1 else apply(Transpose, y, axes=(0, 2, 1))
 
 
 def _outer(u, v):

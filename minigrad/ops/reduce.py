@@ -6,7 +6,8 @@ Python-level dispatch doubles the cost of reducing a small array.
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import Primitive, apply
+from ._batched import shifted_axes
 from ._tangents import shift
 from .math import ArrayMath
 from .shape import Transpose
@@ -30,6 +31,11 @@ class Sum(Primitive):
     holomorphic = True
     uses = ()
 
+    @classmethod
+    def batch(cls, xs, dims, axis, keepdims):
+        x = xs[0]
+        return apply(cls, x, axis=shifted_axes(axis, x.ndim - 1), keepdims=keepdims)
+
     @staticmethod
     def forward(x, axis, keepdims):
         return x.sum(axis=axis, keepdims=keepdims)
@@ -48,6 +54,11 @@ class Max(Primitive):
 
     uses = ("x", "y")
     reduce = staticmethod(np.ndarray.max)
+
+    @classmethod
+    def batch(cls, xs, dims, axis, keepdims):
+        x = xs[0]
+        return apply(cls, x, axis=shifted_axes(axis, x.ndim - 1), keepdims=keepdims)
 
     @classmethod
     def forward(cls, x, axis, keepdims):
@@ -86,6 +97,11 @@ class Min(Max):
 class Prod(Primitive):
     holomorphic = True
     uses = ()
+
+    @classmethod
+    def batch(cls, xs, dims, axis, keepdims):
+        x = xs[0]
+        return apply(cls, x, axis=shifted_axes(axis, x.ndim - 1), keepdims=keepdims)
 
     @staticmethod
     def forward(x, axis, keepdims):

@@ -5,7 +5,9 @@ Forwards call ndarray methods, which skip numpy functions' Python-level dispatch
 
 import numpy as np
 
-from ..primitive import Primitive
+from .. import batching
+from ..primitive import Primitive, apply
+from ._batched import logical_ndim
 from ._tangents import batch_size, shift
 from .indexing import GetItem
 
@@ -13,6 +15,10 @@ from .indexing import GetItem
 class Reshape(Primitive):
     holomorphic = True
     uses = ()
+
+    @staticmethod
+    def batch(xs, dims, shape):
+        return apply(Reshape, xs[0], shape=(xs[0].shape[0], *shape))
 
     @staticmethod
     def forward(x, shape):
@@ -30,6 +36,10 @@ class Reshape(Primitive):
 class Transpose(Primitive):
     holomorphic = True
     uses = ()
+
+    @staticmethod
+    def batch(xs, dims, axes):
+        return apply(Transpose, xs[0], axes=(0, *(a + 1 for a in axes)))
 
     @staticmethod
     def forward(x, axes):
@@ -87,6 +97,11 @@ class BroadcastTo(Primitive):
     uses = ()
 
     @staticmethod
+    def batch(xs, dims, shape):
+        x = with_rank(xs[0], 0, len(shape))
+        return apply(BroadcastTo, x, shape=(x.shape[0], *shape))
+
+    @staticmethod
     def forward(x, shape):
         return broadcast_view(x, shape)
 
@@ -112,6 +127,15 @@ class Concatenate(Primitive):
     uses = ()
 
     @staticmethod
+    def batch(xs, dims, axis):
+        size = next(x.shape[0] for x, d in zip(xs, dims) if d is not None)
+        parts = [
+            x if d is not None else apply(BroadcastTo, x, shape=(size, *x.shape))
+            for x, d in zip(xs, dims)
+        ]
+        return apply(Concatenate, *parts, axis=axis + 1)
+
+    @staticmethod
     def forward(*xs, axis):
         return np.concatenate(xs, axis=axis)
 
@@ -130,3 +154,30 @@ class Concatenate(Primitive):
         B = batch_size(ts)
         parts = [np.zeros((B,) + x.shape, y.dtype) if t is None else t for t, x in zip(ts, xs)]
         return np.concatenate(parts, axis=axis + 1)
+
+
+# ----- batching helpers (used by the rules here and by elementwise primitives) ----------
+
+
+def with_rank(x, dim, rank: int):
+    """A batched ``x`` whose examples have ``rank`` dimensions, 1s inserted after the batch axis
+    (numpy's broadcasting then lines the examples up, not the batch with their first axis)."""
+    missing = rank - logical_ndim(x, dim)
+    if dim is None or missing <= 0:
+        return x
+    return apply(Reshape, x, shape=(x.shape[0],) + (1,) * missing + tuple(x.shape[1:]))
+
+
+def elementwise(prim, xs, dims, params):
+    """``prim`` (broadcasting, elementwise) on a batch: the examples lined up, then one call."""
+    rank = max(logical_ndim(x, d) for x, d in zip(xs, dims))
+    return apply(prim, *[with_rank(x, d, rank) for x, d in zip(xs, dims)], **params)
+
+
+def stack(results):
+    """Tensors of one shape stacked along a new leading axis (``batching.loop_fallback``)."""
+    rows = [apply(Reshape, r, shape=(1, *r.shape)) for r in results]
+    return apply(Concatenate, *rows, axis=0)
+
+
+batching.stack = stack

@@ -8,7 +8,8 @@ so they earn primitives of their own.
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import Primitive, apply
+from ._batched import shifted_axes
 from ._tangents import shift
 
 _largest, _total = np.maximum.reduce, np.add.reduce
@@ -19,6 +20,11 @@ class LogSoftmax(Primitive):
 
     uses = ("y",)
     holomorphic = False  # the max shift compares values
+
+    @classmethod
+    def batch(cls, xs, dims, axis):
+        x = xs[0]
+        return apply(cls, x, axis=shifted_axes(axis, x.ndim - 1))
 
     @staticmethod
     def forward(x, axis):
@@ -46,6 +52,11 @@ class Softmax(Primitive):
 
     uses = ("y",)
     holomorphic = False  # the max shift compares values
+
+    @classmethod
+    def batch(cls, xs, dims, axis):
+        x = xs[0]
+        return apply(cls, x, axis=shifted_axes(axis, x.ndim - 1))
 
     @staticmethod
     def forward(x, axis):

@@ -7,7 +7,7 @@ loss does not cut the graph, as in PyTorch.
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import Primitive, apply
 
 FUNCTIONS = {"floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "sign": np.sign}
 
@@ -17,6 +17,10 @@ class Step(Primitive):
     applied elementwise; every derivative is 0."""
 
     uses = ()
+
+    @staticmethod
+    def batch(xs, dims, fn, decimals=0):
+        return apply(Step, xs[0], fn=fn, decimals=decimals)
 
     @staticmethod
     def forward(x, fn, decimals=0):

@@ -1,0 +1,230 @@
+"""Batched values under ``mg.vmap``, and how an operation on them runs: by its batching rule.
+
+Inside ``vmap(f)``, ``f`` sees each batched argument as a tensor of one example's shape (its
+*logical* shape). Its ``.data`` is a ``BatchedArray``: an array of that shape and dtype that
+holds no values and refuses every computation (numpy's functions, methods, ``bool``, ``.item()``)
+with an error that says the value is batched; what it carries is the whole batch, ``value``: a
+tensor one level down whose leading axis is the batch. An operation (``primitive.apply``) on a
+batched tensor runs its primitive's batching rule, ``Prim.batch(xs, dims, **params)``, on the
+values one level down (``dims[i]`` is 0 where ``xs[i]`` carries the batch on its leading axis,
+None where it is not batched); the rule computes with operations of its own, and returns the
+result with the batch on its leading axis, which becomes a batched tensor again.
+
+Levels nest (``vmap(vmap(f))``): a rule runs one level down, where the values may be batched by
+an outer ``vmap``, whose rules then run in turn. Derivatives compose: the rule's operations are
+recorded on the tape of the level below (``grad(vmap(f))``), and the batched operation itself
+on the tape of its own level (``vmap(grad(f))``: a backward pass inside ``vmap`` computes with
+batched cotangents through the primitives' rules).
+
+A primitive without a rule would be batched by ``loop_fallback``: one application per example,
+stacked. It is named, warned about once, and counted (``fallback_uses``): the registry test
+makes sure no built-in primitive needs it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .autodiff import Node, batching_level
+from .errors import MinigradError
+from .tensor import KEPT_ARRAYS, Tensor, constant
+
+
+class BatchingError(MinigradError, ValueError):
+    """A batched value under ``vmap`` met something that cannot be batched."""
+
+
+class BatchingWarning(UserWarning):
+    """``vmap`` batches a primitive by looping over the batch (it has no batching rule)."""
+
+
+def _refuse(what: str):
+    raise BatchingError(
+        f"{what} on a value that is batched under mg.vmap: inside vmap a tensor stands for a "
+        f"whole batch, so its values cannot be read or computed with outside minigrad's "
+        f"operations; use mg.* operations and tensor methods, and move .item(), .tolist() or "
+        f"numpy calls out of the vmapped function"
+    )
+
+
+class BatchedArray(np.ndarray):
+    """A batched tensor's ``.data``: one example's shape and dtype, the batch in ``value``."""
+
+    value: Tensor | None = None  # one level down, the batch on the leading axis
+    level: int = 0
+
+    def __array_finalize__(self, obj):
+        self.value = getattr(obj, "value", None)
+        self.level = getattr(obj, "level", 0)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _refuse(f"numpy's {ufunc.__name__}")
+
+    def __array_function__(self, func, types, args, kwargs):
+        _refuse(f"numpy's {func.__name__}")
+
+    def __bool__(self):
+        _refuse("bool()")
+
+    def __float__(self):
+        _refuse("float()")
+
+    def __int__(self):
+        _refuse("int()")
+
+    def __index__(self):
+        _refuse("an index")
+
+    def item(self, *args):
+        _refuse(".item()")
+
+    def tolist(self):
+        _refuse(".tolist()")
+
+
+KEPT_ARRAYS.add(BatchedArray)
+
+
+def _refusing(name):
+    def method(self, *args, **kwargs):
+        _refuse(f"the array method {name}()")
+
+    return method
+
+
+_COMPUTING = (
+    "__getitem__", "__setitem__", "astype", "copy", "reshape", "transpose", "sum", "max", "min",
+    "mean", "fill", "ravel", "flatten", "view", "__iter__", "__copy__", "__deepcopy__", "dot",
+    "argmax", "argmin", "cumsum", "prod", "any", "all",
+)  # fmt: skip
+for _name in _COMPUTING:
+    setattr(BatchedArray, _name, _refusing(_name))
+
+
+def batched(value: Tensor, level: int) -> Tensor:
+    """A tensor batched at ``level`` whose examples are ``value``'s leading-axis slices."""
+    stand_in = np.broadcast_to(np.zeros((), value.dtype), value.shape[1:])
+    data = np.ndarray.view(stand_in, BatchedArray)
+    data.value, data.level = value, level
+    return constant(data)
+
+
+def level_of(t: Tensor) -> int:
+    """The vmap level at which ``t`` is batched (0: not batched)."""
+    data = t.data
+    return data.level if type(data) is BatchedArray else 0
+
+
+def apply_batched(prim, xs, params, now, apply):
+    """``apply`` for an operation with batched inputs: the primitive's batching rule one level
+    down, the result batched at the innermost level of its inputs."""
+    level = max(level_of(x) for x in xs)
+    held = [k for k, v in params.items() if type(v) is BatchedArray]  # a mask, an index
+    if held:
+        level = max(level, *(params[k].level for k in held))
+    if level == 0:
+        return None
+    if held:
+        held = [k for k in held if params[k].level == level]
+        if held and not getattr(prim, "batches_params", False):
+            raise BatchingError(
+                f"mg.vmap: {prim.__name__}'s parameter {held[0]!r} is batched, which its "
+                f"batching rule does not take yet"
+            )
+        # the whole batch of each batched parameter, one level down (the rule says so)
+        params = {**params, **{k: params[k].value.data for k in held}, "batched": set(held)}
+    values, dims = [], []
+    for x in xs:
+        if level_of(x) == level:
+            values.append(x.data.value)
+            dims.append(0)
+        else:
+            values.append(x)
+            dims.append(None)
+    with batching_level(level - 1):
+        out = prim.batch(values, dims, **params)
+    y = batched(out, level)
+    if now.grad_enabled and any(x.requires_grad for x in xs):
+        y.requires_grad = True
+        y._node = Node(prim, xs, params, now.scope)
+    return y
+
+
+def values_of(x, who: str) -> np.ndarray:
+    """``x``'s values as an array (a tensor's data, or ``np.asarray(x)``), for an operation that
+    reads them (indices, masks, labels): refused, naming ``who``, for a value batched under
+    ``mg.vmap``, whose data holds no values (``np.asarray`` would silently give placeholders)."""
+    data = x.data if isinstance(x, Tensor) else x
+    if type(data) is BatchedArray:
+        raise BatchingError(
+            f"mg.vmap: {who} reads the values of a batched tensor (its indices, mask or labels "
+            f"differ from example to example), which is not batched yet; pass them unbatched "
+            f"(in_axes=None), or loop over the examples"
+        )
+    return np.asarray(data)
+
+
+def map_data(fn, *tensors) -> Tensor:
+    """``fn`` (numpy, elementwise with broadcasting, no gradient) on the tensors' data, as a
+    tensor: batched when one of them is (a comparison, a cast of a constant, a mask)."""
+    level = max(level_of(t) for t in tensors)
+    if level == 0:
+        return constant(np.asarray(fn(*[t.data for t in tensors])))
+    rank = max(t.ndim for t in tensors)
+    values = []
+    for t in tensors:
+        if level_of(t) != level:
+            values.append(t)
+            continue
+        value = t.data.value
+        missing = rank - (value.ndim - 1)  # 1s after the batch axis line the examples up
+        values.append(
+            value.reshape((value.shape[0], *(1,) * missing, *value.shape[1:])) if missing else value
+        )
+    with batching_level(level - 1):
+        out = map_data(fn, *values)
+    return batched(out, level)
+
+
+def reduce_data(fn, t: Tensor, axes) -> Tensor:
+    """``fn(data, axis=axes, keepdims=True)`` (numpy, no gradient) as a tensor, batched when
+    ``t`` is."""
+    level = level_of(t)
+    if level == 0:
+        return constant(np.asarray(fn(t.data, axis=axes, keepdims=True)))
+    shifted = tuple(range(1, t.ndim + 1)) if axes is None else tuple(a + 1 for a in axes)
+    with batching_level(level - 1):
+        out = reduce_data(fn, t.data.value, shifted)
+    return batched(out, level)
+
+
+# ----- the fallback -------------------------------------------------------------------------------
+
+fallback_uses: set[str] = set()  # the primitives batched by a loop (the registry test reads it)
+
+
+# How results are stacked along a new leading axis: set by ``ops.shape`` (it builds on this
+# module, which cannot import it).
+stack = None
+
+
+def loop_fallback(prim, values, dims, params, apply):
+    # NOTE: ``apply`` is handed in: this module sits below ``primitive``.
+    """The batch of ``prim`` by one application per example, stacked (a primitive with no rule:
+    slow, and warned about once)."""
+    if prim.__name__ not in fallback_uses:
+        fallback_uses.add(prim.__name__)
+        warnings.warn(
+            f"mg.vmap: {prim.__name__} has no batching rule, so it runs once per example; "
+            f"define {prim.__name__}.batch(xs, dims, **params) to batch it",
+            BatchingWarning,
+            stacklevel=4,
+        )
+    size = next(v.shape[0] for v, d in zip(values, dims) if d is not None)
+    results = [
+        apply(prim, *[v[i] if d is not None else v for v, d in zip(values, dims)], **params)
+        for i in range(size)
+    ]
+    return stack(results)

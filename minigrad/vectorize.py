@@ -1,0 +1,155 @@
+"""``mg.vmap``: a function of one example made a function of a batch, by batching rules.
+
+``vmap(f)(xs)`` is ``stack([f(x) for x in xs])`` computed as one batched computation: every
+operation ``f`` makes on a batched value runs its primitive's batching rule once for the whole
+batch (see ``batching.py``), not once per example. JAX's and ``torch.func.vmap``'s semantics:
+``in_axes`` per positional argument (an int, None for an unbatched argument, or a tuple, list
+or dict matching the argument's nesting), ``out_axes`` likewise for the results; ``vmap`` nests
+and composes with ``grad``, ``jacrev``, ``hessian``... in either order.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from . import functions
+from .autodiff import batching_level, mode
+from .batching import BatchingError, batched, level_of
+from .errors import ArgumentError
+from .tensor import Tensor
+
+_RANDOMNESS = ("error", "different", "same")
+
+
+def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | None = None):
+    """``f`` over a batch: ``vmap(f)(x)[i] == f(x[i])`` (see the module's doc).
+
+    ``randomness``: what a random draw inside ``f`` does, as ``torch.func.vmap``'s: "error"
+    (the default) refuses it. ``chunk_size``: examples per batched call (None: all at once), to
+    bound memory.
+    """
+    if not callable(f):
+        raise ArgumentError(f"vmap takes a function, got {type(f).__name__}")
+    if randomness not in _RANDOMNESS:
+        raise ArgumentError(f"vmap: randomness={randomness!r}; expected one of {_RANDOMNESS}")
+    if randomness != "error":
+        raise ArgumentError(
+            f"vmap: randomness={randomness!r} is not implemented yet; only 'error' (random "
+            f"draws inside vmap are refused)"
+        )
+    if chunk_size is not None and (type(chunk_size) is not int or chunk_size < 1):
+        raise ArgumentError(f"vmap: chunk_size={chunk_size!r} must be a positive int or None")
+
+    @functools.wraps(f)
+    def vmapped(*args):
+        axes = in_axes if type(in_axes) in (tuple, list) else (in_axes,) * len(args)
+        if len(axes) != len(args):
+            raise ArgumentError(
+                f"vmap: in_axes has {len(axes)} entries for {len(args)} positional arguments; "
+                f"give one per argument (an int, None, or a matching tuple, list or dict)"
+            )
+        sizes = set()
+        _sizes(args, tuple(axes), sizes)
+        if not sizes:
+            raise ArgumentError("vmap: no argument is batched (every in_axes is None)")
+        if len(sizes) > 1:
+            raise ArgumentError(
+                f"vmap: the batched arguments have different sizes along their in_axes: "
+                f"{sorted(sizes)}; they must all have the same batch size"
+            )
+        size = sizes.pop()
+        if chunk_size is None or chunk_size >= size:
+            return _call(f, args, tuple(axes), out_axes, size)
+        chunks = [
+            _call(f, _slice(args, tuple(axes), start, start + chunk_size), tuple(axes), 0,
+                  min(chunk_size, size - start))
+            for start in range(0, size, chunk_size)
+        ]  # fmt: skip
+        return _joined(chunks, out_axes)
+
+    return vmapped
+
+
+def _call(f, args, axes, out_axes, size):
+    level = mode().vmap_level + 1
+    inner = _batched(args, axes, level)
+    with batching_level(level):
+        out = f(*inner)
+    return _unbatched(out, out_axes, level, size)
+
+
+def _tree(fn, x, axes, *extra):
+    """``fn(leaf, axis, *extra)`` over the tensors of ``x`` with ``axes`` matching its nesting."""
+    if type(x) in (tuple, list):
+        spread = axes if type(axes) in (tuple, list) else (axes,) * len(x)
+        return type(x)(_tree(fn, v, a, *extra) for v, a in zip(x, spread, strict=True))
+    if type(x) is dict:
+        spread = axes if type(axes) is dict else {k: axes for k in x}
+        return {k: _tree(fn, v, spread[k], *extra) for k, v in x.items()}
+    return fn(x, axes, *extra)
+
+
+def _sizes(args, axes, sizes):
+    def size(x, axis):
+        if axis is not None:
+            if not isinstance(x, Tensor):
+                raise ArgumentError(
+                    f"vmap: in_axes={axis} for a {type(x).__name__}; only tensors are batched "
+                    f"(give None for other arguments)"
+                )
+            if not -x.ndim <= axis < x.ndim:
+                raise ArgumentError(
+                    f"vmap: in_axes={axis} for a tensor of shape {x.shape} (one example's "
+                    f"rank is {x.ndim})"
+                )
+            sizes.add(x.shape[axis])
+        return x
+
+    _tree(size, args, axes)
+
+
+def _batched(args, axes, level):
+    def wrap(x, axis):
+        if axis is None:
+            return x
+        return batched(functions.movedim(x, axis, 0), level)
+
+    return _tree(wrap, args, axes)
+
+
+def _unbatched(out, out_axes, level, size):
+    def unwrap(t, axis):
+        if not isinstance(t, Tensor):
+            raise BatchingError(
+                f"vmap: the function returned a {type(t).__name__}; it must return tensors "
+                f"(or tuples, lists and dicts of them)"
+            )
+        if level_of(t) == level:
+            value = t.data.value
+        else:  # not batched (it does not depend on the batch): the same for every example
+            value = functions.broadcast_to(functions.unsqueeze(t, 0), (size, *t.shape))
+        if axis is None:
+            raise BatchingError("vmap: out_axes=None for a batched result is not supported")
+        return functions.movedim(value, 0, axis)
+
+    return _tree(unwrap, out, out_axes)
+
+
+def _slice(args, axes, start, stop):
+    def cut(x, axis):
+        if axis is None:
+            return x
+        index = (slice(None),) * (axis % x.ndim) + (slice(start, stop),)
+        return x[index]
+
+    return _tree(cut, args, axes)
+
+
+def _joined(chunks, out_axes):
+    first = chunks[0]
+    if isinstance(first, Tensor):
+        return functions.cat(chunks, dim=out_axes if type(out_axes) is int else 0)
+    if type(first) in (tuple, list):
+        spread = out_axes if type(out_axes) in (tuple, list) else (out_axes,) * len(first)
+        return type(first)(_joined([c[i] for c in chunks], spread[i]) for i in range(len(first)))
+    return {k: _joined([c[k] for c in chunks], out_axes) for k in first}
