@@ -13,14 +13,20 @@ col2im) of ``g_rows @ weight``, cropped to the image. They are written with
 ``Unfold``, ``Fold``, ``Transpose`` and matrix products, so the set stays closed under VJP and
 every higher derivative follows. Forward mode uses that the convolution is bilinear in
 (x, weight) and linear in the bias.
+
+Under ``mg.vmap`` (``batch``) a batch is one convolution: a batch of images alone is folded into
+N; a batch of weights is one grouped convolution, its examples' filters side by side as
+``B * groups`` groups against the images' channels side by side (or as more filters of the same
+groups, when the image is not batched); a batched bias is added after.
 """
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import Primitive, apply
 from ._tangents import add_tangents, batch_size
+from .binary import Add
 from .linalg import MatMul
-from .shape import Transpose
+from .shape import Reshape, Transpose
 from .window import Fold, Unfold, output_size, padded_size, unfold
 
 
@@ -59,6 +65,28 @@ class Convolution(Primitive):
     """``conv2d(x, weight, bias)`` of a batch x (N, C, H, W): (N, O, OH, OW)."""
 
     holomorphic = True
+
+    @staticmethod
+    def batch(xs, dims, padding, stride, dilation, groups):
+        x, weight = xs[0], xs[1]
+        bias, db = (xs[2], dims[2]) if len(xs) > 2 else (None, None)
+        params = dict(padding=padding, stride=stride, dilation=dilation)
+        if dims[0] is None and dims[1] is None:  # only the bias is batched
+            y = apply(Convolution, x, weight, groups=groups, **params)
+            y = apply(Reshape, y, shape=(1, *y.shape))
+        elif dims[1] is None:  # one weight: the examples' images are more images
+            B, N = x.shape[:2]
+            images = apply(Reshape, x, shape=(B * N, *x.shape[2:]))
+            inside = [bias] if bias is not None and db is None else []  # in the product
+            y = apply(Convolution, images, weight, *inside, groups=groups, **params)
+            y = apply(Reshape, y, shape=(B, N, *y.shape[1:]))
+        else:
+            y = _batched_weights(x, dims[0], weight, groups, params)
+            if bias is not None and db is None:
+                db, bias = 0, apply(Reshape, bias, shape=(1, -1))  # the same for every example
+        if db is not None:  # (B or 1, O) as (B or 1, 1, O, 1, 1)
+            y = apply(Add, y, apply(Reshape, bias, shape=(bias.shape[0], 1, -1, 1, 1)))
+        return y
 
     @staticmethod
     def forward(x, weight, bias=None, *, padding, stride, dilation, groups):
@@ -132,3 +160,30 @@ class Convolution(Primitive):
         if tb is not None:
             from_b = np.broadcast_to(tb[:, None, :, None, None], (B,) + y.shape)
         return add_tangents(from_x, from_w, from_b)
+
+
+def _batched_weights(x, dx, weight, groups: int, params):
+    """A batch of weights (B, O, C / G, kh, kw) against images (B or one: N, C, H, W) as one
+    grouped convolution: (B, N, O, OH, OW), no bias."""
+    B, O = weight.shape[:2]
+    kernel = weight.shape[2:]
+    if dx is None:
+        # The same images for every example: the examples' filters are more filters of the
+        # same groups, ordered group by group (g, B, O / G), as a grouped weight's must be.
+        w = apply(Reshape, weight, shape=(B, groups, O // groups, *kernel))
+        w = apply(Transpose, w, axes=(1, 0, 2, 3, 4, 5))
+        w = apply(Reshape, w, shape=(B * O, *kernel))
+        y = apply(Convolution, x, w, groups=groups, **params)  # (N, g B O / G, OH, OW)
+        N, OH, OW = y.shape[0], *y.shape[2:]
+        y = apply(Reshape, y, shape=(N, groups, B, O // groups, OH, OW))
+        y = apply(Transpose, y, axes=(2, 0, 1, 3, 4, 5))
+        return apply(Reshape, y, shape=(B, N, O, OH, OW))
+    # Each example's channels a block of the images' channels (N, B C, H, W), each example's
+    # filters the B G groups' filters (B O, C / G, kh, kw).
+    N, C = x.shape[1:3]
+    images = apply(Transpose, x, axes=(1, 0, 2, 3, 4))
+    images = apply(Reshape, images, shape=(N, B * C, *x.shape[3:]))
+    w = apply(Reshape, weight, shape=(B * O, *weight.shape[2:]))
+    y = apply(Convolution, images, w, groups=B * groups, **params)  # (N, B O, OH, OW)
+    y = apply(Reshape, y, shape=(N, B, O, *y.shape[2:]))
+    return apply(Transpose, y, axes=(1, 0, 2, 3, 4))

@@ -134,6 +134,11 @@ def _batch_against_one(a, b, ra, rb, left_batched):
     return y if ra == 1 else apply(Transpose, y, axes=(0, 2, 1))
 
 
+def _lined_up(b, y):
+    """A batch of biases (B, out) shaped to broadcast against a batch of outputs ``y``."""
+    return apply(Reshape, b, shape=(b.shape[0], *(1,) * (y.ndim - 2), b.shape[1]))
+
+
 def _outer(u, v):
     """The outer product of two vectors (ndarrays or Tensors), as a matrix product."""
     return u.reshape((u.shape[0], 1)) @ v.reshape((1, v.shape[0]))
@@ -190,6 +195,13 @@ class Einsum(Primitive):
     uses = ()
 
     @staticmethod
+    def batch(xs, dims, ins, out):
+        # One einsum: a fresh letter for the batch, on the batched operands and the output.
+        b = next(_fresh_letters(set("".join(ins)) | set(out)))
+        ins = tuple(s if d is None else b + s for s, d in zip(ins, dims))
+        return apply(Einsum, *xs, ins=ins, out=b + out)
+
+    @staticmethod
     def forward(*xs, ins, out):
         return np.einsum(f"{','.join(ins)}->{out}", *xs, optimize=len(xs) > 2)
 
@@ -244,6 +256,33 @@ class Affine(Primitive):
     matters because a small network's cost is mostly per-operation overhead."""
 
     holomorphic = True
+
+    @staticmethod
+    def batch(xs, dims):
+        """A batch of inputs: their rows folded into one ``Affine``. A batch of weights: one
+        product with the weights' rows stacked (an unbatched input), or a product per example
+        (``MatMul`` over a stack). A batched bias is added after."""
+        (x, w), (dx, dw) = xs[:2], dims[:2]
+        b, db = (xs[2], dims[2]) if len(xs) > 2 else (None, None)
+        if dw is None:
+            inner = (x, w) if b is None or db is not None else (x, w, b)
+            if dx is None:  # only the bias is batched
+                y = apply(Affine, *inner)
+                y = apply(BroadcastTo, y, shape=(b.shape[0], *y.shape))
+            else:  # the batch and every example's rows as the rows of one product
+                y = apply(Affine, apply(Reshape, x, shape=(-1, x.shape[-1])), *inner[1:])
+                y = apply(Reshape, y, shape=(*x.shape[:-1], w.shape[0]))
+            return y if b is None or db is None else y + _lined_up(b, y)
+        B, out, n = w.shape
+        if dx is None:  # x @ (all the weights' rows)ᵀ, then the batch axis first
+            y = apply(Affine, x, apply(Reshape, w, shape=(B * out, n)))
+            y = apply(Reshape, y, shape=(*x.shape[:-1], B, out))
+            y = y.permute(x.ndim - 1, *range(x.ndim - 1), x.ndim)
+        else:
+            rows = apply(Reshape, x, shape=(B, -1, n))
+            y = apply(MatMul, rows, apply(Transpose, w, axes=(0, 2, 1)))
+            y = apply(Reshape, y, shape=(*x.shape[:-1], out))
+        return y if b is None else y + (_lined_up(b, y) if db is not None else b)
 
     @staticmethod
     def forward(x, w, b=None):

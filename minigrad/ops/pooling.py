@@ -13,11 +13,18 @@ first maximum one comparison and two boolean passes per offset (winners and unpo
 measured 0.83x the time they took with numbered winners, on the CNN step of
 ``benchmarks/bench_cnn.py``). Outputs are laid out (N, OH, OW, C) in memory, seen as (N, C, OH,
 OW), as the convolution's output is: every pass runs over contiguous channels.
+
+Under ``mg.vmap`` (``batch``) the examples' images are more images (the batch folded into N),
+and so are their winners, which are batched with the pooled tensor (under ``vmap(grad(f))``,
+``MaxPool``'s backward finds them for the whole batch at once: ``winners_of``).
 """
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..autodiff import batching_level
+from ..batching import batched, level_of
+from ..primitive import Primitive, Tensor, apply
+from .shape import BroadcastTo, Reshape, Transpose
 from .window import output_size, window_offsets
 
 
@@ -129,6 +136,53 @@ def _batched(fn, t, won, *args):
     return out.reshape((B, -1, *out.shape[1:]))
 
 
+def winners_of(x, y, kernel, stride, dilation):
+    """``winners`` of the tensors ``x`` and its pooled ``y``: an array, or under ``mg.vmap``
+    (``x`` batched) a batched constant, found for the whole batch at once."""
+    level = level_of(x)
+    if level == 0:
+        return winners(x.data, y.data, kernel, stride, dilation)
+    xs, ys = x.data.value, y.data.value  # (B, N, C, H, W) and (B, N, C, OH, OW), one level down
+    B, N = xs.shape[:2]
+    with batching_level(level - 1):  # constants: the winners are found, not differentiated
+        xs = apply(Reshape, Tensor(xs.data), shape=(B * N, *xs.shape[2:]))
+        ys = apply(Reshape, Tensor(ys.data), shape=(B * N, *ys.shape[2:]))
+        won = winners_of(xs, ys, kernel, stride, dilation)  # (K, B N, OH, OW, C)
+        won = won if isinstance(won, Tensor) else Tensor(won)
+        won = apply(Reshape, won, shape=(won.shape[0], B, N, *won.shape[2:]))
+        won = apply(Transpose, won, axes=(1, 0, *range(2, won.ndim)))
+    return batched(won, level)
+
+
+def _images(x, dx, B: int):
+    """A batch (B, N, ...) of images (or one image batch, the same for every example) as the
+    images (B N, ...)."""
+    if dx is None:
+        x = apply(BroadcastTo, x, shape=(B, *x.shape))
+    return apply(Reshape, x, shape=(-1, *x.shape[2:]))
+
+
+def _won_images(won, dw, B: int):
+    """Winners (B, K, N, OH, OW, C) (or (K, N, OH, OW, C), the same for every example) as the
+    winners of the images (B N, ...): (K, B N, OH, OW, C)."""
+    if dw is None:
+        K, rest = won.shape[0], won.shape[1:]
+        won = apply(Reshape, won, shape=(K, 1, *rest))
+        won = apply(BroadcastTo, won, shape=(K, B, *rest))
+    else:
+        won = apply(Transpose, won, axes=(1, 0, *range(2, won.ndim)))
+    return apply(Reshape, won, shape=(won.shape[0], -1, *won.shape[3:]))
+
+
+def _by_image(prim, xs, dims, params):
+    """``prim`` (Unpool or Pick) on a batch: the examples' images and winners are more images'
+    (the batch folded into N), then the batch split off again."""
+    B = next(v.shape[0] for v, d in zip(xs, dims) if d is not None)
+    images = _images(xs[0], dims[0], B)
+    y = apply(prim, images, _won_images(xs[1], dims[1], B), **params)
+    return apply(Reshape, y, shape=(B, -1, *y.shape[1:]))
+
+
 class MaxPool(Primitive):
     """The largest value of each window of a padded batch ``x`` (N, C, H, W): (N, C, OH, OW).
     The gradient goes to each window's first maximum, as PyTorch's."""
@@ -137,8 +191,14 @@ class MaxPool(Primitive):
     forward = staticmethod(max_pool)
 
     @staticmethod
+    def batch(xs, dims, kernel, stride, dilation):
+        x, window = xs[0], dict(kernel=kernel, stride=stride, dilation=dilation)
+        y = apply(MaxPool, _images(x, 0, x.shape[0]), **window)  # the images are more images
+        return apply(Reshape, y, shape=(x.shape[0], -1, *y.shape[1:]))
+
+    @staticmethod
     def vjp(g, y, x, kernel, stride, dilation, xp):
-        won = winners(x.data, y.data, kernel, stride, dilation)
+        won = winners_of(x, y, kernel, stride, dilation)
         window = dict(kernel=kernel, stride=stride, dilation=dilation)
         return (xp.apply(Unpool, g, won, size=x.shape[2:], **window),)
 
@@ -158,6 +218,11 @@ class Unpool(Primitive):
     forward = staticmethod(unpool)
 
     @staticmethod
+    def batch(xs, dims, size, kernel, stride, dilation):
+        window = dict(size=size, kernel=kernel, stride=stride, dilation=dilation)
+        return _by_image(Unpool, xs, dims, window)
+
+    @staticmethod
     def vjp(g, y, values, won, size, kernel, stride, dilation, xp):
         window = dict(kernel=kernel, stride=stride, dilation=dilation)
         return (xp.apply(Pick, g, xp.value(won), **window), None)
@@ -175,6 +240,10 @@ class Pick(Primitive):
     uses = ("x",)
 
     forward = staticmethod(pick)
+
+    @staticmethod
+    def batch(xs, dims, kernel, stride, dilation):
+        return _by_image(Pick, xs, dims, dict(kernel=kernel, stride=stride, dilation=dilation))
 
     @staticmethod
     def vjp(g, y, x, won, kernel, stride, dilation, xp):

@@ -13,15 +13,17 @@ of a step is a dozen elementwise operations, which these primitives do in one no
 
 The rules recompute the gate activations from the inputs rather than keep them: that is a few
 elementwise passes per step, no matrix product (the products are the ``Affine`` nodes' inputs).
+Under ``mg.vmap`` a step is one step of a larger batch (``_batched_step``).
 """
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import Primitive, apply
+from ._batched import logical_ndim
 from ._tangents import add_tangents
 from .elementwise import Tanh
 from .math import ArrayMath
-from .shape import Concatenate
+from .shape import BroadcastTo, Concatenate, Transpose, with_rank
 
 
 def _lstm_constants(H: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,6 +67,20 @@ def _split(a, parts: int):
     return [a[..., k * size : (k + 1) * size] for k in range(parts)]
 
 
+def _batched_step(prim, xs, dims):
+    """``prim`` (a step, elementwise over the leading axes) on a batch: every input brought to
+    the whole batch's leading shape (B, ...), so each of the step's cotangents has its input's
+    shape (the step's rules do not sum over broadcast axes), then one step."""
+    B = next(v.shape[0] for v, d in zip(xs, dims) if d is not None)
+    rank = max(logical_ndim(v, d) for v, d in zip(xs, dims))
+    xs = [with_rank(v, d, rank) for v, d in zip(xs, dims)]
+    leads = [v.shape[1:-1] if d is not None else v.shape[:-1] for v, d in zip(xs, dims)]
+    lead = (B, *np.broadcast_shapes(*leads))
+    whole = [v if v.shape[:-1] == lead else apply(BroadcastTo, v, shape=(*lead, v.shape[-1]))
+             for v in xs]  # fmt: skip
+    return apply(prim, *whole)
+
+
 class LSTMStep(Primitive):
     """``(h', c')`` stacked, from pre-activations ``xg + hg`` (gates i, f, g, o) and ``c``:
 
@@ -73,6 +89,11 @@ class LSTMStep(Primitive):
     """
 
     uses = ("x", "y")
+
+    @staticmethod
+    def batch(xs, dims):
+        y = _batched_step(LSTMStep, xs, dims)  # (2, B, ..., H): the batch after h and c's axis
+        return apply(Transpose, y, axes=(1, 0, *range(2, y.ndim)))
 
     @staticmethod
     def forward(xg, hg, c):
@@ -134,6 +155,10 @@ class GRUStep(Primitive):
     r = sigmoid(xg_r + hg_r),  z = sigmoid(xg_z + hg_z),  n = tanh(xg_n + r * hg_n)
     h' = (1 - z) * n + z * h
     """
+
+    @staticmethod
+    def batch(xs, dims):
+        return _batched_step(GRUStep, xs, dims)
 
     @staticmethod
     def forward(xg, hg, h):

@@ -7,7 +7,7 @@ too (see ``others_running_products``), as PyTorch's are, to every order.
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import Primitive, apply
 from .math import ArrayMath
 
 
@@ -23,6 +23,10 @@ class CumSum(Primitive):
 
     holomorphic = True
     uses = ()
+
+    @staticmethod
+    def batch(xs, dims, axis, reverse):
+        return apply(CumSum, xs[0], axis=axis + 1, reverse=reverse)
 
     @staticmethod
     def forward(x, axis, reverse):
@@ -48,6 +52,10 @@ class CumProd(Primitive):
 
     holomorphic = True
     uses = ("x", "y")
+
+    @staticmethod
+    def batch(xs, dims, axis):
+        return apply(CumProd, xs[0], axis=axis + 1)
 
     @staticmethod
     def forward(x, axis):

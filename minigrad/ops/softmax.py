@@ -8,9 +8,12 @@ so they earn primitives of their own.
 
 import numpy as np
 
+from ..batching import BatchedArray, batched
 from ..primitive import Primitive, apply
 from ._batched import shifted_axes
 from ._tangents import shift
+from .indexing import GetItem
+from .reduce import Sum
 
 _largest, _total = np.maximum.reduce, np.add.reduce
 
@@ -89,6 +92,23 @@ class NllMean(Primitive):
     uses = ()
     holomorphic = True
 
+    batches_params = True  # the labels may be batched too
+
+    @staticmethod
+    def batch(xs, dims, labels, batched=()):
+        # Every example's picked log-probabilities in one gather (B, n), then their means.
+        logp, n = xs[0], labels.shape[-1]
+        rows = np.arange(n)
+        if dims[0] is None:  # one logp, a batch of labels (B, n)
+            index = (rows, labels)
+        elif "labels" in batched:
+            index = (np.arange(logp.shape[0])[:, None], rows, labels)
+        else:
+            index = (slice(None), rows, labels)
+        picked = apply(GetItem, logp, index=index)
+        total = apply(Sum, picked, axis=(1,), keepdims=False)
+        return -total / n
+
     @staticmethod
     def forward(logp, labels):
         return -_total(logp[np.arange(len(labels)), labels]) / len(labels)
@@ -98,7 +118,11 @@ class NllMean(Primitive):
         # -g / n at each row's label, 0 elsewhere: one select with a constant mask (a
         # scatter-add would be a zeros array, a broadcast and np.add.at).
         n, classes = logp.shape
-        picked = labels[:, None] == np.arange(classes)
+        if type(labels) is BatchedArray:  # per-example labels under mg.vmap: a batched mask
+            each = labels.value.reshape((*labels.value.shape, 1)) == np.arange(classes)
+            picked = batched(each, labels.level)
+        else:
+            picked = labels[:, None] == np.arange(classes)
         return (xp.where(picked, g * (-1.0 / n), 0.0),)
 
     @staticmethod

@@ -14,7 +14,8 @@ matrix for one product with a PyTorch-layout weight ``(O, C, kh, kw).reshape(O, 
 
 import numpy as np
 
-from ..primitive import Primitive
+from ..primitive import Primitive, apply
+from .shape import Reshape
 
 NO_PADDING = ((0, 0), (0, 0))
 
@@ -109,6 +110,16 @@ class Unfold(Primitive):
     forward = staticmethod(unfold)
 
     @staticmethod
+    def batch(xs, dims, kernel, stride, dilation, padding=NO_PADDING, ones=False):
+        # The examples' images are more images: (B N, C, H, W), then the batch split off again.
+        x = xs[0]
+        B, N = x.shape[:2]
+        images = apply(Reshape, x, shape=(B * N, *x.shape[2:]))
+        window = dict(kernel=kernel, stride=stride, dilation=dilation, padding=padding)
+        y = apply(Unfold, images, ones=ones, **window)
+        return apply(Reshape, y, shape=(B, -1, y.shape[1]) if ones else (B, N, *y.shape[1:]))
+
+    @staticmethod
     def vjp(g, y, x, kernel, stride, dilation, xp, padding=NO_PADDING, ones=False):
         window = dict(kernel=kernel, stride=stride, dilation=dilation, padding=padding)
         if ones:  # the column of ones is a constant: its cotangent goes nowhere
@@ -138,6 +149,14 @@ class Fold(Primitive):
     uses = ()
 
     forward = staticmethod(fold)
+
+    @staticmethod
+    def batch(xs, dims, size, kernel, stride, dilation, padding=NO_PADDING):
+        p = xs[0]  # the examples' patches are more images' patches
+        B, N = p.shape[:2]
+        window = dict(kernel=kernel, stride=stride, dilation=dilation, padding=padding)
+        y = apply(Fold, apply(Reshape, p, shape=(B * N, *p.shape[2:])), size=size, **window)
+        return apply(Reshape, y, shape=(B, N, *y.shape[1:]))
 
     @staticmethod
     def vjp(g, y, patches, size, kernel, stride, dilation, xp, padding=NO_PADDING):
