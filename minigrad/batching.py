@@ -126,6 +126,7 @@ def apply_batched(prim, xs, params, now, apply):
         level = max(level, *(params[k].level for k in held))
     if level == 0:
         return None
+    recorded = params  # the node keeps the parameters as the operation was given them
     if held:
         held = [k for k in held if params[k].level == level]
         if held and not getattr(prim, "batches_params", False):
@@ -135,6 +136,14 @@ def apply_batched(prim, xs, params, now, apply):
             )
         # the whole batch of each batched parameter, one level down (the rule says so)
         params = {**params, **{k: params[k].value.data for k in held}, "batched": set(held)}
+    # Tangents of the level below (forward mode around vmap) ride on the values the rule computes
+    # with; a tangent of a batched value itself (forward mode started inside vmap) is not batched.
+    if now.forward_level and any(x.tangent is not None and level_of(x) == level for x in xs):
+        raise BatchingError(
+            f"mg.vmap: {prim.__name__} meets a batched value in forward mode (jvp, hvp, hessian, "
+            f"jacfwd inside vmap), which is not batched yet; use reverse mode inside vmap "
+            f"(grad, jacrev) or put vmap inside the forward-mode transform"
+        )
     values, dims = [], []
     for x in xs:
         if level_of(x) == level:
@@ -148,7 +157,7 @@ def apply_batched(prim, xs, params, now, apply):
     y = batched(out, level)
     if now.grad_enabled and any(x.requires_grad for x in xs):
         y.requires_grad = True
-        y._node = Node(prim, xs, params, now.scope)
+        y._node = Node(prim, xs, recorded, now.scope)
     return y
 
 
@@ -164,6 +173,14 @@ def values_of(x, who: str) -> np.ndarray:
             f"(in_axes=None), or loop over the examples"
         )
     return np.asarray(data)
+
+
+def whole_batch(data) -> np.ndarray:
+    """The values behind a batched stand-in, every level's batch axis in front (a check of
+    values, such as labels in range, can read them all at once)."""
+    while type(data) is BatchedArray:
+        data = data.value.data
+    return data
 
 
 def map_data(fn, *tensors) -> Tensor:
@@ -198,6 +215,20 @@ def reduce_data(fn, t: Tensor, axes) -> Tensor:
     with batching_level(level - 1):
         out = reduce_data(fn, t.data.value, shifted)
     return batched(out, level)
+
+
+# What a random draw under each active vmap level does ("error" or "same"), innermost last.
+randomness: list[str] = []
+
+
+def check_random_draw() -> None:
+    """A random draw under ``mg.vmap``: refused with randomness="error" (the default)."""
+    if randomness and randomness[-1] == "error":
+        raise BatchingError(
+            "mg.vmap: a random draw (mg.rand*, Dropout in training mode) inside a vmapped "
+            "function with randomness='error' (the default); pass randomness='same' to draw one "
+            "value shared by every example, or draw outside the function and pass it in"
+        )
 
 
 # ----- the fallback -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import operator
 
 import numpy as np
 
-from . import devices, dtypes
+from . import batching, devices, dtypes
 from .autodiff import mode
 from .creation import count, floating_dtype, like_data, like_dtype, made, size_of
 from .errors import DTypeError, OpError, ShapeError
@@ -100,7 +100,10 @@ def set_rng_state(state: dict) -> None:
 
 def rng(generator: Generator | None) -> np.random.Generator:
     """numpy's generator behind ``generator`` (minigrad's default one when None)."""
-    recording = mode().recording
+    now = mode()
+    if now.vmap_level:
+        batching.check_random_draw()
+    recording = now.recording
     if recording is not None:  # mg.compile: each draw is replayed from the same stream
         return recording.draws(default_generator if generator is None else _checked(generator))
     if generator is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from . import functions
+from . import batching, functions
 from .autodiff import batching_level, mode
 from .batching import BatchingError, batched, level_of
 from .errors import ArgumentError
@@ -25,17 +25,18 @@ def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | 
     """``f`` over a batch: ``vmap(f)(x)[i] == f(x[i])`` (see the module's doc).
 
     ``randomness``: what a random draw inside ``f`` does, as ``torch.func.vmap``'s: "error"
-    (the default) refuses it. ``chunk_size``: examples per batched call (None: all at once), to
-    bound memory.
+    (the default) refuses it, "same" draws one value shared by every example ("different",
+    one per example, is not implemented yet). ``chunk_size``: examples per batched call (None:
+    all at once), to bound memory.
     """
     if not callable(f):
         raise ArgumentError(f"vmap takes a function, got {type(f).__name__}")
     if randomness not in _RANDOMNESS:
         raise ArgumentError(f"vmap: randomness={randomness!r}; expected one of {_RANDOMNESS}")
-    if randomness != "error":
+    if randomness == "different":
         raise ArgumentError(
-            f"vmap: randomness={randomness!r} is not implemented yet; only 'error' (random "
-            f"draws inside vmap are refused)"
+            "vmap: randomness='different' is not implemented yet; 'error' refuses random draws "
+            "inside vmap, 'same' draws one value shared by every example"
         )
     if chunk_size is not None and (type(chunk_size) is not int or chunk_size < 1):
         raise ArgumentError(f"vmap: chunk_size={chunk_size!r} must be a positive int or None")
@@ -59,10 +60,10 @@ def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | 
             )
         size = sizes.pop()
         if chunk_size is None or chunk_size >= size:
-            return _call(f, args, tuple(axes), out_axes, size)
+            return _call(f, args, tuple(axes), out_axes, size, randomness)
         chunks = [
             _call(f, _slice(args, tuple(axes), start, start + chunk_size), tuple(axes), 0,
-                  min(chunk_size, size - start))
+                  min(chunk_size, size - start), randomness)
             for start in range(0, size, chunk_size)
         ]  # fmt: skip
         return _joined(chunks, out_axes)
@@ -70,11 +71,15 @@ def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | 
     return vmapped
 
 
-def _call(f, args, axes, out_axes, size):
+def _call(f, args, axes, out_axes, size, randomness):
     level = mode().vmap_level + 1
     inner = _batched(args, axes, level)
-    with batching_level(level):
-        out = f(*inner)
+    batching.randomness.append(randomness)
+    try:
+        with batching_level(level):
+            out = f(*inner)
+    finally:
+        batching.randomness.pop()
     return _unbatched(out, out_axes, level, size)
 
 

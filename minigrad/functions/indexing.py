@@ -28,7 +28,7 @@ def normalize_index(x: Tensor, index) -> tuple:
     out = []
     for i in index:
         if isinstance(i, Tensor):
-            i = i.data
+            i = values_of(i, "indexing")  # (a batched index under mg.vmap: not yet)
         if isinstance(i, list | np.ndarray | bool | np.bool_):
             i = np.asarray(i)
             if i.dtype.kind not in "iub" and i.size:

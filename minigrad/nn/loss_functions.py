@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .. import ops
-from ..batching import values_of
+from ..batching import BatchedArray, values_of, whole_batch
 from ..errors import DTypeError, IndexingError, OpError, ShapeError
 from ..functions import as_tensor, broadcasts_to, exp, log, log1p, relu, where
 from ..primitive import apply
@@ -242,16 +242,19 @@ def _fused_cross_entropy(input, target, ignore_index: int) -> Tensor | None:
     of them ``ignore_index``. Then it is ``LogSoftmax`` and the fused ``NllMean``, the value and
     gradient of the general path; otherwise None, and the general path checks everything."""
     labels = target.data if type(target) is Tensor else target
-    if type(input) is not Tensor or type(labels) is not np.ndarray:
+    # NOTE: under mg.vmap the labels may be batched: their values are checked all at once,
+    # and NllMean's rule takes the batched labels.
+    values = whole_batch(labels) if type(labels) is BatchedArray else labels
+    if type(input) is not Tensor or type(values) is not np.ndarray:
         return None
     logits = input.data
     if (logits.ndim != 2 or labels.ndim != 1 or labels.dtype.kind not in "iu"
             or not 0 < labels.shape[0] == logits.shape[0]):  # fmt: skip
         return None
     classes = logits.shape[1]
-    if not (_smallest(labels, None) >= 0 and _largest(labels, None) < classes):
+    if not (_smallest(values, None) >= 0 and _largest(values, None) < classes):
         return None
-    if 0 <= ignore_index < classes and (labels == ignore_index).any():
+    if 0 <= ignore_index < classes and (values == ignore_index).any():
         return None
     return apply(ops.NllMean, apply(ops.LogSoftmax, input, axis=(1,)), labels=labels)
 

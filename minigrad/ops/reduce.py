@@ -6,7 +6,9 @@ Python-level dispatch doubles the cost of reducing a small array.
 
 import numpy as np
 
-from ..primitive import Primitive, apply
+from ..autodiff import batching_level
+from ..batching import batched, level_of
+from ..primitive import Primitive, Tensor, apply
 from ._batched import shifted_axes
 from ._tangents import shift
 from .math import ArrayMath
@@ -76,10 +78,22 @@ class Max(Primitive):
         return hit / count.astype(x.dtype if x.dtype.kind == "f" else np.float64)
 
     @classmethod
+    def weights_of(cls, x, y, axis, keepdims):
+        """``weights`` of the tensors ``x`` and ``y``: an array, or under ``mg.vmap`` (``x``
+        batched) a batched constant, found for the whole batch at once one level down."""
+        level = level_of(x)
+        if level == 0:
+            return cls.weights(x.data, y.data, axis, keepdims)
+        axes = shifted_axes(axis, x.ndim)
+        with batching_level(level - 1):
+            w = cls.weights_of(x.data.value, y.data.value, axes, keepdims)
+        return batched(w if isinstance(w, Tensor) else Tensor(w), level)
+
+    @classmethod
     def vjp(cls, g, y, x, axis, keepdims, xp):
         # NOTE: without ties the weights are a boolean mask: numpy multiplies by it directly,
         # with no float copy of it (this is max pooling's backward). They are constants.
-        w = cls.weights(x.data, y.data, axis, keepdims)
+        w = cls.weights_of(x, y, axis, keepdims)
         return (spread(g, x.shape, axis, keepdims, xp) * w,)
 
     @classmethod

@@ -169,9 +169,20 @@ def with_rank(x, dim, rank: int):
 
 
 def elementwise(prim, xs, dims, params):
-    """``prim`` (broadcasting, elementwise) on a batch: the examples lined up, then one call."""
+    """``prim`` (broadcasting, elementwise) on a batch: the examples lined up, then one call.
+    An operand that carries derivatives is broadcast to the result's shape first, by an
+    operation (as the functions layer does): an elementwise primitive's rules expect such an
+    operand in the result's shape, and ``BroadcastTo``'s own rule sums its gradient back."""
     rank = max(logical_ndim(x, d) for x, d in zip(xs, dims))
-    return apply(prim, *[with_rank(x, d, rank) for x, d in zip(xs, dims)], **params)
+    args = [with_rank(x, d, rank) for x, d in zip(xs, dims)]
+    shape = np.broadcast_shapes(*(a.shape for a in args))
+    args = [
+        apply(BroadcastTo, a, shape=shape)
+        if a.shape != shape and (a.requires_grad or a.tangent is not None)
+        else a
+        for a in args
+    ]
+    return apply(prim, *args, **params)
 
 
 def stack(results):
