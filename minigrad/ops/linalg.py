@@ -7,7 +7,8 @@ import numpy as np
 from ..primitive import Primitive, apply
 from ._batched import logical_ndim
 from ._tangents import add_fresh_tangents, add_tangents, identity_offset, identity_times
-from .shape import BroadcastTo, Reshape, Transpose, with_rank
+from .binary import Mul
+from .shape import BroadcastTo, Reshape, Transpose, elementwise, with_rank
 
 
 class MatMul(Primitive):
@@ -73,7 +74,10 @@ class MatMul(Primitive):
             a = apply(BroadcastTo, a, shape=(*stack, *a.shape[-2:]))
         if b.shape[:-2] != stack:
             b = apply(BroadcastTo, b, shape=(*stack, *b.shape[-2:]))
-        y = apply(MatMul, a, b)
+        # NOTE: outer products (a weight's per-example gradient) as one broadcast multiply, not
+        # a matrix product per example: the same numbers
+        outer = a.shape[-1] == 1
+        y = elementwise(Mul, [a, b], [0, 0], {}) if outer else apply(MatMul, a, b)
         if ra == 1 or rb == 1:  # the axes the vectors became
             rows = () if ra == 1 else y.shape[-2:-1]
             return apply(Reshape, y, shape=(*stack, *rows, *(() if rb == 1 else y.shape[-1:])))
