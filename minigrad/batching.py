@@ -217,17 +217,46 @@ def reduce_data(fn, t: Tensor, axes) -> Tensor:
     return batched(out, level)
 
 
-# What a random draw under each active vmap level does ("error" or "same"), innermost last.
-randomness: list[str] = []
+# What a random draw under each active vmap level does, innermost last: (randomness, the
+# batch size, the level), randomness being "error", "same" or "different".
+randomness: list[tuple[str, int, int]] = []
 
 
-def check_random_draw() -> None:
-    """A random draw under ``mg.vmap``: refused with randomness="error" (the default)."""
-    if randomness and randomness[-1] == "error":
+def random_source(source):
+    """What a random draw under ``mg.vmap`` draws from: refused with randomness="error" (the
+    default), numpy's generator itself with "same" (one draw shared by every example), and with
+    "different" one that draws a batch of values, one per example (``Draws``)."""
+    if not randomness:
+        return source
+    how, size, level = randomness[-1]
+    if how == "error":
         raise BatchingError(
             "mg.vmap: a random draw (mg.rand*, Dropout in training mode) inside a vmapped "
-            "function with randomness='error' (the default); pass randomness='same' to draw one "
-            "value shared by every example, or draw outside the function and pass it in"
+            "function with randomness='error' (the default); pass randomness='different' for "
+            "independent values per example, 'same' for one value shared by every example, or "
+            "draw outside the function and pass it in"
+        )
+    return source if how == "same" else Draws(source, size, level)
+
+
+class Draws:
+    """numpy's generator under vmap with randomness="different": ``random(shape)`` draws a
+    (batch, *shape) array and hands it out as a batched stand-in, one example per row, from
+    the same stream as the examples drawn one by one in a loop would not be (one draw)."""
+
+    def __init__(self, source, size: int, level: int):
+        self.source, self.size, self.level = source, size, level
+
+    def random(self, size=None, dtype=np.float64):
+        shape = () if size is None else tuple(size) if isinstance(size, tuple) else (size,)
+        values = self.source.random((self.size, *shape), dtype=dtype)
+        return batched(constant(values), self.level).data
+
+    def __getattr__(self, method):
+        raise BatchingError(
+            f"mg.vmap: randomness='different' batches uniform draws (Dropout's masks, "
+            f"mg.rand); numpy's {method}() is not batched yet: use randomness='same', or draw "
+            f"outside the function"
         )
 
 

@@ -102,7 +102,8 @@ def rng(generator: Generator | None) -> np.random.Generator:
     """numpy's generator behind ``generator`` (minigrad's default one when None)."""
     now = mode()
     if now.vmap_level:
-        batching.check_random_draw()
+        source = default_generator.rng if generator is None else _checked(generator).rng
+        return batching.random_source(source)
     recording = now.recording
     if recording is not None:  # mg.compile: each draw is replayed from the same stream
         return recording.draws(default_generator if generator is None else _checked(generator))

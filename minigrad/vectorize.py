@@ -25,19 +25,14 @@ def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | 
     """``f`` over a batch: ``vmap(f)(x)[i] == f(x[i])`` (see the module's doc).
 
     ``randomness``: what a random draw inside ``f`` does, as ``torch.func.vmap``'s: "error"
-    (the default) refuses it, "same" draws one value shared by every example ("different",
-    one per example, is not implemented yet). ``chunk_size``: examples per batched call (None:
-    all at once), to bound memory.
+    (the default) refuses it, "same" draws one value shared by every example, "different"
+    independent values per example (uniform draws: Dropout's masks, ``mg.rand``).
+    ``chunk_size``: examples per batched call (None: all at once), to bound memory.
     """
     if not callable(f):
         raise ArgumentError(f"vmap takes a function, got {type(f).__name__}")
     if randomness not in _RANDOMNESS:
         raise ArgumentError(f"vmap: randomness={randomness!r}; expected one of {_RANDOMNESS}")
-    if randomness == "different":
-        raise ArgumentError(
-            "vmap: randomness='different' is not implemented yet; 'error' refuses random draws "
-            "inside vmap, 'same' draws one value shared by every example"
-        )
     if chunk_size is not None and (type(chunk_size) is not int or chunk_size < 1):
         raise ArgumentError(f"vmap: chunk_size={chunk_size!r} must be a positive int or None")
 
@@ -74,7 +69,7 @@ def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | 
 def _call(f, args, axes, out_axes, size, randomness):
     level = mode().vmap_level + 1
     inner = _batched(args, axes, level)
-    batching.randomness.append(randomness)
+    batching.randomness.append((randomness, size, level))
     try:
         with batching_level(level):
             out = f(*inner)

@@ -120,13 +120,13 @@ def test_errors_name_what_is_wrong():
         mg.vmap(lambda x: x.sum().item())(X)
     with pytest.raises(mg.BatchingError, match="numpy's add on a value that is batched"):
         mg.vmap(lambda x: np.add(x.data, 1))(X)
-    with pytest.raises(mg.ArgumentError, match="not implemented yet"):
-        mg.vmap(lambda x: x, randomness="different")
+    with pytest.raises(mg.ArgumentError, match="randomness='sometimes'"):
+        mg.vmap(lambda x: x, randomness="sometimes")
 
 
 def test_random_draws_are_refused_or_shared_as_randomness_says():
     dropout = mg.nn.Dropout(0.5)
-    with pytest.raises(mg.BatchingError, match="random draw.*randomness='same'"):
+    with pytest.raises(mg.BatchingError, match="random draw.*randomness='different'"):
         mg.vmap(dropout)(X)
     mg.manual_seed(0)
     out = mg.vmap(dropout, randomness="same")(X)
@@ -175,3 +175,18 @@ def test_forward_mode_transforms_around_vmap():
     np.testing.assert_allclose(mg.hvp(batched, (w,), (v,)).data, mg.hvp(plain, (w,), (v,)).data)
     jacobian = mg.jacrev(lambda w: mg.vmap(lambda x: (x * w).sin().sum())(X))(w)
     np.testing.assert_allclose(jacobian.data, np.cos(X.data * w.data) * X.data, rtol=1e-12)
+
+
+def test_randomness_different_draws_each_example_its_own_values():
+    dropout = mg.nn.Dropout(0.5)
+    ones = mg.ones(64, 10)
+    mg.manual_seed(3)
+    masks = mg.vmap(dropout, randomness="different")(ones).data != 0
+    assert len({m.tobytes() for m in masks}) > 50  # independent masks, not one shared
+    assert 0.4 < masks.mean() < 0.6
+    # per-example gradients through dropout: each is its own mask times 2
+    mg.manual_seed(3)
+    grads = mg.vmap(mg.grad(lambda x: dropout(x).sum()), randomness="different")(ones)
+    np.testing.assert_array_equal(grads.data, 2.0 * masks)
+    with pytest.raises(mg.BatchingError, match="normal\\(\\) is not batched yet"):
+        mg.vmap(lambda x: x + mg.randn(10), randomness="different")(ones)

@@ -48,9 +48,12 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
         return x
     if x.dtype.kind not in "fc":
         raise DTypeError(f"dropout: needs a floating-point tensor, got {x.dtype}")
-    keep = rng(generator).random(x.shape) >= p
-    scale = keep.astype(x.dtype) * (1 / (1 - p)) if p < 1 else np.zeros(x.shape, x.dtype)
-    return x * scale.astype(x.dtype, copy=False)
+    if p == 1:
+        return x * np.zeros(x.shape, x.dtype)
+    # NOTE: the mask as tensors (a comparison and a cast): under mg.vmap with
+    # randomness="different" the draw is a batch of masks, one per example
+    keep = Tensor(rng(generator).random(x.shape)) >= p
+    return x * (keep.astype(x.dtype) * (1 / (1 - p)))
 
 
 # NOTE: as for the activation modules, PyTorch's ``inplace=True`` only saves memory. minigrad
