@@ -190,3 +190,14 @@ def test_randomness_different_draws_each_example_its_own_values():
     np.testing.assert_array_equal(grads.data, 2.0 * masks)
     with pytest.raises(mg.BatchingError, match="normal\\(\\) is not batched yet"):
         mg.vmap(lambda x: x + mg.randn(10), randomness="different")(ones)
+
+
+def test_compiled_per_example_gradients_replay_exactly():
+    per_example = mg.vmap(mg.grad(f, argnums=1), in_axes=(0, None))
+    compiled = mg.compile(per_example)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(4):
+            out = compiled(X, W)
+    assert out.data.tobytes() == per_example(X, W).data.tobytes()
+    assert [e.verified for e in compiled.recordings.values()] == [True]
