@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_spectrum.py
 	$(BIN)/python benchmarks/bench_landscape.py
 	$(BIN)/python benchmarks/bench_compile.py
+	$(BIN)/python benchmarks/bench_vmap.py
 
 # The ratios the performance work is measured by, in about a minute (each script's --quick).
 bench-quick: $(STAMP)
