@@ -109,3 +109,21 @@ def test_wrong_number_or_names_of_tensors_is_an_error():
         nn.functional_call(model, [mg.zeros(1)] * 3, x)
     with pytest.raises(nn.StateDictError, match="no parameters"):
         nn.functional_call(model, {"9.weight": mg.zeros(1)}, x)
+
+
+def test_a_tied_parameter_is_swapped_wherever_it_is_used():
+    """As torch.func.functional_call's tie_weights=True: b.weight = a.weight, and the value
+    given for a.weight is used by both layers (so its gradient has both uses)."""
+    import numpy as np
+
+    import minigrad as mg
+    from minigrad import nn
+
+    model = nn.Sequential(nn.Linear(3, 3, bias=False), nn.Linear(3, 3, bias=False))
+    model[1].weight = model[0].weight
+    x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3)))
+    W = mg.tensor(np.random.default_rng(1).standard_normal((3, 3)))
+    got = mg.grad(lambda w: nn.functional_call(model, {"0.weight": w}, x).sum())(W)
+    expected = mg.grad(lambda w: ((x @ w.T) @ w.T).sum())(W)
+    np.testing.assert_allclose(got.data, expected.data, rtol=1e-12)
+    assert model[0].weight is model[1].weight  # both put back

@@ -142,11 +142,6 @@ def test_vmap_only_for_the_parameters_without_the_identity(monkeypatch):
     assert asked == [["conv.weight", "conv.bias", "norm.weight", "norm.bias"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nn.functional_call swaps a tied parameter under its first name only (torch's "
-    "tie_weights=True swaps every name), so vmap(grad) misses the second use",
-)
 def test_tied_weights_fall_back_and_equal_single_example_passes():
     class Tied(nn.Module):
         def __init__(self):

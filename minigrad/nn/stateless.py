@@ -25,18 +25,25 @@ def functional_call(module: Module, tensors, *args, **kwargs):
     if unknown:
         raise StateDictError(f"functional_call: {type(module).__name__} has no parameters "
                              f"{sorted(unknown)}")  # fmt: skip
-    owners = {}  # dotted name -> (the module whose own parameter it is, its name there)
-    for path, owner in module.named_modules():
-        for name, _ in owner.named_parameters(recurse=False):
-            owners[f"{path}.{name}" if path else name] = (owner, name)
+    # Every place that holds each parameter: a tied parameter (``b.weight = a.weight``) is
+    # swapped wherever it is used, as torch.func.functional_call's tie_weights=True does.
+    holders: dict[int, list] = {}  # id(parameter) -> [(module, its name there)]
+    for _, owner in module.named_modules(remove_duplicate=False):
+        for name, value in owner.named_parameters(remove_duplicate=False, recurse=False):
+            places = holders.setdefault(id(value), [])
+            if not any(o is owner and n == name for o, n in places):
+                places.append((owner, name))
+    current = dict(module.named_parameters())
+    owners = {name: holders[id(current[name])] for name in names}
     swapped = []
     try:
         for name, value in tensors.items():
-            swapped.append((name, _swap(*owners[name], value)))
+            for owner, there in owners[name]:
+                swapped.append((owner, there, _swap(owner, there, value)))
         return module(*args, **kwargs)
     finally:
-        for name, original in reversed(swapped):
-            _swap(*owners[name], original)
+        for owner, there, original in reversed(swapped):
+            _swap(owner, there, original)
 
 
 def _swap(owner: Module, name: str, value):
