@@ -267,3 +267,56 @@ def test_module_hooks_are_recorded_like_any_python():
     with pytest.warns(mg.CompileWarning, match=r"item\(\)"):
         forward(x)  # the hooks changed what the module holds: recorded again, and it reads
     assert len(seen) == 1
+
+
+def test_a_compiled_function_called_while_another_records_is_part_of_that_recording():
+    inner = mg.compile(lambda x: x.exp())
+    outer = mg.compile(lambda x: inner(x * 2).sum())
+    x = mg.tensor(rng.standard_normal(4))
+    for _ in range(3):
+        assert same_bits(outer(x).data, np.exp(x.data * 2).sum())
+    assert replays(outer) == 1
+
+
+def test_changes_the_recording_would_miss_run_eagerly():
+    W = mg.tensor(rng.standard_normal((3, 2)))
+
+    def rebinds(x):
+        y = x @ W
+        W.data = W.data + 1.0
+        return y
+
+    with pytest.warns(mg.CompileWarning, match=r"\.data is rebound inside the function"):
+        mg.compile(rebinds)(mg.tensor(rng.standard_normal((4, 3))))
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+
+    def sets_grad(x):
+        y = (x * w).sum().detach()
+        w.grad = mg.ones(2)
+        return y
+
+    with pytest.warns(mg.CompileWarning, match=r"\.grad is set without backward"):
+        mg.compile(sets_grad)(mg.tensor([3.0, 4.0]))
+    assert same_bits(w.grad.data, [1.0, 1.0])
+
+
+def test_a_learning_rate_read_as_a_python_float_runs_eagerly():
+    import math
+
+    class RootRate(mg.optim.SGD):
+        def update(self, p, grad, state, group):
+            p.add_(grad, alpha=-math.sqrt(group["lr"]))  # float() of the recorded number
+
+    w = mg.nn.Parameter(np.ones(2))
+    optimizer = RootRate([w], lr=0.04)
+
+    def step(x):
+        optimizer.zero_grad()
+        loss = (w * x).sum()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    with pytest.warns(mg.CompileWarning, match=r"float\(\) of a recorded number \(0.04\)"):
+        mg.compile(step)(mg.tensor([1.0, 2.0]))
+    assert same_bits(w.data, [0.8, 0.6])  # the eager step: w - 0.2 x

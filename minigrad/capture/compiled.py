@@ -35,8 +35,9 @@ from ..tensor import Tensor, constant
 from .program import CompileError, Program
 from .recorder import MAKERS, Recorder
 from .sources import GuardFailed
-from .traced import plain
+from .traced import active, plain
 from .transaction import Snapshot
+from .trees import leaves, tree_map
 
 EAGER = "eager"  # a cache entry for a form whose recording cannot be replayed
 
@@ -81,6 +82,8 @@ class Compiled:
         return f"mg.compile({self.__name__}, {len(self.recordings)} recordings)"
 
     def __call__(self, *args, **kwargs):
+        if active() is not None:  # inside another function's recording: part of it
+            return self.fn(*args, **kwargs)
         arrays, form = [], []
         _flatten((args, kwargs), arrays, form)
         now = mode()
@@ -214,17 +217,15 @@ def _flatten(x, arrays, form):
 def _substitute(x, inputs, swapped):
     """``x`` with each tensor's data and each ndarray replaced by its recording view (in the
     order ``_flatten`` found them); tensors get their data back from ``swapped`` afterwards."""
-    if isinstance(x, Tensor):
-        swapped.append((x, x.data))
-        x.data = next(inputs)
-        return x
-    if isinstance(x, np.ndarray):
-        return next(inputs)
-    if type(x) is tuple or type(x) is list:
-        return type(x)(_substitute(v, inputs, swapped) for v in x)
-    if type(x) is dict:
-        return {k: _substitute(v, inputs, swapped) for k, v in x.items()}
-    return x
+
+    def leaf(v):
+        if isinstance(v, Tensor):
+            swapped.append((v, v.data))
+            v.data = next(inputs)
+            return v
+        return next(inputs) if isinstance(v, np.ndarray) else v
+
+    return tree_map(leaf, x)
 
 
 # ----- outputs -----------------------------------------------------------------------------------
@@ -243,20 +244,19 @@ class _ArrayOut(_TensorOut):
 
 def _output_template(result, recorder):
     """The result with slots for its tensors and arrays; None if a tensor has a graph."""
-    if isinstance(result, Tensor):
-        node = result._node
-        if node is not None and node.params is not None:  # a graph backward has not freed
-            return None
-        return _TensorOut(recorder.slot_of(result.data))
-    if isinstance(result, np.ndarray):
-        return _ArrayOut(recorder.slot_of(result))
-    if type(result) is tuple or type(result) is list:
-        parts = [_output_template(r, recorder) for r in result]
-        return None if any(p is None for p in parts) else type(result)(parts)
-    if type(result) is dict:
-        parts = {k: _output_template(v, recorder) for k, v in result.items()}
-        return None if any(p is None for p in parts.values()) else parts
-    return _Literal(result)
+
+    def leaf(r):
+        if isinstance(r, Tensor):
+            node = r._node
+            if node is not None and node.params is not None:  # a graph backward has not freed
+                return None
+            return _TensorOut(recorder.slot_of(r.data))
+        if isinstance(r, np.ndarray):
+            return _ArrayOut(recorder.slot_of(r))
+        return _Literal(r)
+
+    template = tree_map(leaf, result)
+    return None if any(t is None for t in leaves(template)) else template
 
 
 class _Literal:
@@ -267,39 +267,28 @@ class _Literal:
 
 
 def _template_slots(template):
-    if isinstance(template, _TensorOut):
-        return [template.slot]
-    if type(template) is tuple or type(template) is list:
-        return [s for t in template for s in _template_slots(t)]
-    if type(template) is dict:
-        return [s for t in template.values() for s in _template_slots(t)]
-    return []
+    return [t.slot for t in leaves(template) if isinstance(t, _TensorOut)]
 
 
 def _build(template, env):
-    if type(template) is _TensorOut:
-        return constant(env[template.slot])
-    if type(template) is _ArrayOut:
-        return env[template.slot]
-    if type(template) is tuple or type(template) is list:
-        return type(template)(_build(t, env) for t in template)
-    if type(template) is dict:
-        return {k: _build(t, env) for k, t in template.items()}
-    return template.value
+    def leaf(t):
+        if type(t) is _TensorOut:
+            return constant(env[t.slot])
+        return env[t.slot] if type(t) is _ArrayOut else t.value
+
+    return tree_map(leaf, template)
 
 
 def _plain_result(result):
     """The eager result with plain arrays (the recording views are not handed out)."""
-    if isinstance(result, Tensor):
-        result.data = plain(result.data)
-        return result
-    if isinstance(result, np.ndarray):
-        return plain(result)
-    if type(result) is tuple or type(result) is list:
-        return type(result)(_plain_result(r) for r in result)
-    if type(result) is dict:
-        return {k: _plain_result(v) for k, v in result.items()}
-    return result
+
+    def leaf(r):
+        if isinstance(r, Tensor):
+            r.data = plain(r.data)
+            return r
+        return plain(r) if isinstance(r, np.ndarray) else r
+
+    return tree_map(leaf, result)
 
 
 def _difference(eager, replayed, where="the result") -> str | None:

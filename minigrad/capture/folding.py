@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .steps import Slot, Step, result_slots, slots_in
+from .trees import tree_map
 
 # ndarray methods that only reshape, view, copy or read
 _PURE_METHODS = {
@@ -77,15 +78,9 @@ def _targets(step: Step) -> list[int]:
 
 def _evaluate(step: Step, values: dict) -> None:
     def value(x):
-        if type(x) is Slot:
-            return values[x.n]
-        if type(x) is tuple or type(x) is list:
-            return type(x)(value(v) for v in x)
-        if type(x) is dict:
-            return {k: value(v) for k, v in x.items()}
-        return x
+        return values[x.n] if type(x) is Slot else x
 
-    result = step.fn(*value(tuple(step.args)), **value(step.kwargs))
+    result = step.fn(*tree_map(value, tuple(step.args)), **tree_map(value, step.kwargs))
     if step.as_array:
         result = np.asarray(result)
     _store(step.results, result, values)

@@ -20,16 +20,16 @@ truth value, and effects outside the arrays (a tensor's ``.grad`` set, its ``.da
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
+from ..anomaly import user_line
 from .binding import Outside
 from .program import strided_view
 from .scalars import Scalar
 from .sources import check_truth
 from .steps import Slot, Step
 from .traced import Traced, local, plain, plain_tree
+from .trees import leaves, tree_map
 
 # numpy's functions that make arrays without an array argument (or from a plain one): while a
 # recording runs they make recorded arrays.
@@ -124,16 +124,13 @@ class Recorder(Outside):
         return view.slot
 
     def template(self, x):
-        """An argument written with slots for its arrays."""
+        """An argument written with slots for its arrays (and its recorded numbers)."""
+        return tree_map(self._slot_leaf, x)
+
+    def _slot_leaf(self, x):
         if isinstance(x, np.ndarray):
             return Slot(self.slot_of(x))
-        if type(x) is Scalar:
-            return Slot(x.slot)
-        if type(x) is tuple or type(x) is list:
-            return type(x)(self.template(v) for v in x)
-        if type(x) is dict:
-            return {k: self.template(v) for k, v in x.items()}
-        return x
+        return Slot(x.slot) if type(x) is Scalar else x
 
     # ----- calls -------------------------------------------------------------------------------
 
@@ -142,8 +139,8 @@ class Recorder(Outside):
         args_t, kwargs_t = self.template(tuple(args)), self.template(kwargs)
         plain_args, plain_kwargs = plain_tree(tuple(args)), plain_tree(kwargs)
         result = fn(*plain_args, **plain_kwargs)
-        given = [a for a in _arrays((plain_args, plain_kwargs))]
-        recorded = [a for a in _arrays((args, kwargs))]
+        given = _arrays((plain_args, plain_kwargs))
+        recorded = _arrays((args, kwargs))
         as_array = isinstance(result, np.generic)
         if as_array:  # a full reduction's numpy scalar: a 0-d array
             result = np.asarray(result)
@@ -199,7 +196,7 @@ class Recorder(Outside):
     def stop(self, reason: str) -> None:
         """What the run does cannot be replayed (``reason`` says what)."""
         if self.broken is None:
-            self.broken = f"{reason} {where()}"
+            self.broken = f"{reason} at {user_line()}"
 
     def __enter__(self):
         global _patched_by
@@ -246,24 +243,6 @@ def _root(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _arrays(x):
+def _arrays(x) -> list:
     """The ndarrays in nested tuples, lists and dicts, in order."""
-    if isinstance(x, np.ndarray):
-        yield x
-    elif type(x) is tuple or type(x) is list:
-        for v in x:
-            yield from _arrays(v)
-    elif type(x) is dict:
-        for v in x.values():
-            yield from _arrays(v)
-
-
-def where() -> str:
-    """'at file:line' of the innermost frame outside minigrad and numpy."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        name = frame.f_globals.get("__name__", "")
-        if not (name.startswith("minigrad") or name.startswith("numpy")):
-            return f"at {frame.f_code.co_filename}:{frame.f_lineno}"
-        frame = frame.f_back
-    return "inside minigrad"
+    return [leaf for leaf in leaves(x) if isinstance(leaf, np.ndarray)]

@@ -41,12 +41,13 @@ def read_grad(tensor: Tensor, recorded: np.ndarray) -> np.ndarray:
     raise GuardFailed
 
 
-def read_item(container, key, recorded):
-    """``container[key]`` now: a number as it is, an array of the recorded form."""
-    value = container.get(key) if type(container) is dict else container[key]
-    if isinstance(recorded, np.ndarray) and not (value is recorded or same_form(value, recorded)):
-        raise GuardFailed
-    return value
+def read_item(state: dict, key, recorded: np.ndarray) -> np.ndarray:
+    """``state[key]`` now (an optimizer's state array), of the recorded form. (Numbers are read
+    with ``operator.getitem``: any value goes.)"""
+    value = state.get(key)
+    if value is recorded or same_form(value, recorded):
+        return value
+    raise GuardFailed
 
 
 def check_truth(value, expected: bool) -> None:

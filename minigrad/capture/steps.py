@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .trees import leaves
+
 
 class Slot:
     """An array's place in a recording."""
@@ -37,14 +39,7 @@ class Step:
 
 def slots_in(x):
     """The slots in an argument (nested tuples, lists and dicts)."""
-    if type(x) is Slot:
-        yield x.n
-    elif type(x) is tuple or type(x) is list:
-        for v in x:
-            yield from slots_in(v)
-    elif type(x) is dict:
-        for v in x.values():
-            yield from slots_in(v)
+    return (leaf.n for leaf in leaves(x) if type(leaf) is Slot)
 
 
 def result_slots(results) -> list[int]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..tensor import KEPT_ARRAYS
 from .scalars import Scalar
+from .trees import tree_map
 
 # The recorder of this thread, or None (set by ``recorder.Recorder``).
 local = threading.local()
@@ -108,16 +109,14 @@ def plain(x):
 
 
 def plain_tree(x):
-    """``plain`` through tuples, lists and dicts."""
+    """``plain`` through tuples, lists and dicts (and a recorded number as its value)."""
+    return tree_map(_plain_leaf, x)
+
+
+def _plain_leaf(x):
     if isinstance(x, Traced):
         return _view(x, np.ndarray)
-    if type(x) is Scalar:
-        return x.value
-    if type(x) is tuple or type(x) is list:
-        return type(x)(plain_tree(v) for v in x)
-    if type(x) is dict:
-        return {k: plain_tree(v) for k, v in x.items()}
-    return x
+    return x.value if type(x) is Scalar else x
 
 
 # ----- ndarray methods and properties that compute: written down like numpy's functions ----------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .program import Program
-from .sources import check_keys, draw, read_data, read_grad, read_item, set_grad, set_item
+from .sources import check_keys, draw, read_data, read_grad, set_grad, set_item
 
 
 def _copy(value):
@@ -47,7 +47,7 @@ class Snapshot:
         for _, (read, args) in program.externals:
             if read is read_data or read is read_grad:
                 tensors[id(args[0])] = args[0]
-            elif read is read_item or (read is not None and type(args[0]) is dict):
+            elif read is not None and type(args[0]) is dict:  # state and group entries
                 dicts[id(args[0])] = args[0]
             elif read is None and isinstance(args[0], np.ndarray):
                 arrays[id(args[0])] = args[0]
