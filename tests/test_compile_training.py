@@ -44,6 +44,19 @@ OPTIMIZERS = [
 ]
 
 
+def training_step_of(model, optimizer, loss_fn=F.mse_loss):
+    """The step a PyTorch user writes: zero_grad, loss, backward, optimizer step."""
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 def train(model, optimizer, step, steps, scheduler=None):
     losses = []
     for _ in range(steps):
@@ -66,13 +79,7 @@ def twin_runs(make_model, make_optimizer, steps, schedule=True, loss_fn=None):
         optimizer = make_optimizer(model.parameters())
         scheduler = mg.optim.lr_scheduler.StepLR(optimizer, 97, 0.7) if schedule else None
 
-        def step(x, y, model=model, optimizer=optimizer):
-            optimizer.zero_grad()
-            loss = (loss_fn or F.mse_loss)(model(x), y)
-            loss.backward()
-            optimizer.step()
-            return loss
-
+        step = training_step_of(model, optimizer, loss_fn or F.mse_loss)
         run = mg.compile(step) if compiled else step
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no step of these may fall back to eager
@@ -177,14 +184,7 @@ def test_a_parameter_frozen_or_given_a_new_array_is_seen():
     model = mlp()
     optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
 
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = F.mse_loss(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    compiled = mg.compile(step)
+    compiled = mg.compile(training_step_of(model, optimizer))
     for _ in range(3):
         compiled(X, Y)
     first = model[0].weight
@@ -238,14 +238,7 @@ def test_check_mode_on_a_training_step():
     model = mlp()
     optimizer = mg.optim.Adam(model.parameters(), lr=0.01)
 
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = F.mse_loss(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    compiled = mg.compile(step, check=True)
+    compiled = mg.compile(training_step_of(model, optimizer), check=True)
     for _ in range(6):
         compiled(X, Y)  # each call replays and runs eagerly from the same state, and compares
 
@@ -291,17 +284,6 @@ def test_a_module_list_grown_between_calls_is_seen():
         forward(x), forward(x)
         model.layers.append(nn.Linear(2, 2))
         assert same_bits(forward(x).data, model(x).data)
-
-
-def training_step_of(model, optimizer):
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = F.mse_loss(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
 
 
 def test_dropout_in_training_replays_the_eager_randomness():

@@ -201,3 +201,29 @@ def test_compiled_per_example_gradients_replay_exactly():
             out = compiled(X, W)
     assert out.data.tobytes() == per_example(X, W).data.tobytes()
     assert [e.verified for e in compiled.recordings.values()] == [True]
+
+
+def test_argument_and_result_errors_name_the_fix():
+    with pytest.raises(mg.ArgumentError, match="vmap takes a function"):
+        mg.vmap(3)
+    with pytest.raises(mg.ArgumentError, match="chunk_size=0 must be a positive int"):
+        mg.vmap(lambda x: x, chunk_size=0)
+    with pytest.raises(mg.ArgumentError, match="in_axes=0 for a float; only tensors are batched"):
+        mg.vmap(lambda x, s: x * s)(X, 2.0)
+    with pytest.raises(mg.ArgumentError, match=r"in_axes=2 for a tensor of shape \(5, 3\)"):
+        mg.vmap(lambda x: x, in_axes=2)(X)
+    with pytest.raises(mg.BatchingError, match="returned a float; it must return tensors"):
+        mg.vmap(lambda x: 1.0)(X)
+    with pytest.raises(mg.BatchingError, match="out_axes=None for a batched result"):
+        mg.vmap(lambda x: x, out_axes=None)(X)
+
+
+def test_values_read_from_a_batched_index_or_labels_are_refused_not_guessed():
+    index = mg.tensor(np.array([0, 2, 1, 0, 2]))
+    with pytest.raises(mg.BatchingError, match="indexing reads the values of a batched tensor"):
+        mg.vmap(lambda x, i: x[i])(X, index)
+    logits = mg.tensor(rng.standard_normal((5, 4, 3)))
+    labels = mg.tensor(rng.integers(0, 3, (5, 4)))
+    weight = mg.tensor(np.ones(3))  # a class weight: the general path reads the labels
+    with pytest.raises(mg.BatchingError, match="a loss's labels reads the values"):
+        mg.vmap(lambda z, y: mg.nn.functional.cross_entropy(z, y, weight=weight))(logits, labels)
