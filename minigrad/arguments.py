@@ -7,8 +7,7 @@
   function of the differentiated arguments alone (``restricted``).
 - Reverse mode: ``with_leaves`` and ``recording_for_reverse`` mark the inputs of a grad, vjp or
   jacrev while ``f`` runs, so that forward mode can refuse them (``differentiated_in_reverse``).
-- Forward mode: ``tangent_inputs`` checks primals and tangents and makes the inputs that carry
-  the tangents (a leading batch axis of ``B`` directions).
+- Forward mode's inputs are in ``tangents.py``.
 - Flat vectors: ``FlatLayout`` sees arrays of several shapes as one vector of ``n`` elements,
   splits a vector (or a batch of them) back into the shapes and joins blocks into one;
   ``identity_rows`` gives rows of the ``n x n`` identity, one chunk at a time, and
@@ -26,7 +25,7 @@ from itertools import accumulate
 import numpy as np
 
 from .autodiff import mode, restore, switch_grad
-from .errors import ArgumentError, BackwardError, DTypeError, ShapeError
+from .errors import ArgumentError, DTypeError, ShapeError
 from .ops._tangents import mark_identity
 from .tensor import Tensor
 
@@ -274,6 +273,11 @@ class recording_for_reverse:  # noqa: N801 (used as a function: ``with recording
             _reverse_inputs.reset(self.token)
 
 
+def reverse_inputs() -> tuple[Tensor, ...]:
+    """The inputs of the enclosing reverse-mode transforms whose ``f`` is running."""
+    return _reverse_inputs.get()
+
+
 def differentiated_in_reverse(x: Tensor) -> bool:
     """Whether a recorded computation will be differentiated through ``x`` in reverse mode: it
     is an input of an enclosing grad/vjp/jacrev, or it was computed from a tensor that requires
@@ -282,82 +286,6 @@ def differentiated_in_reverse(x: Tensor) -> bool:
     if not is_recorded(x):
         return False
     return not x.is_leaf or any(x is leaf for leaf in _reverse_inputs.get())
-
-
-# ----- forward mode: inputs that carry tangents --------------------------------------------------
-
-
-def _tangent_batch(fname: str, primal: Tensor, tangent, batched: bool | None, position: int):
-    """The tangent with a leading batch axis; ``batched`` None: decide by its shape."""
-    if isinstance(tangent, Tensor):
-        t = tangent.data
-    else:
-        t = as_array(fname, tangent, f"the tangent of argument {position}")
-    if batched is None:
-        batched = t.shape != primal.shape and t.shape[1:] == primal.shape
-    if (t.shape[1:] if batched else t.shape) != primal.shape:
-        raise ShapeError(
-            f"{fname}: a tangent has shape {t.shape} but its primal has shape {primal.shape}; "
-            f"give a tangent of the primal's shape (or (k, *shape) for a batch of k)"
-        )
-    if t.dtype != primal.dtype:
-        t = t.astype(np.result_type(t.dtype, primal.dtype), copy=False)
-    return (t if batched else t[None]), batched
-
-
-def _describe(value) -> str:
-    shape = getattr(value, "shape", None)
-    return type(value).__name__ + ("" if shape is None else f" of shape {shape}")
-
-
-def tangent_inputs(fname: str, primals, tangents, batched=None, requires_grad=False):
-    """Fresh input Tensors carrying the tangents, with the batch size ``B`` and whether the
-    tangents came batched (``(k, *shape)``) or one per primal (``shape``, then ``B = 1``).
-
-    A primal that requires grad gives its value, unless a recorded computation is to be
-    differentiated through it: tangents are not recorded (no reverse-over-forward)."""
-    for name, value in (("primals", primals), ("tangents", tangents)):
-        if not isinstance(value, (tuple, list)):
-            raise ShapeError(
-                f"{fname}: {name} must be a tuple or list with one entry per argument of f, got "
-                f"{_describe(value)}; for a function of one argument write "
-                f"mg.{fname}(f, (x,), (v,))"
-            )
-    if len(primals) != len(tangents):
-        raise ShapeError(
-            f"{fname}: {len(primals)} primal(s) but {len(tangents)} tangent(s); give one tangent "
-            f"per primal"
-        )
-    xs, sizes, flags = [], set(), set()
-    forward_level = mode().forward_level
-    for i, (p, t) in enumerate(zip(primals, tangents)):
-        x = float_input(fname, p, i)
-        if x.tangent is not None or forward_level:
-            raise BackwardError(
-                f"{fname}: argument {i} already carries a tangent: forward mode does not nest; "
-                f"differentiate the inner function first, or use forward-over-reverse (mg.hvp)"
-            )
-        if x.requires_grad and differentiated_in_reverse(x):
-            raise BackwardError(
-                f"{fname}: argument {i} is being differentiated in reverse mode (it is an input "
-                f"of an enclosing mg.grad, mg.vjp or mg.jacrev, or was computed from a tensor "
-                f"that requires grad), and forward-mode results cannot be: their tangents are "
-                f"not recorded (reverse-over-forward is not supported); differentiate in "
-                f"reverse mode only (e.g. mg.jacrev(mg.grad(f))), put the reverse-mode "
-                f"transform inside the forward-mode one (forward-over-reverse), or pass "
-                f"x.detach() to use its value as a constant"
-            )
-        t, is_batched = _tangent_batch(fname, x, t, batched, i)
-        leaf = Tensor(x.data, requires_grad=requires_grad)
-        leaf.tangent = t
-        xs.append(leaf)
-        sizes.add(t.shape[0])
-        flags.add(is_batched)
-    if len(sizes) > 1 or len(flags) > 1:
-        raise ShapeError(
-            f"{fname}: every tangent needs the same batch size (leading axis), got {sorted(sizes)}"
-        )
-    return xs, (sizes.pop() if sizes else 1), (flags.pop() if flags else False)
 
 
 # ----- flat vectors ------------------------------------------------------------------------------
@@ -377,11 +305,13 @@ class FlatLayout:
         """``(shape, start, stop)`` of each array in the flat vector."""
         return zip(self.shapes, self.offsets[:-1], self.offsets[1:])
 
-    def split(self, vector) -> list[np.ndarray]:
+    def split(self, vector) -> list:
         """A flat vector (its last axis, of length ``n``; leading axes, such as a batch of
         directions, are kept) cut into arrays of the shapes: ``(*lead, n)`` gives
-        ``(*lead, *shape)`` each (views where numpy can)."""
-        vector = np.asarray(vector)
+        ``(*lead, *shape)`` each (views where numpy can; Tensors for a Tensor, by its
+        operations, which work under ``mg.vmap`` too)."""
+        if not isinstance(vector, Tensor):
+            vector = np.asarray(vector)
         lead = vector.shape[:-1]
         return [vector[..., a:b].reshape(lead + shape) for shape, a, b in self.slices()]
 

@@ -136,13 +136,14 @@ def apply_batched(prim, xs, params, now, apply):
             )
         # the whole batch of each batched parameter, one level down (the rule says so)
         params = {**params, **{k: params[k].value.data for k in held}, "batched": set(held)}
-    # Tangents of the level below (forward mode around vmap) ride on the values the rule computes
-    # with; a tangent of a batched value itself (forward mode started inside vmap) is not batched.
+    # Tangents ride on the values the rule computes with, at the bottom of the batch (forward
+    # mode inside vmap puts them there: batched_tangents.py); one set on a batched value itself
+    # would be lost.
     if now.forward_level and any(x.tangent is not None and level_of(x) == level for x in xs):
         raise BatchingError(
-            f"mg.vmap: {prim.__name__} meets a batched value in forward mode (jvp, hvp, hessian, "
-            f"jacfwd inside vmap), which is not batched yet; use reverse mode inside vmap "
-            f"(grad, jacrev) or put vmap inside the forward-mode transform"
+            f"mg.vmap: {prim.__name__} meets a batched value that carries a tangent of its own; "
+            f"start forward mode with mg.jvp (or jacfwd, hvp, hessian), which puts the tangents "
+            f"on the whole batch, instead of setting .tangent"
         )
     values, dims = [], []
     for x in xs:
@@ -214,6 +215,24 @@ def reduce_data(fn, t: Tensor, axes) -> Tensor:
     shifted = tuple(range(1, t.ndim + 1)) if axes is None else tuple(a + 1 for a in axes)
     with batching_level(level - 1):
         out = reduce_data(fn, t.data.value, shifted)
+    return batched(out, level)
+
+
+# ----- numpy computations of the values, batched --------------------------------------------------
+
+
+def along_data(fn, t: Tensor, axes) -> Tensor:
+    """``fn(data, axes)`` (numpy, no gradient: an argmax, a sort's permutation, a truth value)
+    along the axes ``axes`` (an int or a tuple, >= 0) of one example of ``t``, as a tensor:
+    batched when ``t`` is, computed for the whole batch at once one level down, where each axis
+    moves one place past the batch axis. ``fn`` must keep the axes before the first of ``axes``
+    (they hold the batch), as numpy's reductions and argsorts along an axis do."""
+    level = level_of(t)
+    if level == 0:
+        return constant(np.asarray(fn(t.data, axes)))
+    shifted = axes + 1 if type(axes) is int else tuple(a + 1 for a in axes)
+    with batching_level(level - 1):
+        out = along_data(fn, t.data.value, shifted)
     return batched(out, level)
 
 

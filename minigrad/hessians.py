@@ -29,10 +29,12 @@ from .arguments import (
     resolve_argnums,
     restricted,
     scalar_output,
-    tangent_inputs,
 )
-from .autodiff import enable_grad, forward_mode
+from .autodiff import enable_grad, forward_mode, mode
+from .batched_tangents import batch_elements, tangents_of
 from .errors import MinigradError, ShapeError
+from .functions import cat
+from .tangents import refuse_reverse_over_forward, tangent_inputs
 from .tensor import Tensor
 
 DEFAULT_MAX_MEMORY = 2**30  # bytes: 1 GiB for the Hessian and the tangents of one chunk
@@ -46,7 +48,8 @@ class HessianTooLarge(MinigradError, MemoryError):
 
 
 def gradient_tangents(gradients: Callable, inputs: Sequence[Tensor], batch: int) -> list:
-    """Forward-over-reverse: ``H @ v`` for each of ``batch`` directions, per input.
+    """Forward-over-reverse: ``H @ v`` for each of ``batch`` directions, per input, as Tensors
+    ``(batch, *x.shape)``.
 
     ``inputs`` carry tangents ``(batch, *x.shape)``; ``gradients()`` computes the gradient of a
     scalar with respect to each input (a Tensor, or None for none) with a backward pass, and runs
@@ -56,7 +59,7 @@ def gradient_tangents(gradients: Callable, inputs: Sequence[Tensor], batch: int)
     with forward_mode(grad_enabled=True):
         grads = gradients()
     return [
-        np.zeros((batch, *x.shape), x.dtype) if g is None or g.tangent is None else g.tangent
+        Tensor(np.zeros((batch, *x.shape), x.dtype)) if g is None else tangents_of(g, batch)
         for g, x in zip(grads, inputs)
     ]
 
@@ -67,6 +70,7 @@ def _hessian_vector_products(fname, f, primals, tangents, batched=None):
 
     def gradients():
         out = scalar_output(fname, call(fname, f, xs))
+        refuse_reverse_over_forward(fname, out)
         return autograd.grad(out, xs) if out.requires_grad else [None] * len(xs)
 
     return gradient_tangents(gradients, xs, B), batched
@@ -85,7 +89,7 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence):
     tensor([6., 0.])
     """
     products, batched = _hessian_vector_products("hvp", f, primals, tangents)
-    blocks = [Tensor(p if batched else p[0]) for p in products]
+    blocks = [p if batched else p[0] for p in products]
     return blocks[0] if len(blocks) == 1 else tuple(blocks)
 
 
@@ -113,6 +117,17 @@ def hessian_rows(
             H = np.empty((n, n), dtype)
         layout.join(blocks, lead=(stop - start,), out=H[start:stop])
     return np.empty((n, n), dtype) if H is None else H
+
+
+def _rows_joined(products: Callable, layout: FlatLayout, chunk: int, dtype) -> Tensor:
+    """``hessian_rows`` for products that are batched under ``mg.vmap`` (Tensors whose values
+    cannot be written into an array): the chunks of rows joined by operations."""
+    rows = []
+    for start in range(0, layout.n, chunk):
+        stop = min(start + chunk, layout.n)
+        blocks = products(identity_tangents(layout, start, stop, dtype))
+        rows.append(cat([block.reshape(stop - start, -1) for block in blocks], dim=1))
+    return cat(rows) if len(rows) > 1 else rows[0]
 
 
 # ----- memory ------------------------------------------------------------------------------------
@@ -233,7 +248,8 @@ def hessian(
         itemsize = np.dtype(dtype).itemsize
         g = restricted("hessian", f, args, nums)
 
-        result = n * n * itemsize
+        examples = batch_elements()  # under mg.vmap, one Hessian per example
+        result = n * n * itemsize * examples
         if result > max_memory:  # before the probe: a huge n fails without allocating
             raise HessianTooLarge(
                 f"hessian: {n} inputs give a {n} x {n} Hessian of {format_bytes(result)}, more "
@@ -249,19 +265,22 @@ def hessian(
             tape_size = sum(t.numel() for t in probe(g, xs)[2])
             if form is not None and len(tape_sizes) < 64:
                 tape_sizes[form] = tape_size
-        per_row = tangent_bytes_per_row(tape_size, n, itemsize)
+        per_row = tangent_bytes_per_row(tape_size, n, itemsize) * examples
         chunk = rows_per_pass("hessian", n, result, per_row, chunk_size, max_memory)
 
         def products(tangents):
             return _hessian_vector_products("hessian", g, tuple(xs), tuple(tangents), True)[0]
 
-        H = hessian_rows(products, layout, chunk, dtype)
+        if not mode().vmap_level:
+            H = Tensor(hessian_rows(lambda t: [p.data for p in products(t)], layout, chunk, dtype))
+        else:  # batched values: the rows are joined by operations (``hessian_rows`` writes arrays)
+            H = _rows_joined(products, layout, chunk, dtype)
         if flat:
-            return Tensor(H)
+            return H
         if isinstance(argnums, (int, np.integer)):
-            return Tensor(H.reshape(xs[0].shape * 2))
+            return H.reshape(xs[0].shape * 2)
         blocks = [
-            [Tensor(block.reshape(shape + block.shape[1:])) for block in layout.split(H[a:b])]
+            [block.reshape(shape + block.shape[1:]) for block in layout.split(H[a:b])]
             for shape, a, b in layout.slices()
         ]
         return tuple(tuple(row) for row in blocks)

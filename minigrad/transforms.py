@@ -26,13 +26,14 @@ from .arguments import (
     resolve_argnums,
     restricted,
     scalar_output,
-    tangent_inputs,
     tensor_output,
     with_leaves,
 )
 from .autodiff import forward_mode
+from .batched_tangents import tangents_of
 from .errors import ShapeError
 from .random import default_generator
+from .tangents import refuse_reverse_over_forward, tangent_inputs
 from .tensor import Tensor
 
 # ----- reverse mode ------------------------------------------------------------------------------
@@ -126,13 +127,13 @@ def vjp(f: Callable, *primals):
 
 
 def _push_tangents(fname: str, f, primals, tangents, batched=None):
-    """Run ``f`` in forward mode; return (output, its tangent batch, whether batched)."""
+    """Run ``f`` in forward mode; return (output, its tangents, whether they came batched):
+    a Tensor of shape ``(k, *out.shape)`` for a batch of ``k`` directions, else ``out.shape``."""
     xs, B, batched = tangent_inputs(fname, primals, tangents, batched)
     with forward_mode():
         out = tensor_output(fname, call(fname, f, xs))
-    t_out = out.tangent if out.tangent is not None else np.zeros((B, *out.shape), out.dtype)
-    out.tangent = None
-    return out, t_out, batched
+    refuse_reverse_over_forward(fname, out)
+    return out, tangents_of(out, B, directions=batched), batched
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence):
@@ -148,8 +149,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence):
     >>> slope.item()
     2.0
     """
-    out, t_out, batched = _push_tangents("jvp", f, primals, tangents)
-    return out, Tensor(t_out if batched else t_out[0])
+    out, t_out, _ = _push_tangents("jvp", f, primals, tangents)
+    return out, t_out
 
 
 def _forward_jacobian(fname: str, f, argnums, args):
@@ -162,8 +163,8 @@ def _forward_jacobian(fname: str, f, argnums, args):
     out, t_out, _ = _push_tangents(
         fname, restricted(fname, f, args, nums), tuple(xs), tuple(tangents), batched=True
     )
-    jac = np.moveaxis(t_out, 0, -1)  # out.shape + (n,)
-    return match_argnums(argnums, [Tensor(block) for block in layout.split(jac)])
+    jac = t_out.movedim(0, -1)  # out.shape + (n,)
+    return match_argnums(argnums, layout.split(jac))
 
 
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:

@@ -29,7 +29,10 @@ LAYERS = [
             "minigrad.devices",
         ],
     ),  # fmt: skip
-    ("primitives", ["minigrad.batching", "minigrad.primitive", "minigrad.ops"]),
+    (
+        "primitives",
+        ["minigrad.batching", "minigrad.batched_tangents", "minigrad.primitive", "minigrad.ops"],
+    ),  # fmt: skip
     (
         "functions",
         ["minigrad.functions", "minigrad.creation", "minigrad.random", "minigrad.linalg"],
@@ -39,6 +42,7 @@ LAYERS = [
         "tools",
         [
             "minigrad.arguments",
+            "minigrad.tangents",
             "minigrad.transforms",
             "minigrad.hessians",
             "minigrad.checking",

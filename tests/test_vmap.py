@@ -135,11 +135,6 @@ def test_random_draws_are_refused_or_shared_as_randomness_says():
     np.testing.assert_allclose(out.data[kept], 2 * X.data[kept])
 
 
-def test_forward_mode_inside_vmap_is_refused_clearly():
-    with pytest.raises(mg.BatchingError, match="forward mode.*not batched yet"):
-        mg.vmap(lambda x: mg.jvp(lambda t: t.sin(), (x,), (mg.ones_like(x),))[1])(X)
-
-
 def test_per_example_gradients_through_max_split_ties_as_eagerly():
     x = mg.tensor(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]]))
     g = mg.vmap(mg.grad(lambda v: v.max()))(x)
