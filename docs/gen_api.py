@@ -30,6 +30,7 @@ API_MD = DOCS / "api.md"
 NAMESPACES = [
     ("mg", "minigrad"),
     ("mg.autograd", "minigrad.autograd"),
+    ("mg.func", "minigrad.func"),
     ("mg.nn", "minigrad.nn"),
     ("mg.nn.functional", "minigrad.nn.functional"),
     ("mg.nn.init", "minigrad.nn.init"),

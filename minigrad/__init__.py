@@ -69,6 +69,7 @@ from . import curvature, nn, optim, utils, viz  # noqa: E402  (build on everythi
 from .capture import CompileError, CompileWarning, compile
 from .batching import BatchingError, BatchingWarning
 from .vectorize import vmap
+from . import func  # torch.func: functional_call, vmap, grad, grad_and_value, ...
 
 from . import memory
 

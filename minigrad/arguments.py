@@ -28,6 +28,7 @@ from .autodiff import mode, restore, switch_grad
 from .errors import ArgumentError, DTypeError, ShapeError
 from .ops._tangents import mark_identity
 from .tensor import Tensor
+from .trees import refilled, tree_map
 
 # ----- the function's form ----------------------------------------------------------------------
 
@@ -136,9 +137,10 @@ def as_array(fname: str, value, what: str) -> np.ndarray:
         shapes = ", ".join(str(_shape(entry)) for entry in value)
         raise ShapeError(
             f"{fname}: {what} is a {type(value).__name__} of {len(value)} entries of shapes "
-            f"{shapes}, which is not one array; minigrad differentiates arrays, not lists of "
-            f"them: pass the entries as separate arguments of f and name them all in argnums "
-            f"(f(W, b) with argnums=(0, 1) instead of f([W, b])), or concatenate them"
+            f"{shapes}, which is not one array; pass the entries as separate arguments of f "
+            f"and name them all in argnums (f(W, b) with argnums=(0, 1) instead of f([W, b])), "
+            f"or concatenate them (mg.grad, mg.vjp and mg.jacrev also take a list, tuple or "
+            f"dict of Tensors, and give one gradient per entry)"
         )
     if data is None or data.dtype.kind not in "biufc":
         raise DTypeError(
@@ -195,6 +197,29 @@ def scalar_output(
     return out
 
 
+def split_aux(fname: str, result, has_aux: bool, nested: bool = False) -> tuple:
+    """``(output, aux)`` from what ``f`` returned: with ``has_aux`` it must be that pair, and
+    ``aux`` comes back as values (detached: it is not differentiated), unless the transform is
+    itself being differentiated (``nested``); without, ``(result, None)``."""
+    if not has_aux:
+        return result, None
+    if type(result) is not tuple or len(result) != 2:
+        raise ArgumentError(
+            f"{fname}: has_aux=True needs the function to return a pair (output, aux), got "
+            f"{describe(result)}"
+        )
+    out, aux = result
+    if not nested:
+        aux = tree_map(lambda t: t.detach() if isinstance(t, Tensor) else t, aux)
+    return out, aux
+
+
+def describe(value) -> str:
+    """A value's type, and its shape if it has one, for an error message."""
+    shape = getattr(value, "shape", None)
+    return type(value).__name__ + ("" if shape is None else f" of shape {shape}")
+
+
 def substituted(args: Sequence, nums: Sequence[int], values: Sequence) -> list:
     """``args`` as a list, with ``values`` in the positions ``nums``."""
     full = list(args)
@@ -236,8 +261,9 @@ def with_leaves(fname: str, args, argnums):
     """
     nums = resolve_argnums(fname, argnums, len(args))
     leaves, nested, recording = [], False, mode().grad_enabled
-    for i in nums:
-        value = args[i]
+
+    def leaf(value, i):
+        nonlocal nested
         x = float_input(fname, value, i)
         if recording and x.requires_grad:  # already recorded (is_recorded)
             nested = True
@@ -247,7 +273,33 @@ def with_leaves(fname: str, args, argnums):
         else:  # a Tensor float_input just made from a number or an array
             x.requires_grad_(True)
         leaves.append(x)
-    return substituted(args, nums, leaves), leaves, nested
+        return x
+
+    replaced = [
+        tree_map(lambda v, i=i: leaf(v, i), args[i]) if is_tree(args[i]) else leaf(args[i], i)
+        for i in nums
+    ]
+    return substituted(args, nums, replaced), leaves, nested
+
+
+def is_tree(value) -> bool:
+    """Whether a differentiated argument is a container differentiated leaf by leaf (JAX's
+    pytrees, ``torch.func``'s dicts of parameters): a dict, or a tuple or list that holds a
+    Tensor or a dict. A list of numbers or arrays stays one array."""
+    if type(value) is dict:
+        return True
+    if type(value) is tuple or type(value) is list:
+        return any(isinstance(v, Tensor) or is_tree(v) for v in value)
+    return False
+
+
+def per_argument(args, argnums, flat: Sequence):
+    """Values for the flat ``leaves`` of ``with_leaves`` (gradients, Jacobians) grouped as the
+    differentiated arguments are (a dict's gradient is a dict), then by ``match_argnums``."""
+    values = iter(flat)
+    nums = resolve_argnums("", argnums, len(args))
+    grouped = [refilled(args[i], values) if is_tree(args[i]) else next(values) for i in nums]
+    return match_argnums(argnums, grouped)
 
 
 class recording_for_reverse:  # noqa: N801 (used as a function: ``with recording_for_reverse(..)``)

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arguments import as_array, differentiated_in_reverse, float_input, reverse_inputs
+from .arguments import (
+    as_array,
+    describe,
+    differentiated_in_reverse,
+    float_input,
+    reverse_inputs,
+)
 from .autodiff import mode
 from .backward import toposort
 from .batched_tangents import carrying
@@ -40,11 +46,6 @@ def _tangent_batch(fname: str, primal: Tensor, tangent, batched: bool | None, po
     return (t if batched else t[None]), batched
 
 
-def _describe(value) -> str:
-    shape = getattr(value, "shape", None)
-    return type(value).__name__ + ("" if shape is None else f" of shape {shape}")
-
-
 def tangent_inputs(fname: str, primals, tangents, batched=None, requires_grad=False):
     """Fresh input Tensors carrying the tangents, with the batch size ``B`` and whether the
     tangents came batched (``(k, *shape)``) or one per primal (``shape``, then ``B = 1``).
@@ -55,7 +56,7 @@ def tangent_inputs(fname: str, primals, tangents, batched=None, requires_grad=Fa
         if not isinstance(value, (tuple, list)):
             raise ShapeError(
                 f"{fname}: {name} must be a tuple or list with one entry per argument of f, got "
-                f"{_describe(value)}; for a function of one argument write "
+                f"{describe(value)}; for a function of one argument write "
                 f"mg.{fname}(f, (x,), (v,))"
             )
     if len(primals) != len(tangents):

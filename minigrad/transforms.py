@@ -21,11 +21,14 @@ from .arguments import (
     call,
     float_input,
     identity_tangents,
+    is_tree,
     match_argnums,
+    per_argument,
     recording_for_reverse,
     resolve_argnums,
     restricted,
     scalar_output,
+    split_aux,
     tensor_output,
     with_leaves,
 )
@@ -42,11 +45,16 @@ from .tensor import Tensor
 _REDUCE_OR_USE_JACREV = "use mg.jacrev or mg.vjp for non-scalar outputs, or reduce it (e.g. .sum())"
 
 
-def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def value_and_grad(
+    f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable:
     """``f`` -> a function returning ``(f(*args), gradient)``.
 
     ``f`` must return a scalar. The gradient has the shape of the argument (a tuple of them when
-    ``argnums`` is a tuple). Arguments may be Tensors, arrays or Python numbers.
+    ``argnums`` is a tuple; a dict, tuple or list of Tensors gets one of the same nesting, as
+    JAX's pytrees and ``torch.func``'s dicts of parameters). Arguments may be Tensors, arrays or
+    Python numbers. With ``has_aux=True``, ``f`` returns ``(scalar, aux)`` and the result is
+    ``((value, aux), gradient)``, ``aux`` not differentiated (JAX's convention).
 
     >>> import minigrad as mg
     >>> value, slope = mg.value_and_grad(lambda x: x**3)(2.0)
@@ -56,33 +64,35 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     argnums_tuple("grad", argnums)
 
     def value_and_grad_f(*args, **kwargs):
-        out, grads, nested = _recorded_gradients(f, argnums, args, kwargs)
+        out, grads, nested, aux = _recorded_gradients(f, argnums, args, kwargs, has_aux)
         if not nested:  # its graph is gone: hand back a plain value (with its tangent, if any)
             out, tangent = Tensor(out.data), out.tangent
             out.tangent = tangent
-        return out, grads
+        return ((out, aux) if has_aux else out), grads
 
     return value_and_grad_f
 
 
-def _recorded_gradients(f, argnums, args, kwargs):
-    """``(out, gradients, nested)``: ``f`` recorded on leaves for its ``argnums`` arguments,
-    and one backward pass (see ``with_leaves`` for ``nested``)."""
+def _recorded_gradients(f, argnums, args, kwargs, has_aux=False):
+    """``(out, gradients, nested, aux)``: ``f`` recorded on leaves for its ``argnums``
+    arguments, and one backward pass (see ``with_leaves`` for ``nested``)."""
     args, leaves, nested = with_leaves("grad", args, argnums)
     with recording_for_reverse(leaves):
-        out = call("grad", f, args, kwargs)
+        out, aux = split_aux("grad", call("grad", f, args, kwargs), has_aux, nested)
     scalar_output("grad", out, advice=_REDUCE_OR_USE_JACREV)
     if out.requires_grad:
         grads = autograd.grad(out, leaves, create_graph=nested)
     else:  # f does not depend on its arguments
         grads = [Tensor(np.zeros_like(x.data)) for x in leaves]
-    return out, match_argnums(argnums, grads), nested
+    return out, per_argument(args, argnums, grads), nested, aux
 
 
-def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """``f`` -> a function returning the gradient of the scalar ``f`` at its arguments.
 
-    Shape: that of argument ``argnums`` (a tuple of gradients for a tuple ``argnums``).
+    Shape: that of argument ``argnums`` (a tuple of gradients for a tuple ``argnums``; for a
+    dict, tuple or list of Tensors, the same nesting of gradients). With ``has_aux=True``, ``f``
+    returns ``(scalar, aux)`` and the result is ``(gradient, aux)``.
 
     >>> import minigrad as mg
     >>> mg.grad(lambda x: (x * x).sum())(mg.tensor([1.0, 2.0]))
@@ -91,20 +101,24 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     argnums_tuple("grad", argnums)
 
     def grad_f(*args, **kwargs):
-        return _recorded_gradients(f, argnums, args, kwargs)[1]
+        _, grads, _, aux = _recorded_gradients(f, argnums, args, kwargs, has_aux)
+        return (grads, aux) if has_aux else grads
 
     return grad_f
 
 
-def vjp(f: Callable, *primals):
+def vjp(f: Callable, *primals, has_aux: bool = False):
     """``(f(*primals), vjp_fn)``: ``vjp_fn(u)`` is the cotangent ``u^T J`` for each primal.
 
     ``u`` has the output's shape; ``vjp_fn`` returns a tuple with one array per primal, shaped
-    like it. It can be called many times.
+    like it (a dict, tuple or list of Tensors gets the same nesting). It can be called many
+    times. With ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
+    ``(output, vjp_fn, aux)``.
     """
-    args, leaves, nested = with_leaves("vjp", primals, tuple(range(len(primals))))
+    everything = tuple(range(len(primals)))
+    args, leaves, nested = with_leaves("vjp", primals, everything)
     with recording_for_reverse(leaves):
-        out = call("vjp", f, args)
+        out, aux = split_aux("vjp", call("vjp", f, args), has_aux, nested)
 
     def vjp_fn(cotangent):
         if isinstance(cotangent, Tensor):
@@ -117,77 +131,84 @@ def vjp(f: Callable, *primals):
                 f"pass one of the output's shape"
             )
         if not out.requires_grad:
-            return tuple(Tensor(np.zeros_like(x.data)) for x in leaves)
-        return autograd.grad(out, leaves, grad_output=u, retain_graph=True, create_graph=nested)
+            cotangents = [Tensor(np.zeros_like(x.data)) for x in leaves]
+        else:
+            cotangents = autograd.grad(out, leaves, grad_output=u, retain_graph=True,
+                                       create_graph=nested)  # fmt: skip
+        return per_argument(args, everything, cotangents)
 
-    return out, vjp_fn
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
 # ----- forward mode ------------------------------------------------------------------------------
 
 
-def _push_tangents(fname: str, f, primals, tangents, batched=None):
-    """Run ``f`` in forward mode; return (output, its tangents, whether they came batched):
-    a Tensor of shape ``(k, *out.shape)`` for a batch of ``k`` directions, else ``out.shape``."""
+def _push_tangents(fname: str, f, primals, tangents, batched=None, has_aux=False):
+    """Run ``f`` in forward mode; return (output, its tangents, whether they came batched, the
+    aux of ``has_aux``): tangents as a Tensor of shape ``(k, *out.shape)`` for a batch of ``k``
+    directions, else ``out.shape``."""
     xs, B, batched = tangent_inputs(fname, primals, tangents, batched)
     with forward_mode():
-        out = tensor_output(fname, call(fname, f, xs))
+        out, aux = split_aux(fname, call(fname, f, xs), has_aux)
+        out = tensor_output(fname, out)
     refuse_reverse_over_forward(fname, out)
-    return out, tangents_of(out, B, directions=batched), batched
+    return out, tangents_of(out, B, directions=batched), batched, aux
 
 
-def jvp(f: Callable, primals: Sequence, tangents: Sequence):
+def jvp(f: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
     """Forward mode: ``(f(*primals), J @ tangents)``, the directional derivative.
 
     ``primals`` and ``tangents`` are tuples (or lists) with one entry per argument of ``f``,
     as in JAX: ``mg.jvp(f, (x,), (v,))``. A tangent has its primal's shape, or all have shape
     ``(k, *primal.shape)`` for a batch of ``k`` directions pushed in one pass (then the output
-    tangent has shape ``(k, *out.shape)``).
+    tangent has shape ``(k, *out.shape)``). With ``has_aux=True``, ``f`` returns ``(output,
+    aux)`` and the result is ``(output, tangent, aux)``.
 
     >>> import minigrad as mg
     >>> out, slope = mg.jvp(mg.sin, (0.0,), (2.0,))
     >>> slope.item()
     2.0
     """
-    out, t_out, _ = _push_tangents("jvp", f, primals, tangents)
-    return out, t_out
+    out, t_out, _, aux = _push_tangents("jvp", f, primals, tangents, has_aux=has_aux)
+    return (out, t_out, aux) if has_aux else (out, t_out)
 
 
-def _forward_jacobian(fname: str, f, argnums, args):
-    """The Jacobian of ``f`` in its ``argnums`` arguments at ``args``: one forward pass, the
-    identity's rows as a batch of tangents."""
+def _forward_jacobian(fname: str, f, argnums, args, has_aux=False):
+    """The Jacobian of ``f`` in its ``argnums`` arguments at ``args`` (and the aux of
+    ``has_aux``): one forward pass, the identity's rows as a batch of tangents."""
     nums = resolve_argnums(fname, argnums, len(args))
     xs = [float_input(fname, args[i], i) for i in nums]
     layout = FlatLayout([x.shape for x in xs])
     tangents = identity_tangents(layout, 0, layout.n)
-    out, t_out, _ = _push_tangents(
-        fname, restricted(fname, f, args, nums), tuple(xs), tuple(tangents), batched=True
-    )
+    g = restricted(fname, f, args, nums)
+    _, t_out, _, aux = _push_tangents(fname, g, tuple(xs), tuple(tangents), True, has_aux)
     jac = t_out.movedim(0, -1)  # out.shape + (n,)
-    return match_argnums(argnums, layout.split(jac))
+    return match_argnums(argnums, layout.split(jac)), aux
 
 
-def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """``f`` -> its Jacobian by forward mode: shape ``out.shape + x.shape``, from one pass with
-    the identity's rows as a batch of tangents. Cheaper than ``jacrev`` when inputs are few."""
+    the identity's rows as a batch of tangents. Cheaper than ``jacrev`` when inputs are few.
+    With ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is ``(jacobian,
+    aux)``."""
     argnums_tuple("jacfwd", argnums)
 
     def jacfwd_f(*args):
-        return _forward_jacobian("jacfwd", f, argnums, args)
+        jacobian, aux = _forward_jacobian("jacfwd", f, argnums, args, has_aux)
+        return (jacobian, aux) if has_aux else jacobian
 
     return jacfwd_f
 
 
-def _reverse_jacobian(fname: str, out, leaves, nested: bool, argnums):
-    """The Jacobian of the recorded ``out`` in ``leaves``: one backward pass per element of
-    ``out``, the graph kept between them."""
+def _reverse_jacobian(fname: str, out, args, leaves, nested: bool, argnums):
+    """The Jacobian of the recorded ``out`` in ``leaves`` (the arguments ``argnums`` of
+    ``args``): one backward pass per element of ``out``, the graph kept between them."""
     from .functions import stack
 
     out = tensor_output(fname, out)
     if not out.requires_grad:
-        return match_argnums(
-            argnums, [Tensor(np.zeros(out.shape + x.shape, x.dtype)) for x in leaves]
-        )
+        zeros = [Tensor(np.zeros(out.shape + x.shape, x.dtype)) for x in leaves]
+        return per_argument(args, argnums, zeros)
     rows = [[] for _ in leaves]
     for k in range(out.numel()):
         u = np.zeros(out.numel(), out.dtype)
@@ -198,22 +219,23 @@ def _reverse_jacobian(fname: str, out, leaves, nested: bool, argnums):
                               retain_graph=True, create_graph=nested)  # fmt: skip
         for r, g in zip(rows, grads):
             r.append(g)
-    return match_argnums(
-        argnums, [stack(r).reshape(out.shape + x.shape) for r, x in zip(rows, leaves)]
-    )
+    blocks = [stack(r).reshape(out.shape + x.shape) for r, x in zip(rows, leaves)]
+    return per_argument(args, argnums, blocks)
 
 
-def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """``f`` -> its Jacobian by reverse mode: shape ``out.shape + x.shape``, one backward pass
     per output element (the graph is kept between them). Cheaper than ``jacfwd`` when outputs
-    are few."""
+    are few. A dict, tuple or list argument of Tensors gets Jacobians of the same nesting. With
+    ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is ``(jacobian, aux)``."""
     argnums_tuple("jacrev", argnums)
 
     def jacrev_f(*args):
         args, leaves, nested = with_leaves("jacrev", args, argnums)
         with recording_for_reverse(leaves):
-            out = call("jacrev", f, args)
-        return _reverse_jacobian("jacrev", out, leaves, nested, argnums)
+            out, aux = split_aux("jacrev", call("jacrev", f, args), has_aux, nested)
+        jacobian = _reverse_jacobian("jacrev", out, args, leaves, nested, argnums)
+        return (jacobian, aux) if has_aux else jacobian
 
     return jacrev_f
 
@@ -239,10 +261,11 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto") 
         full, leaves, nested = with_leaves("jacobian", args, argnums)
         with recording_for_reverse(leaves):
             out = tensor_output("jacobian", call("jacobian", f, full))
-        if sum(x.numel() for x in leaves) > out.numel():
-            return _reverse_jacobian("jacobian", out, leaves, nested, argnums)
+        trees = any(is_tree(args[i]) for i in resolve_argnums("jacobian", argnums, len(args)))
+        if trees or sum(x.numel() for x in leaves) > out.numel():  # (forward: Tensors only)
+            return _reverse_jacobian("jacobian", out, full, leaves, nested, argnums)
         del out, full, leaves  # free the recording before the forward pass
         default_generator.rng.bit_generator.state = random_state
-        return _forward_jacobian("jacobian", f, argnums, args)
+        return _forward_jacobian("jacobian", f, argnums, args)[0]
 
     return jacobian_f

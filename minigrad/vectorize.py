@@ -17,6 +17,7 @@ from .autodiff import batching_level, mode
 from .batching import BatchingError, batched, level_of
 from .errors import ArgumentError
 from .tensor import Tensor
+from .trees import tree_map_with
 
 _RANDOMNESS = ("error", "different", "same")
 
@@ -78,17 +79,6 @@ def _call(f, args, axes, out_axes, size, randomness):
     return _unbatched(out, out_axes, level, size)
 
 
-def _tree(fn, x, axes, *extra):
-    """``fn(leaf, axis, *extra)`` over the tensors of ``x`` with ``axes`` matching its nesting."""
-    if type(x) in (tuple, list):
-        spread = axes if type(axes) in (tuple, list) else (axes,) * len(x)
-        return type(x)(_tree(fn, v, a, *extra) for v, a in zip(x, spread, strict=True))
-    if type(x) is dict:
-        spread = axes if type(axes) is dict else {k: axes for k in x}
-        return {k: _tree(fn, v, spread[k], *extra) for k, v in x.items()}
-    return fn(x, axes, *extra)
-
-
 def _sizes(args, axes, sizes):
     def size(x, axis):
         if axis is not None:
@@ -105,7 +95,7 @@ def _sizes(args, axes, sizes):
             sizes.add(x.shape[axis])
         return x
 
-    _tree(size, args, axes)
+    tree_map_with(size, args, axes)
 
 
 def _batched(args, axes, level):
@@ -114,7 +104,7 @@ def _batched(args, axes, level):
             return x
         return batched(functions.movedim(x, axis, 0), level)
 
-    return _tree(wrap, args, axes)
+    return tree_map_with(wrap, args, axes)
 
 
 def _unbatched(out, out_axes, level, size):
@@ -132,7 +122,7 @@ def _unbatched(out, out_axes, level, size):
             raise BatchingError("vmap: out_axes=None for a batched result is not supported")
         return functions.movedim(value, 0, axis)
 
-    return _tree(unwrap, out, out_axes)
+    return tree_map_with(unwrap, out, out_axes)
 
 
 def _slice(args, axes, start, stop):
@@ -142,7 +132,7 @@ def _slice(args, axes, start, stop):
         index = (slice(None),) * (axis % x.ndim) + (slice(start, stop),)
         return x[index]
 
-    return _tree(cut, args, axes)
+    return tree_map_with(cut, args, axes)
 
 
 def _joined(chunks, out_axes):

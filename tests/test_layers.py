@@ -17,7 +17,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "minigrad"
 
 # Bottom up. A module belongs to the layer of the longest prefix that names it.
 LAYERS = [
-    ("errors", ["minigrad.errors"]),
+    ("errors", ["minigrad.errors", "minigrad.trees"]),
     ("engine", ["minigrad.autodiff", "minigrad.anomaly", "minigrad.backward"]),
     (
         "tensor",
@@ -57,6 +57,7 @@ LAYERS = [
             "minigrad.memory",
             "minigrad.capture",
             "minigrad.vectorize",
+            "minigrad.func",
         ],
     ),  # fmt: skip
     ("top", ["minigrad", "minigrad.demo"]),

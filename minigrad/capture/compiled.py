@@ -32,12 +32,12 @@ import numpy as np
 
 from ..autodiff import mode, recording_into
 from ..tensor import Tensor, constant
+from ..trees import leaves, tree_map
 from .program import CompileError, Program
 from .recorder import MAKERS, Recorder
 from .sources import GuardFailed
 from .traced import active, plain
 from .transaction import Snapshot
-from .trees import leaves, tree_map
 
 EAGER = "eager"  # a cache entry for a form whose recording cannot be replayed
 

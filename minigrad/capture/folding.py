@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..trees import tree_map
 from .steps import Slot, Step, result_slots, slots_in
-from .trees import tree_map
 
 # ndarray methods that only reshape, view, copy or read
 _PURE_METHODS = {

@@ -23,13 +23,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..anomaly import user_line
+from ..trees import leaves, tree_map
 from .binding import Outside
 from .program import strided_view
 from .scalars import Scalar
 from .sources import check_truth
 from .steps import Slot, Step
 from .traced import Traced, local, plain, plain_tree
-from .trees import leaves, tree_map
 
 # numpy's functions that make arrays without an array argument (or from a plain one): while a
 # recording runs they make recorded arrays.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .trees import leaves
+from ..trees import leaves
 
 
 class Slot:

@@ -19,8 +19,8 @@ import threading
 import numpy as np
 
 from ..tensor import KEPT_ARRAYS
+from ..trees import tree_map
 from .scalars import Scalar
-from .trees import tree_map
 
 # The recorder of this thread, or None (set by ``recorder.Recorder``).
 local = threading.local()

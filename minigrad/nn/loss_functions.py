@@ -15,11 +15,11 @@ import warnings
 import numpy as np
 
 from .. import ops
-from ..batching import BatchedArray, values_of, whole_batch
+from ..batching import BatchedArray, map_data, values_of, whole_batch
 from ..errors import DTypeError, IndexingError, OpError, ShapeError
 from ..functions import as_tensor, broadcasts_to, exp, log, log1p, relu, where
 from ..primitive import apply
-from ..tensor import Tensor
+from ..tensor import Tensor, constant
 
 __all__ = [
     "nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -85,11 +85,13 @@ def _class_axis(loss: str, input: Tensor) -> int:
     return 0 if input.ndim == 1 else 1
 
 
-def _labels(loss: str, input: Tensor, target, ignore_index: int) -> tuple[np.ndarray, bool]:
+def _labels(loss: str, input: Tensor, target, ignore_index: int) -> tuple:
     """``target`` as an integer array of shape (N, d1, ...) with labels in [0, C) or
     ``ignore_index``, and whether every label is in [0, C) (then none is ignored, unless
-    ``ignore_index`` is a class); clear errors otherwise."""
-    labels = values_of(target, "a loss's labels")
+    ``ignore_index`` is a class); clear errors otherwise. Labels batched under ``mg.vmap`` (each
+    example its own) stay the batched Tensor, their values checked for the whole batch."""
+    batched = isinstance(target, Tensor) and type(target.data) is BatchedArray
+    labels = whole_batch(target.data) if batched else values_of(target, "a loss's labels")
     if labels.dtype.kind not in "iu":
         raise DTypeError(
             f"{loss}: target must hold integer class labels, got dtype {labels.dtype}"
@@ -97,16 +99,17 @@ def _labels(loss: str, input: Tensor, target, ignore_index: int) -> tuple[np.nda
         )
     axis = _class_axis(loss, input)
     expected = () if axis == 0 else (input.shape[0],) + input.shape[2:]
-    if labels.shape != expected:
+    shape = target.shape if batched else labels.shape
+    if shape != expected:
         raise ShapeError(
-            f"{loss}: input of shape {input.shape} and target of shape {labels.shape}: the "
+            f"{loss}: input of shape {input.shape} and target of shape {shape}: the "
             f"target must hold one class label per sample, shape {expected}"
         )
     classes = input.shape[axis]
     # NOTE: the smallest and the largest label first: two reductions, where the mask of bad
     # labels is five operations (this runs on every training step).
     if not labels.size or (_smallest(labels, None) >= 0 and _largest(labels, None) < classes):
-        return labels, True
+        return (target if batched else labels), not batched
     bad = ((labels < 0) | (labels >= classes)) & (labels != ignore_index)
     if bad.any():
         raise IndexingError(
@@ -114,7 +117,7 @@ def _labels(loss: str, input: Tensor, target, ignore_index: int) -> tuple[np.nda
             f"(input of shape {input.shape}); labels must be in [0, {classes - 1}] or "
             f"ignore_index={ignore_index}"
         )
-    return labels, False
+    return (target if batched else labels), False
 
 
 _smallest, _largest = np.minimum.reduce, np.maximum.reduce  # (labels, axis=None): of all
@@ -132,9 +135,11 @@ def _class_weight(loss: str, weight, input: Tensor, classes: int) -> Tensor | No
     return weight
 
 
-def _picked(logp: Tensor, labels: np.ndarray, weight: Tensor | None, ignore_index: int):
+def _picked(logp: Tensor, labels, weight: Tensor | None, ignore_index: int):
     """(-w[y] * logp[..., y, ...] per sample (0 where ignored), the mean's denominator: the
     sum of w[y], or the count, over the samples not ignored)."""
+    if isinstance(labels, Tensor):
+        return _picked_by_mask(logp, labels, weight, ignore_index)
     keep = labels != ignore_index
     ignored = not keep.all()
     safe = np.where(keep, labels, 0) if ignored else labels
@@ -152,6 +157,24 @@ def _picked(logp: Tensor, labels: np.ndarray, weight: Tensor | None, ignore_inde
     if w is None:
         return losses, int(keep.sum())
     return losses, (where(keep, w, 0.0) if ignored else w).sum()
+
+
+def _picked_by_mask(logp: Tensor, labels: Tensor, weight: Tensor | None, ignore_index: int):
+    """``_picked`` for labels batched under ``mg.vmap``, whose values differ per example and
+    cannot index: each label's class chosen by a one-hot mask (``map_data``) instead."""
+    axis = 0 if logp.ndim == 1 else 1
+    classes = logp.shape[axis]
+    ids = np.arange(classes).reshape((classes,) + (1,) * (logp.ndim - axis - 1))
+    chosen = map_data(np.equal, labels.unsqueeze(axis), constant(ids))
+    keep = map_data(np.not_equal, labels, constant(np.asarray(ignore_index)))
+    losses = -where(chosen, logp, 0.0).sum(axis)
+    if weight is not None:
+        w = where(chosen, weight.reshape(ids.shape), 0.0).sum(axis)
+        losses = losses * w
+    losses = where(keep, losses, 0.0)  # (an ignored label chose no class: its loss is +0.0)
+    if weight is None:
+        return losses, keep.sum()
+    return losses, where(keep, w, 0.0).sum()
 
 
 def _mean(total: Tensor, count) -> Tensor:
@@ -228,7 +251,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     if label_smoothing:
         smooth = -((logp if weight_b is None else logp * weight_b).sum(axis))
         keep = labels != ignore_index
-        if not keep.all():
+        if isinstance(keep, Tensor) or not keep.all():  # (a Tensor: batched under mg.vmap)
             smooth = where(keep, smooth, 0.0)
         losses = losses * (1.0 - label_smoothing) + smooth * (label_smoothing / classes)
     if reduction == "none":

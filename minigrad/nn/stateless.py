@@ -6,11 +6,15 @@ from .module import Module, StateDictError
 
 
 def functional_call(module: Module, tensors, *args, **kwargs):
-    """Run ``module(*args, **kwargs)`` with its parameters replaced by ``tensors`` (a dict by
-    dotted name, or a sequence in ``named_parameters()`` order), then put them back.
+    """Run ``module(*args, **kwargs)`` with its parameters (and buffers) replaced by
+    ``tensors``, then put them back. ``tensors``: a dict by dotted name (parameters and
+    buffers; the ones left out keep their values), or a sequence in ``named_parameters()``
+    order.
 
-    As ``torch.func.functional_call``: it turns a model into a function of its parameters, which
-    is what ``mg.grad``, ``mg.hvp``, ``mg.hessian`` and the curvature tools differentiate.
+    It turns a model into a function of its parameters, which is what ``mg.grad``, ``mg.hvp``,
+    ``mg.hessian``, ``mg.vmap`` and the curvature tools differentiate. The model's arguments
+    come as in a call of the model; ``mg.func.functional_call`` takes
+    ``torch.func.functional_call``'s form (a tuple of arguments, a tuple of dicts).
     """
     names = [name for name, _ in module.named_parameters()]
     if not isinstance(tensors, dict):
@@ -21,20 +25,24 @@ def functional_call(module: Module, tensors, *args, **kwargs):
                 f"{type(module).__name__}"
             )
         tensors = dict(zip(names, tensors))
-    unknown = set(tensors) - set(names)
+    current = {**dict(module.named_parameters()), **dict(module.named_buffers())}
+    unknown = set(tensors) - set(current)
     if unknown:
-        raise StateDictError(f"functional_call: {type(module).__name__} has no parameters "
-                             f"{sorted(unknown)}")  # fmt: skip
-    # Every place that holds each parameter: a tied parameter (``b.weight = a.weight``) is
+        raise StateDictError(f"functional_call: {type(module).__name__} has no parameters or "
+                             f"buffers {sorted(unknown)}")  # fmt: skip
+    # Every place that holds each tensor: a tied parameter (``b.weight = a.weight``) is
     # swapped wherever it is used, as torch.func.functional_call's tie_weights=True does.
-    holders: dict[int, list] = {}  # id(parameter) -> [(module, its name there)]
+    holders: dict[int, list] = {}  # id(tensor) -> [(module, its name there)]
     for _, owner in module.named_modules(remove_duplicate=False):
-        for name, value in owner.named_parameters(remove_duplicate=False, recurse=False):
+        own = [
+            *owner.named_parameters(remove_duplicate=False, recurse=False),
+            *owner.named_buffers(remove_duplicate=False, recurse=False),
+        ]
+        for name, value in own:
             places = holders.setdefault(id(value), [])
             if not any(o is owner and n == name for o, n in places):
                 places.append((owner, name))
-    current = dict(module.named_parameters())
-    owners = {name: holders[id(current[name])] for name in names}
+    owners = {name: holders[id(current[name])] for name in tensors}
     swapped = []
     try:
         for name, value in tensors.items():
