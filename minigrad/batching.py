@@ -176,6 +176,20 @@ def values_of(x, who: str) -> np.ndarray:
     return np.asarray(data)
 
 
+def refuse_batch_statistics(model, who: str) -> None:
+    """Refuse, naming ``who``, a model of which a module mixes the examples of a batch
+    (``mixes_examples``: BatchNorm in training mode, whose batch statistics use them all): no
+    example then has an output or gradient of its own. As ``torch.func``, eval mode works."""
+    modules = model.named_modules() if hasattr(model, "named_modules") else ()
+    for path, module in modules:
+        if getattr(module, "mixes_examples", False):
+            raise BatchingError(
+                f"{who}: {path or 'the model'} is a {type(module).__name__} in training mode, "
+                f"whose batch statistics mix the examples; call model.eval() first (as "
+                f"torch.func requires)"
+            )
+
+
 def whole_batch(data) -> np.ndarray:
     """The values behind a batched stand-in, every level's batch axis in front (a check of
     values, such as labels in range, can read them all at once)."""
@@ -307,3 +321,33 @@ def loop_fallback(prim, values, dims, params, apply):
         for i in range(size)
     ]
     return stack(results)
+
+
+# ----- batched indices ----------------------------------------------------------------------------
+
+
+def is_batched(x) -> bool:
+    """Whether ``x`` (a tensor or an array) is batched under ``mg.vmap``: an index, a mask or
+    labels that differ from example to example."""
+    return type(x.data if isinstance(x, Tensor) else x) is BatchedArray
+
+
+def all_values(x) -> np.ndarray:
+    """``x``'s values (a tensor, an array or a number), every level's batch axis in front when
+    it is batched: for a check that reads them all at once (indices in range)."""
+    return np.asarray(whole_batch(x.data if isinstance(x, Tensor) else x))
+
+
+def batched_like(values: np.ndarray, like) -> Tensor:
+    """``values`` (numpy, every level's batch axis in front, as ``all_values`` gives them) as a
+    tensor batched as ``like`` (a tensor or an array) is: what is computed from the whole batch
+    at once (which elements of an index write last) handed back to each example."""
+    levels = []
+    data = like.data if isinstance(like, Tensor) else like
+    while type(data) is BatchedArray:
+        levels.append(data.level)
+        data = data.value.data
+    out = constant(values)
+    for level in reversed(levels):  # the outermost level's batch is the first axis
+        out = batched(out, level)
+    return out

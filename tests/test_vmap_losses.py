@@ -55,3 +55,29 @@ def test_an_out_of_range_label_in_any_example_is_refused():
     bad.data[4, 1] = C
     with pytest.raises(mg.IndexingError, match=f"target {C} is out of bounds for {C} classes"):
         mg.vmap(CASES["nll"])(SCORES, bad)
+
+
+PROBS = mg.tensor(rng.uniform(size=(B, N, C)))
+PROBS.data[2, 1, 3] = 0.0  # a zero target (kl_div's 0 log 0) and a clamped log (BCE) in one example
+EDGES = mg.tensor(rng.uniform(size=(B, N, C)))
+EDGES.data[0, 0, 0], EDGES.data[4, 2, 1] = 0.0, 1.0  # probabilities whose logs BCE clamps
+
+ELEMENTWISE = {
+    "bce with logits": lambda s, t: F.binary_cross_entropy_with_logits(s, t),
+    "bce with logits, pos_weight": lambda s, t: F.binary_cross_entropy_with_logits(
+        s, t, pos_weight=WEIGHT
+    ),
+    "bce": lambda s, t: F.binary_cross_entropy(s.sigmoid(), t),
+    "bce at 0 and 1": lambda s, t: F.binary_cross_entropy(t, s.sigmoid()),
+    "kl_div": lambda s, t: F.kl_div(s.log_softmax(dim=1), t, reduction="batchmean"),
+}
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_losses_of_targets_equal_a_loop(name):
+    fn = ELEMENTWISE[name]
+    targets = EDGES if name == "bce at 0 and 1" else PROBS
+    np.testing.assert_allclose(mg.vmap(fn)(SCORES, targets).data, loop(fn, SCORES, targets),
+                               rtol=1e-13)  # fmt: skip
+    grads = mg.vmap(mg.grad(fn))(SCORES, targets)
+    np.testing.assert_allclose(grads.data, loop(mg.grad(fn), SCORES, targets), rtol=1e-12)

@@ -2,17 +2,20 @@
 ``index_select``, ``take_along_dim``, ``take``, ``masked_fill``, ``tril``/``triu``.
 
 Every one is a composite of ``GetItem`` (gathers) and ``ScatterAdd`` (its transpose), so
-gradients flow to the input and to ``src``, never to the indices, in every mode.
+gradients flow to the input and to ``src``, never to the indices, in every mode. Under
+``mg.vmap`` the indices and masks may differ from example to example (see ``ops.indexing``);
+only ``x[mask]`` with such a mask is refused: each example would get a result of its own length.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .. import ops
-from ..batching import values_of
+from ..batching import BatchedArray, all_values, batched_like, is_batched, map_data, values_of
 from ..errors import DTypeError, IndexingError, OpError, ShapeError
-from ..primitive import apply
+from ..ops.indexing import added_at, flat_rows, indexed
 from ..tensor import Tensor
 from .arithmetic import add, astype, where
 from .operands import as_tensor, broadcast_shape
@@ -21,15 +24,26 @@ from .shaping import dim_arg, expand, flatten, reshape
 # ----- x[index] ----------------------------------------------------------------------------------
 
 
-def normalize_index(x: Tensor, index) -> tuple:
-    """``index`` as a tuple of ints, slices, None, Ellipsis and ndarrays (int or bool)."""
+def normalize_index(x: Tensor, index, batched: bool = False) -> tuple:
+    """``index`` as a tuple of ints, slices, None, Ellipsis and ndarrays (int or bool).
+
+    ``batched``: an index tensor batched under ``mg.vmap`` stays batched (its ``BatchedArray``,
+    which a gather takes: ``ops.indexing.indexed``); otherwise (writing at the index) it is
+    refused."""
     if not isinstance(index, tuple):
         index = (index,)
     out = []
     for i in index:
         if isinstance(i, Tensor):
-            i = values_of(i, "indexing")  # (a batched index under mg.vmap: not yet)
-        if isinstance(i, list | np.ndarray | bool | np.bool_):
+            i = i.data
+        if type(i) is BatchedArray:
+            if not batched:
+                values_of(i, "x[index] = value (writing at an index)")  # refused, by name
+            if i.dtype.kind not in "iub":
+                raise IndexingError(
+                    f"getitem: index arrays must hold integers or booleans, got {i.dtype}"
+                )
+        elif isinstance(i, list | np.ndarray | bool | np.bool_):
             i = np.asarray(i)
             if i.dtype.kind not in "iub" and i.size:
                 raise IndexingError(
@@ -50,29 +64,45 @@ def normalize_index(x: Tensor, index) -> tuple:
 
 def getitem(x: Tensor, index) -> Tensor:
     """``x[index]`` with numpy's rules, which are PyTorch's for basic and advanced indexing
-    (integer Tensors and boolean masks included); repeated indices accumulate gradients."""
-    index = normalize_index(x, index)
-    return apply(ops.GetItem, x, index=index)
+    (integer Tensors and boolean masks included); repeated indices accumulate gradients.
+    Under ``mg.vmap`` an integer index may differ from example to example."""
+    return indexed(x, normalize_index(x, index, batched=True))
 
 
 # ----- index arguments ---------------------------------------------------------------------------
 
 
-def _indices(op: str, index) -> np.ndarray:
-    """An index Tensor, array or list as an integer ndarray (no gradient flows to it)."""
+def _indices(op: str, index):
+    """An index Tensor, array or list as an integer ndarray, or (under ``mg.vmap``, differing
+    from example to example) a batched integer tensor; no gradient flows to it."""
+    if is_batched(index):
+        t = index if isinstance(index, Tensor) else Tensor(index)
+        _integer(op, t.dtype)
+        return t
     a = values_of(index, "indexing")
-    if a.dtype.kind not in "iu" and not (a.size == 0 and a.dtype.kind == "f"):
-        raise DTypeError(
-            f"{op}: the index must hold integers (int64 or int32), got {a.dtype}; convert it "
-            f"with .long()"
-        )
+    if not (a.size == 0 and a.dtype.kind == "f"):  # ``[]`` comes in as float64: allow it
+        _integer(op, a.dtype)
     return a.astype(np.intp, copy=False)
 
 
-def _check_bounds(op: str, index: np.ndarray, n: int, dim, x: Tensor, negative: bool = False):
+def _integer(op: str, dtype):
+    if dtype.kind not in "iu":
+        raise DTypeError(
+            f"{op}: the index must hold integers (int64 or int32), got {dtype}; convert it "
+            f"with .long()"
+        )
+
+
+def _array(index):
+    """An index from ``_indices`` as an array: a batched tensor's ``BatchedArray``."""
+    return index.data if isinstance(index, Tensor) else index
+
+
+def _check_bounds(op: str, index, n: int, dim, x: Tensor, negative: bool = False):
     low = -n if negative else 0
-    if index.size and (index.min() < low or index.max() >= n):
-        bad = index[(index < low) | (index >= n)].flat[0]
+    values = all_values(index)  # (under mg.vmap, every example's)
+    if values.size and (values.min() < low or values.max() >= n):
+        bad = values[(values < low) | (values >= n)].flat[0]
         raise IndexingError(
             f"{op}: index {bad} is out of bounds for dim {dim} with size {n} (input of shape "
             f"{x.shape}, index of shape {index.shape})"
@@ -99,7 +129,7 @@ def _along(op: str, x: Tensor, dim, index, src_shape=None) -> tuple:
     if x.ndim == 0:
         return ()
     grid = list(np.indices(idx.shape, sparse=True))
-    grid[d] = idx
+    grid[d] = _array(idx)
     return tuple(grid)
 
 
@@ -170,9 +200,8 @@ def take_along_dim(input, indices, dim: int | None = None) -> Tensor:
     others = broadcast_shape(x.shape[:d] + (1,) + x.shape[d + 1 :],
                              idx.shape[:d] + (1,) + idx.shape[d + 1 :])  # fmt: skip
     x = expand(x, others[:d] + (n,) + others[d + 1 :])
-    idx = np.broadcast_to(np.where(idx < 0, idx + n, idx), others[:d] + idx.shape[d : d + 1] +
-                          others[d + 1 :])  # fmt: skip
-    return gather(x, d, idx)
+    idx = map_data(lambda a: np.where(a < 0, a + n, a), as_tensor(idx))
+    return gather(x, d, expand(idx, others[:d] + idx.shape[d : d + 1] + others[d + 1 :]))
 
 
 # ----- scattering --------------------------------------------------------------------------------
@@ -205,20 +234,30 @@ def scatter(input, dim: int, index, src=None, value=None, *, reduce=None) -> Ten
             f"reduce='add' (PyTorch's scatter_reduce is not implemented)"
         )
     x, positions, src, value = _scatter_parts("scatter", input, dim, index, src, value)
-    flat = np.ravel_multi_index(np.broadcast_arrays(*positions), x.shape) if positions else (
-        np.zeros((), np.intp))  # fmt: skip
-    flat = flat.reshape(-1)
-    # The last element of each target, found as the first in reversed order.
-    targets, first = np.unique(flat[::-1], return_index=True)
-    keep = np.ones(x.data.size, dtype=bool)
-    keep[targets] = False
+    targets = flat_rows(positions, x.shape) if positions else Tensor(np.zeros((), np.intp))
+    winners, untouched = _last_writes(targets, math.prod(x.shape))
+    untouched = reshape(untouched, x.shape)
     if src is None:
-        placed = np.zeros(x.data.size, x.dtype)
-        placed[targets] = value
-    else:
-        chosen = flatten(_leading(src, _index_shape(positions)))[flat.size - 1 - first]
-        placed = apply(ops.ScatterAdd, chosen, index=(targets,), shape=(x.data.size,))
-    return where(keep.reshape(x.shape), x, reshape(placed, x.shape))
+        return where(untouched, x, np.asarray(value, dtype=x.dtype))
+    part = where(winners, _leading(src, targets.shape), np.zeros((), x.dtype))
+    return where(untouched, x, added_at(part, positions, x.shape))
+
+
+def _last_writes(targets: Tensor, size: int) -> tuple[Tensor, Tensor]:
+    """From the flat places ``targets`` (an int tensor, batched under ``mg.vmap``) that an index
+    writes to in a tensor of ``size`` elements: which of its elements write last to their place
+    (they win), and which places none writes to; for the whole batch at once."""
+    values = all_values(targets)
+    lead = values.shape[: values.ndim - targets.ndim]  # the batch axes of every vmap level
+    count = math.prod(lead)
+    keys = (np.arange(count)[:, None] * size + values.reshape(count, -1)).reshape(-1)
+    _, first = np.unique(keys[::-1], return_index=True)  # a last write is a first from the end
+    winners = np.zeros(keys.size, bool)
+    winners[keys.size - 1 - first] = True
+    untouched = np.ones(count * size, bool)
+    untouched[keys] = False
+    return (batched_like(winners.reshape(values.shape), targets),
+            batched_like(untouched.reshape((*lead, size)), targets))  # fmt: skip
 
 
 def scatter_add(input, dim: int, index, src) -> Tensor:
@@ -229,7 +268,7 @@ def scatter_add(input, dim: int, index, src) -> Tensor:
     if src is None:
         raise OpError("scatter_add: src must be a tensor (scatter_add adds a tensor's elements)")
     part = _leading(src, _index_shape(positions))
-    return add(x, apply(ops.ScatterAdd, part, index=positions, shape=x.shape))
+    return add(x, added_at(part, positions, x.shape))
 
 
 # ----- masks -------------------------------------------------------------------------------------
@@ -240,7 +279,8 @@ def masked_fill(input, mask, value) -> Tensor:
     ``mask`` is true, ``input`` elsewhere; the mask broadcasts. Gradients flow to ``input``
     (where the mask is false) and to a tensor ``value``."""
     x = as_tensor(input)
-    m = values_of(mask, "masked_fill")
+    # NOTE: a tensor's own data, which under mg.vmap may be batched (where takes it as it is).
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise DTypeError(
             f"masked_fill: the mask must be boolean, got {m.dtype}; make one with a comparison "
@@ -261,7 +301,7 @@ def masked_fill(input, mask, value) -> Tensor:
         value = astype(value, x.dtype)
     else:
         value = np.asarray(value, dtype=x.dtype)
-    return where(m, value, x)
+    return where(mask if isinstance(mask, Tensor) else m, value, x)
 
 
 def _triangle(op: str, x, diagonal: int, lower: bool) -> Tensor:

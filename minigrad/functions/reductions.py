@@ -13,8 +13,9 @@ import math
 import numpy as np
 
 from .. import ops
-from ..batching import map_data, reduce_data
+from ..batching import along_data, map_data, reduce_data
 from ..errors import DTypeError, OpError, ShapeError
+from ..ops.indexing import indexed
 from ..primitive import apply
 from ..tensor import Tensor
 from . import return_types
@@ -274,19 +275,28 @@ def _extreme(op, arg, prim, pair, input, dim, keepdim, axis, keepdims):
         )
     flat = x.reshape((1,)) if x.ndim == 0 else x  # a 0-d tensor has one element along dim 0
     keepdim = keepdim and x.ndim > 0
-    indices = arg(flat.data, axis=d, keepdims=keepdim).astype(np.int64, copy=False)
-    return pair(take_along(flat, indices, d, keepdim), Tensor(indices))
+    indices = indices_along(arg, flat, d, keepdims=keepdim)
+    return pair(take_along(flat, indices, d, keepdim), indices)
 
 
-def take_along(x: Tensor, indices: np.ndarray, dim: int, kept: bool = True) -> Tensor:
-    """The elements of ``x`` at ``indices`` along ``dim``, as numpy's ``take_along_axis``:
+def indices_along(fn, x: Tensor, dim: int, **options) -> Tensor:
+    """``fn(x's data, axis=dim, **options)`` (numpy's argmax, ...) as an int64 tensor, without
+    gradient: under ``mg.vmap``, batched as ``x`` is (found for the whole batch at once)."""
+    return along_data(
+        lambda a, axis: fn(a, axis=axis, **options).astype(np.int64, copy=False), x, dim
+    )
+
+
+def take_along(x: Tensor, indices: Tensor, dim: int, kept: bool = True) -> Tensor:
+    """The elements of ``x`` at ``indices`` (an int64 tensor, batched under ``mg.vmap`` where
+    they were found from batched values) along ``dim``, as numpy's ``take_along_axis``:
     ``indices`` has ``x``'s shape except along ``dim`` (or, unless ``kept``, has no ``dim`` at
     all). One gather, whose gradient scatters back to the places taken from."""
     index = []
     for a, n in enumerate(x.shape):
         after = indices.ndim - (a if kept or a < dim else a - 1) - 1  # the result's axes after a
-        index.append(indices if a == dim else np.arange(n).reshape((n,) + (1,) * after))
-    return apply(ops.GetItem, x, index=tuple(index))
+        index.append(indices.data if a == dim else np.arange(n).reshape((n,) + (1,) * after))
+    return indexed(x, tuple(index))
 
 
 def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
@@ -319,12 +329,18 @@ def _arg(op, fn, input, dim, keepdim, axis, keepdims):
             f"{op}: the tensor is empty (shape {tuple(x.shape)}), so it has no {op[3:]}imum to "
             f"point at; check the size before asking"
         )
-    if dim is None and axis is None:
-        return Tensor(fn(x.data, axis=None, keepdims=keepdim).astype(np.int64, copy=False))
+    if dim is None and axis is None:  # the index in the flattened tensor
+        kept = (1,) * x.ndim if keepdim else ()
+
+        def flat(a, axis):  # the axes before ``axis`` hold the batch under mg.vmap
+            found = fn(a.reshape(a.shape[:axis] + (-1,)), axis=axis)
+            return found.reshape(found.shape + kept)
+
+        return indices_along(flat, x, 0)
     d = one_dim(op, x, dim, axis)
     if x.ndim == 0:  # a 0-d tensor has one element along dim 0, as in PyTorch
         return Tensor(np.zeros((), np.int64))
-    return Tensor(fn(x.data, axis=d, keepdims=keepdim).astype(np.int64, copy=False))
+    return indices_along(fn, x, d, keepdims=keepdim)
 
 
 def argmax(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
@@ -341,20 +357,23 @@ def argmin(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) 
 
 def all(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     """Whether every element over ``dim`` is nonzero (a bool tensor, no gradient)."""
-    x = as_tensor(input)
-    axes = reduced_dims("all", x, dim, axis)
-    return Tensor(np.all(x.data, axis=axes, keepdims=keep("all", keepdim, keepdims)))
+    return _truth("all", np.all, input, dim, keepdim, axis, keepdims)
 
 
 def any(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     """Whether any element over ``dim`` is nonzero (a bool tensor, no gradient)."""
+    return _truth("any", np.any, input, dim, keepdim, axis, keepdims)
+
+
+def _truth(op, fn, input, dim, keepdim, axis, keepdims) -> Tensor:
     x = as_tensor(input)
-    axes = reduced_dims("any", x, dim, axis)
-    return Tensor(np.any(x.data, axis=axes, keepdims=keep("any", keepdim, keepdims)))
+    axes = reduced_dims(op, x, dim, axis)
+    keepdim = keep(op, keepdim, keepdims)
+    return along_data(lambda a, axes: fn(a, axis=axes, keepdims=keepdim), x, axes)
 
 
 def count_nonzero(input, dim=None, *, axis=None) -> Tensor:
     """The number of nonzero elements over ``dim`` (int64, no gradient)."""
     x = as_tensor(input)
     axes = reduced_dims("count_nonzero", x, dim, axis)
-    return Tensor(np.asarray(np.count_nonzero(x.data, axis=axes), dtype=np.int64))
+    return along_data(lambda a, axes: np.asarray(np.count_nonzero(a, axis=axes), np.int64), x, axes)

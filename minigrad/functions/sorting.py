@@ -5,6 +5,10 @@ gradient goes back to the places they were taken from; the indices are int64, wi
 Every sort here is stable (equal elements keep their order, descending too), which is what
 PyTorch's ``stable=True`` promises and one of the orders its default allows. NaN sorts as the
 largest value, as in PyTorch.
+
+Under ``mg.vmap`` the indices are found for the whole batch at once (``batching.along_data``),
+batched, and the values gathered through them by the gather's batching rule: exactly what a
+loop over the examples gives, gradients included.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ..batching import along_data
 from ..errors import OpError
 from ..primitive import apply
 from ..tensor import Tensor
@@ -42,8 +47,8 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool = False, *
     x, d = _operand("sort", input, dim, axis)
     if x.ndim == 0:
         return return_types.sort(*_zero_dim(x))
-    indices = sort_indices(x.data, d, descending)
-    return return_types.sort(take_along(x, indices, d), Tensor(indices))
+    indices = _permutation(x, d, descending)
+    return return_types.sort(take_along(x, indices, d), indices)
 
 
 def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False, *, axis=None):
@@ -51,7 +56,7 @@ def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False
     x, d = _operand("argsort", input, dim, axis)
     if x.ndim == 0:
         return Tensor(np.zeros((), np.int64))
-    return Tensor(sort_indices(x.data, d, descending))
+    return _permutation(x, d, descending)
 
 
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, axis=None):
@@ -72,9 +77,14 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
         )
     if x.ndim == 0:
         return return_types.topk(*_zero_dim(x))
-    order = sort_indices(x.data, d, largest)
-    indices = np.take(order, np.arange(k), axis=d)
-    return return_types.topk(take_along(x, indices, d), Tensor(indices))
+    first = np.arange(k)
+    indices = along_data(lambda a, axis: np.take(sort_indices(a, axis, largest), first, axis), x, d)
+    return return_types.topk(take_along(x, indices, d), indices)
+
+
+def _permutation(x: Tensor, dim: int, descending: bool) -> Tensor:
+    """``sort_indices`` of ``x``'s data as a tensor: under ``mg.vmap``, batched as ``x`` is."""
+    return along_data(lambda a, axis: sort_indices(a, axis, descending), x, dim)
 
 
 def _operand(op: str, input, dim, axis) -> tuple[Tensor, int]:

@@ -5,27 +5,30 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff import no_grad
-from ..batching import values_of
+from ..batching import all_values, is_batched, values_of
 from ..errors import DTypeError, IndexingError, ShapeError
-from ..functions import where
+from ..functions import as_tensor, where
 from ..tensor import Tensor
 from . import init
 from .checks import parameter_dtype
 from .module import Module, Parameter
 
 
-def _indices(indices, num_embeddings: int, who: str) -> np.ndarray:
-    """``indices`` as an integer array, every entry in [0, num_embeddings)."""
-    idx = values_of(indices, "embedding")
+def _indices(indices, num_embeddings: int, who: str):
+    """``indices`` as an integer array, every entry in [0, num_embeddings); under ``mg.vmap``,
+    token ids that differ from example to example stay a batched tensor (checked all at once)."""
+    batched = is_batched(indices)
+    idx = as_tensor(indices) if batched else values_of(indices, "embedding")
     if idx.dtype.kind not in "iu":
-        if idx.size or idx.dtype.kind != "f":  # ``[]`` comes in as float64: allow it
+        if batched or idx.size or idx.dtype.kind != "f":  # ``[]`` comes in as float64: allow it
             raise DTypeError(
                 f"{who}: indices must be integers, got {idx.dtype}; convert them with "
                 f".astype('int64')"
             )
         idx = idx.astype(np.int64)
-    if idx.size and (idx.min() < 0 or idx.max() >= num_embeddings):
-        bad = idx.min() if idx.min() < 0 else idx.max()
+    values = all_values(idx)  # (under mg.vmap, every example's)
+    if values.size and (values.min() < 0 or values.max() >= num_embeddings):
+        bad = values.min() if values.min() < 0 else values.max()
         raise IndexingError(
             f"{who}: index {bad} is out of range; indices must lie in [0, {num_embeddings})"
         )
@@ -43,14 +46,14 @@ def _padding_index(padding_idx: int | None, num_embeddings: int, who: str) -> in
     return padding_idx % num_embeddings
 
 
-def _lookup(idx: np.ndarray, weight: Tensor, padding_idx: int | None) -> Tensor:
+def _lookup(idx, weight: Tensor, padding_idx: int | None) -> Tensor:
     out = weight[idx]
     if padding_idx is not None:
-        padded = (idx == padding_idx)[..., None]
-        if padded.any():
+        padded = idx == padding_idx  # (batched as idx is, under mg.vmap)
+        if all_values(padded).any():
             # NOTE: the padding row's value is a constant here, so it gets no gradient (PyTorch's
             # rule) while its value (zero unless the user changed it) is still what is looked up.
-            out = where(padded, weight.data[padding_idx], out)
+            out = where(padded[..., None], weight.detach()[padding_idx], out)
     return out
 
 

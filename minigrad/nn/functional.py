@@ -11,6 +11,7 @@ import operator
 import numpy as np
 
 from .. import ops
+from ..batching import BatchingError, level_of, map_data, whole_batch
 from ..errors import DTypeError, OpError, ShapeError, missing_names
 from ..functions import as_tensor
 from ..primitive import apply
@@ -179,39 +180,45 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Class indices of any shape ``(*)`` as one-hot rows, shape ``(*, num_classes)``, int64, as
-    PyTorch's (``num_classes=-1``: one more than the largest index). Not differentiable (the
-    indices are integers).
+    PyTorch's (``num_classes=-1``: one more than the largest index; under ``mg.vmap`` with
+    batched labels, pass ``num_classes``). Not differentiable (the indices are integers).
 
     >>> import minigrad as mg
     >>> one_hot(mg.tensor([0, 2]), 3).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    labels = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    labels = tensor if isinstance(tensor, Tensor) else Tensor(np.asarray(tensor))
     if labels.dtype.kind not in "iu":
         raise DTypeError(
             f"one_hot: is only applicable to index tensors (integers), got dtype {labels.dtype}; "
             f"convert the class indices first (labels.long())"
         )
     num_classes = operator.index(num_classes)
+    values = whole_batch(labels.data)  # every example's labels, under mg.vmap
     if num_classes == -1:
-        if labels.size == 0:
+        if level_of(labels):
+            raise BatchingError(
+                f"one_hot: num_classes=-1 infers the number of classes from the labels, which "
+                f"are batched under mg.vmap (labels of shape {tuple(labels.shape)} per example) "
+                f"and could give each example its own number of classes; pass num_classes"
+            )
+        if values.size == 0:
             raise ShapeError(
                 "one_hot: can not infer the total number of classes from an empty tensor; "
                 "pass num_classes"
             )
-        num_classes = int(labels.max()) + 1
+        num_classes = int(values.max()) + 1
     elif num_classes < 0:
         raise OpError(f"one_hot: num_classes must be -1 (inferred) or >= 0, got {num_classes}")
-    if labels.size and labels.min() < 0:
-        raise OpError(f"one_hot: class values must be non-negative, got {int(labels.min())}")
-    if labels.size and labels.max() >= num_classes:
+    if values.size and values.min() < 0:
+        raise OpError(f"one_hot: class values must be non-negative, got {int(values.min())}")
+    if values.size and values.max() >= num_classes:
         raise OpError(
             f"one_hot: class values must be smaller than num_classes={num_classes}, got "
-            f"{int(labels.max())}"
+            f"{int(values.max())}"
         )
-    out = np.zeros(labels.shape + (num_classes,), dtype=np.int64)
-    np.put_along_axis(out, labels[..., None].astype(np.intp), 1, axis=-1)
-    return Tensor(out)
+    classes = np.arange(num_classes)
+    return map_data(lambda a: (a[..., None] == classes).astype(np.int64), labels)
 
 
 # A name minigrad lacks is named by PyTorch's.

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .. import ops
-from ..batching import BatchedArray, map_data, values_of, whole_batch
+from ..batching import BatchedArray, level_of, map_data, values_of, whole_batch
 from ..errors import DTypeError, IndexingError, OpError, ShapeError
 from ..functions import as_tensor, broadcasts_to, exp, log, log1p, relu, where
 from ..primitive import apply
@@ -303,11 +303,14 @@ def _cross_entropy_probs(input, logp, target, weight_b, reduction, label_smoothi
 def _log_clamped(x: Tensor, one_minus: bool) -> Tensor:
     """``log(x)`` (or ``log(1 - x)``), clamped below at -100 as PyTorch's BCE, and never
     evaluated at 0 (no warning); the clamped elements get no gradient."""
-    with np.errstate(divide="ignore"):
-        values = np.log1p(-x.data) if one_minus else np.log(x.data)
-    keep = values > -100
+
+    def unclamped(data):
+        with np.errstate(divide="ignore"):
+            return (np.log1p(-data) if one_minus else np.log(data)) > -100
+
+    keep = map_data(unclamped, x)  # (batched under mg.vmap, as x)
     fn = (lambda t: log1p(-t)) if one_minus else log
-    if keep.all():
+    if level_of(keep) == 0 and keep.data.all():
         return fn(x)
     return where(keep, fn(where(keep, x, 0.5)), -100.0)
 
@@ -319,7 +322,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     input = as_tensor(input)
     target = constant_like(target, input)
     check_same_shape("binary_cross_entropy", input, target)
-    x = input.data
+    x = whole_batch(input.data)  # (every example's, under mg.vmap)
     if not np.all((x >= 0) & (x <= 1)):
         bad = x[~((x >= 0) & (x <= 1))].flat[0]
         raise OpError(
@@ -343,7 +346,7 @@ def _softplus_both(x: Tensor) -> tuple[Tensor, Tensor]:
     too. Both derivatives at 0 (1/2 and -1/2) and second derivatives (1/4) come out exact,
     which matters: logits are exactly 0 wherever a model starts from zero weights.
     """
-    positive = x.data > 0
+    positive = map_data(np.greater, x, constant(np.zeros((), x.dtype)))  # (batched, as x)
     tail = log1p(exp(where(positive, -x, x)))
     return relu(x) + tail, where(positive, 0.0, -x) + tail
 
@@ -415,11 +418,12 @@ def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> 
     if log_target:
         loss = exp(target) * (target - input)
     else:
-        zero = target.data == 0
+        zero = map_data(np.equal, target, constant(np.zeros((), target.dtype)))
         # NOTE: log(1) = 0 where the target is 0 (xlogy's 0 log 0 = 0, with no warning); a
         # negative target gives nan, as PyTorch's.
+        some = level_of(zero) or zero.data.any()  # (under mg.vmap: some example may have one)
         with np.errstate(invalid="ignore"):
-            log_p = log(where(zero, 1.0, target) if zero.any() else target)
+            log_p = log(where(zero, 1.0, target) if some else target)
         loss = target * (log_p - input)
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()

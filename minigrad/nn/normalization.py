@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import ops
 from ..autodiff import no_grad
+from ..batching import level_of, refuse_batch_statistics
 from ..errors import DTypeError, OpError, ShapeError
 from ..functions import as_tensor, sqrt
 from ..primitive import apply
@@ -252,9 +253,17 @@ class _BatchNorm(NormBase):
     def _check_ndim(self, x: Tensor) -> bool:
         raise NotImplementedError
 
+    @property
+    def mixes_examples(self) -> bool:
+        """Whether the forward mixes the examples of a batch (training mode: the batch's
+        statistics), so that ``mg.vmap`` and per-sample gradients refuse it."""
+        return self.training
+
     def forward(self, x: Tensor) -> Tensor:
         x = as_tensor(x)
         who = f"{type(self).__name__}({self.num_features})"
+        if level_of(x):  # under mg.vmap
+            refuse_batch_statistics(self, f"mg.vmap: {who}")
         if not self._check_ndim(x) or x.shape[1] != self.num_features:
             expected = self.expected.replace("C", str(self.num_features))
             raise ShapeError(f"{who}: got input of shape {x.shape}; expected {expected}")
