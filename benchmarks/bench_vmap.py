@@ -1,18 +1,23 @@
-"""Per-sample gradients and per-sample gradient norms of an MLP, against honest baselines.
+"""Per-sample gradients and per-sample gradient norms of an MLP and a small CNN, against
+honest baselines.
 
-The network is 784-128-10 with ReLU, float64, a batch of 128 random inputs with random labels
-(fixed seed), softmax cross-entropy; an example's gradient is that of its own loss. Compared,
-in one run of interleaved rounds (process CPU time, one BLAS thread; see timing.py):
+The MLP is 784-128-10 with ReLU, float64, a batch of 128 random inputs with random labels
+(fixed seed), softmax cross-entropy; an example's gradient is that of its own loss. The CNN
+(``make_cnn``) is conv 3x3 1->8 (padding 1) -> ReLU -> max pool 2 -> conv 3x3 8->16 (padding
+1) -> ReLU -> max pool 2 -> linear 784->10, float64, a batch of 64 random 28x28 images.
+Compared, in one run of interleaved rounds (process CPU time, one BLAS thread; see timing.py):
 
 - ``nn.per_sample_grads`` (``vmap(grad)``) against a loop of 128 single-example backward passes
   (target: at most a third of the loop's time) and against ``NumpyPerSample``, per-sample
   gradients written by hand in numpy (the fastest we could write; its docstring says why);
-- ``nn.per_sample_grad_norms`` against one batch gradient (target: at most 1.5x);
+- ``nn.per_sample_grad_norms`` against one batch gradient, for both networks (target: at most
+  1.5x; the CNN's norms come from its layers' patches and output gradients, not from
+  ``vmap``), and for the CNN the norms of ``nn.per_sample_grads`` too, for comparison;
 - ``torch.func.vmap(grad)``, when PyTorch is installed (it is never a dependency of minigrad).
 
 Before timing, every route must agree: the per-sample gradients of minigrad, the loop and numpy
 (and PyTorch's, when installed) to 1e-12, the norms with those of the per-sample gradients to
-1e-12, and the batch gradient with their mean.
+1e-12 (both networks), and the batch gradient with their mean.
 
     python benchmarks/bench_vmap.py [--repeats N] [--quick]
 """
@@ -29,6 +34,7 @@ from minigrad import nn
 
 SIZES = (784, 128, 10)
 BATCH = 128
+CNN_BATCH, IMAGE = 64, 28
 F = nn.functional
 
 
@@ -43,6 +49,18 @@ def make_problem(seed: int = 0):
     return model, x, labels
 
 
+def make_cnn(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    kind = mg.float64
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1, dtype=kind), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1, dtype=kind), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * (IMAGE // 4) ** 2, 10, dtype=kind),
+    )  # fmt: skip
+    x = mg.tensor(rng.standard_normal((CNN_BATCH, 1, IMAGE, IMAGE)))
+    return model, x, mg.tensor(rng.integers(0, 10, CNN_BATCH))
+
+
 # ----- minigrad --------------------------------------------------------------------------------
 
 
@@ -52,6 +70,11 @@ def minigrad_per_sample(model, x, y):
 
 def minigrad_norms(model, x, y):
     return nn.per_sample_grad_norms(model, F.cross_entropy, x, y)
+
+
+def norms_of_per_sample_grads(model, x, y):
+    grads = nn.per_sample_grads(model, F.cross_entropy, x, y).values()
+    return np.sqrt(sum(np.square(g.data).reshape(len(x), -1).sum(axis=1) for g in grads))
 
 
 def minigrad_loop(model, x, y):
@@ -151,6 +174,12 @@ def check(model, x, labels, numpy_route, torch_run) -> None:
         np.testing.assert_allclose(a.mean(axis=0), g.data, rtol=1e-12, atol=1e-15)
 
 
+def check_cnn(model, x, y) -> None:
+    norms = minigrad_norms(model, x, y).data
+    expected = norms_of_per_sample_grads(model, x, y)
+    np.testing.assert_allclose(norms, expected, rtol=1e-12, err_msg="CNN norms")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -163,26 +192,34 @@ def main():
     numpy_route = NumpyPerSample(model)
     torch_run = torch_route(model, x, labels)
     check(model, x, labels, numpy_route, torch_run)
+    cnn = make_cnn()
+    check_cnn(*cnn)
     runs = {
         "per_sample_grads": (minigrad_per_sample, (model, xt, yt)),
         "loop of B backward": (minigrad_loop, (model, xt, yt)),
         "numpy per-sample": (numpy_route.grads, (x, labels)),
         "per_sample_grad_norms": (minigrad_norms, (model, xt, yt)),
         "batch gradient": (minigrad_batch_gradient, (model, xt, yt)),
+        "CNN per_sample_grad_norms": (minigrad_norms, cnn),
+        "CNN norms of per_sample_grads": (norms_of_per_sample_grads, cnn),
+        "CNN batch gradient": (minigrad_batch_gradient, cnn),
     }
     if torch_run is not None:
         runs["torch.func.vmap(grad)"] = (torch_run, ())
     calls = {name: calls_for(fn, fn_args, seconds) for name, (fn, fn_args) in runs.items()}
     t = interleaved(runs, repeats, pause=0.05, calls=calls)
     if not args.quick:
-        print(f"784-128-10 MLP, batch {BATCH}, float64; all routes agree to 1e-12; process CPU "
-              f"time per call, median of {repeats} interleaved rounds; ratios are medians of "
-              "per-round ratios (quartiles over rounds in brackets)")  # fmt: skip
+        print(f"784-128-10 MLP, batch {BATCH}, and the CNN, batch {CNN_BATCH}, float64; all "
+              f"routes agree to 1e-12; process CPU time per call, median of {repeats} "
+              "interleaved rounds; ratios are medians of per-round ratios (quartiles over rounds "
+              "in brackets)")  # fmt: skip
         print(", ".join(f"{name} {t.median(name) * 1e3:.2f} ms" for name in t))
     ratios = [
         ("per_sample_grads", "loop of B backward", "<= 0.33x"),
         ("per_sample_grads", "numpy per-sample", ""),
         ("per_sample_grad_norms", "batch gradient", "<= 1.5x"),
+        ("CNN per_sample_grad_norms", "CNN batch gradient", "<= 1.5x"),
+        ("CNN norms of per_sample_grads", "CNN batch gradient", ""),
     ]
     if torch_run is not None:
         ratios.append(("per_sample_grads", "torch.func.vmap(grad)", ""))

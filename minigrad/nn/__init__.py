@@ -64,7 +64,8 @@ from .loss import (
 from .module import Module, Parameter, StateDictError
 from .multihead_attention import MultiheadAttention
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from .per_sample import per_sample_grad_norms, per_sample_grads
+from .per_sample import per_sample_grads
+from .per_sample_norms import per_sample_grad_norms
 from .pooling import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN, RNNBase
 from .resample import (
