@@ -18,6 +18,8 @@ from typing import Protocol
 import numpy as np
 
 from ..autodiff import enable_grad, no_grad
+from ..batching import refuse_batch_statistics
+from ..curvature.jacobians import ExampleGradients
 from ..errors import DTypeError, ShapeError
 from ..random import default_generator
 from ..tensor import Tensor
@@ -74,7 +76,12 @@ def model_loss(module, loss_fn, batch, fname: str = "check_module") -> Tensor:
 class Twin:
     """``with Twin(model, loss_fn, batch) as twin``: the float64 copy ``twin.model`` and batch
     ``twin.batch``; ``twin.loss()`` the loss (recorded when grad mode is on), ``twin.value()`` its
-    float value, ``twin.gradients()`` the flat float64 gradient per parameter."""
+    float value, ``twin.gradients()`` the float64 gradient per parameter,
+    ``twin.per_sample_gradients()`` each example's, per parameter.
+
+    The examples are the slices of the batch along the first axis of its first entry
+    (``twin.size`` of them): every entry with that leading size is sliced (``twin.rows``),
+    anything else is passed whole."""
 
     def __init__(self, model: Model, loss_fn, batch, fname: str = "check_module"):
         self.saved_rng = copy.deepcopy(default_generator.rng.bit_generator.state)
@@ -112,6 +119,39 @@ class Twin:
         for p in self.params:
             p.grad = None
         return loss.item(), grads
+
+    @property
+    def size(self) -> int:
+        """The number of examples: the first batch entry's leading size (0 for none)."""
+        return self.batch[0].shape[0] if self.batch and self.batch[0].ndim else 0
+
+    def sliced(self) -> list[bool]:
+        """Which batch entries hold one row per example (and are sliced with them)."""
+        return [b.ndim > 0 and b.shape[0] == self.size for b in self.batch]
+
+    def rows(self, start: int, stop: int) -> list[Tensor]:
+        """The batch's examples ``start:stop``: a smaller batch."""
+        return [b[start:stop] if s else b for b, s in zip(self.batch, self.sliced())]
+
+    def per_sample_gradients(self) -> list[np.ndarray]:
+        """The gradient of the loss of each example alone (the batch's rows ``i:i+1``), per
+        parameter: ``(B, *shape)`` each, zeros for a frozen parameter; by ``mg.vmap`` of one
+        backward pass (``curvature``'s ``ExampleGradients``). BatchNorm in training mode is
+        refused: its batch statistics mix the examples."""
+        refuse_batch_statistics(self.model, f"{self.fname}: per-sample gradients")
+        sliced = self.sliced()
+
+        def loss_of_one(*example):
+            rows = iter(example)
+            return self.loss([next(rows).unsqueeze(0) if s else b
+                              for b, s in zip(self.batch, sliced)])  # fmt: skip
+
+        trainable = [p for p in self.params if p.requires_grad]
+        examples = [b for b, s in zip(self.batch, sliced) if s]
+        found = iter(ExampleGradients(self.fname, loss_of_one, trainable, examples).blocks(
+            0, self.size) if trainable else ())  # fmt: skip
+        return [next(found) if p.requires_grad else np.zeros((self.size, *p.shape))
+                for p in self.params]  # fmt: skip
 
     def module_names(self) -> dict[int, str]:
         """id of each submodule of the twin -> its dotted path ("" for the model itself)."""

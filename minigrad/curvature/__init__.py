@@ -4,8 +4,8 @@
   ``top_hessian_eigenvalues`` (power iteration with deflation), ``exact_hessian_spectrum``,
   ``hessian_spectral_density`` (stochastic Lanczos quadrature), ``hessian_trace``.
 - Gauss-Newton and Fisher: ``ggn_vector_product``, ``gauss_newton_matrix``, ``empirical_fisher``,
-  ``per_sample_gradients``; diagonals: ``hessian_diagonal``, ``ggn_diagonal``,
-  ``fisher_diagonal``.
+  ``per_sample_gradients`` (by ``mg.vmap`` given the loss of one example and ``examples=``);
+  diagonals: ``hessian_diagonal``, ``ggn_diagonal``, ``fisher_diagonal``.
 - Learning rates: ``suggest_lr`` (``1/lambda_max``, ``det(H)^(-1/n)``, or ``1/|diag H|``).
 - Landscapes: ``loss_landscape``, ``trajectory_directions``.
 

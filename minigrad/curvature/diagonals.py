@@ -22,7 +22,7 @@ import numpy as np
 from ..arguments import identity_rows
 from ..hessians import DEFAULT_MAX_MEMORY
 from .gauss_newton import GaussNewtonOperator
-from .jacobians import per_sample_network
+from .jacobians import per_sample_jacobian
 from .loss_operator import check, loss_operator
 
 __all__ = ["fisher_diagonal", "ggn_diagonal", "hessian_diagonal"]
@@ -112,14 +112,23 @@ def ggn_diagonal(
     return np.einsum("mi,mi->i", J, HJ)
 
 
-def fisher_diagonal(per_sample_losses: Callable, params: Sequence) -> np.ndarray:
+def fisher_diagonal(
+    per_sample_losses: Callable,
+    params: Sequence,
+    *,
+    examples=None,
+    chunk_size: int | None = None,
+) -> np.ndarray:
     """The diagonal of the empirical Fisher, ``(1/N) sum_i g_i * g_i`` (``(n,)``, float64): the
-    mean square of each coordinate of the examples' gradients (``per_sample_gradients``;
-    normalised as ``empirical_fisher``). Exact, at the cost of the per-example gradients; the
-    ``(N, n)`` gradients are formed a chunk of examples at a time, never ``F``.
+    mean square of each coordinate of the examples' gradients (``per_sample_gradients``, whose
+    arguments it takes: ``examples=`` and the loss of one example for the fast way by
+    ``mg.vmap``; normalised as ``empirical_fisher``). Exact, at the cost of the per-example
+    gradients; they are formed ``chunk_size`` examples at a time (by default as many as fit in
+    1 GiB), never ``F``.
     """
-    network = per_sample_network("fisher_diagonal", per_sample_losses, params)
-    total = np.zeros(network.n)
-    for _, _, rows in network.jacobian_rows():
-        total += np.einsum("kn,kn->n", rows, rows)
-    return total / network.m
+    source = per_sample_jacobian("fisher_diagonal", per_sample_losses, params, examples)
+    totals = [np.zeros(shape) for shape in source.layout.shapes]
+    for start, stop in source.chunks(chunk_size):
+        for total, g in zip(totals, source.blocks(start, stop)):
+            total += np.einsum("k...,k...->...", g, g, dtype=np.float64)
+    return source.layout.join(totals) / source.m

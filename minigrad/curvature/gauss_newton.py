@@ -35,7 +35,7 @@ import numpy as np
 from ..arguments import identity_rows
 from ..hessians import DEFAULT_MAX_MEMORY, hvp
 from ..tensor import Tensor
-from .jacobians import NetworkOperator, per_sample_network
+from .jacobians import NetworkOperator, per_sample_jacobian
 from .loss_operator import check
 
 __all__ = ["GaussNewtonOperator", "empirical_fisher", "gauss_newton_matrix", "ggn_vector_product"]
@@ -197,18 +197,29 @@ def empirical_fisher(
     per_sample_losses: Callable,
     params: Sequence,
     max_memory: int = DEFAULT_MAX_MEMORY,
+    *,
+    examples=None,
+    chunk_size: int | None = None,
 ) -> np.ndarray:
     """The empirical Fisher ``F = (1/N) sum_i g_i g_i^T`` (``(n, n)``, float64), with ``g_i``
     the gradient of example ``i``'s loss (``per_sample_gradients``).
 
     Normalisation: the *mean* over the ``N`` examples, so that ``F`` belongs to the mean loss
     ``(1/N) sum_i l_i`` (PyTorch's default reduction) as its Hessian does; multiply by ``N`` for
-    the sum (BackPACK's convention for a sum loss). ``per_sample_losses``: the vector ``(N,)``
-    of the examples' losses (``reduction="none"``), as a function of the list of parameters or
-    a closure over the model. Not the GGN: see the module docstring. Refused when ``F`` would
-    need more than ``max_memory`` bytes (``fisher_diagonal`` gives its diagonal for any size).
+    the sum (BackPACK's convention for a sum loss). Not the GGN: see the module docstring.
+
+    The fast way: ``examples=(inputs, targets)`` and ``per_sample_losses`` the loss of one
+    example, ``lambda x, y: F.cross_entropy(model(x.unsqueeze(0)), y.unsqueeze(0))`` with
+    ``params=list(model.parameters())`` (or a function ``(params, x, y)``): the ``g_i`` by
+    ``mg.vmap``, ``chunk_size`` examples at a time. Without ``examples``, ``per_sample_losses``
+    is the vector ``(N,)`` of the examples' losses (``reduction="none"``), as a function of the
+    list of parameters or a closure, and the ``g_i`` take the work of ``N`` backward passes.
+    Refused when ``F`` would need more than ``max_memory`` bytes (``fisher_diagonal`` gives its
+    diagonal for any size).
     """
-    network = per_sample_network("empirical_fisher", per_sample_losses, params)
-    _check_square_fits("empirical_fisher", network.n, max_memory, "use fisher_diagonal")
-    G = network.jacobian()
-    return G.T @ G / len(G)
+    rows = per_sample_jacobian("empirical_fisher", per_sample_losses, params, examples)
+    _check_square_fits("empirical_fisher", rows.n, max_memory, "use fisher_diagonal")
+    fisher = np.zeros((rows.n, rows.n))
+    for _, _, G in rows.jacobian_rows(chunk_size):
+        fisher += G.T @ G
+    return fisher / rows.m
