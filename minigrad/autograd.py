@@ -99,7 +99,9 @@ def grad(output, inputs, grad_output=None, retain_graph=None, create_graph=False
         found = {id(t): _owned(g, t.data.dtype, handed_out) for t, g in finished}
     finally:
         restore(switched)
-    return tuple(found[id(x)] if id(x) in found else Tensor(np.zeros_like(x.data)) for x in inputs)
+    return tuple(
+        found[id(x)] if id(x) in found else Tensor(np.zeros(x.shape, x.dtype)) for x in inputs
+    )
 
 
 provide(backward)

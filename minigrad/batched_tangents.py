@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from . import batching
-from .batching import batched, level_of
+from .batching import batched, batched_like, level_of
 from .tensor import Tensor, constant
 
 
@@ -47,19 +47,17 @@ def tangents_of(y: Tensor, batch: int, directions: bool = True) -> Tensor:
     """The tangents that forward mode pushed to ``y``, batched as ``y`` is: shape
     ``(batch, *y.shape)`` with ``directions``, else ``y.shape`` (one direction); zeros when
     ``y`` got none (it does not depend on the inputs). They are taken off ``y``'s bottom."""
-    levels, bottom = [], y
+    levels, bottom = 0, y
     while level_of(bottom):
-        levels.append(level_of(bottom))
+        levels += 1
         bottom = bottom.data.value
     t = bottom.tangent
     bottom.tangent = None
     if t is None:
         return constant(np.zeros((batch, *y.shape) if directions else y.shape, y.dtype))
-    # (k, N .., *shape) -> (N .., k, *shape): the batch axes in front, as ``batched`` takes them
-    out = constant(np.moveaxis(t, 0, len(levels)) if directions else t[0])
-    for level in reversed(levels):
-        out = batched(out, level)
-    return out
+    # (k, N .., *shape) -> (N .., k, *shape): the batch axes in front, as ``batched_like``
+    # takes them
+    return batched_like(np.moveaxis(t, 0, levels) if directions else t[0], y)
 
 
 def batch_elements() -> int:

@@ -28,12 +28,8 @@ import warnings
 import numpy as np
 
 from .autodiff import Node, batching_level
-from .errors import MinigradError
+from .errors import BatchingError
 from .tensor import KEPT_ARRAYS, Tensor, constant
-
-
-class BatchingError(MinigradError, ValueError):
-    """A batched value under ``vmap`` met something that cannot be batched."""
 
 
 class BatchingWarning(UserWarning):
@@ -54,6 +50,12 @@ class BatchedArray(np.ndarray):
 
     value: Tensor | None = None  # one level down, the batch on the leading axis
     level: int = 0
+    stands_for_a_batch = True  # (what Tensor.__repr__ reads)
+
+    def describe(self) -> str:
+        """What a batched tensor's repr shows: no values (it holds none), what it stands for."""
+        size = self.value.shape[0] if self.value is not None else "?"
+        return f"<batched under mg.vmap (level {self.level}): {size} examples of {self.shape}>"
 
     def __array_finalize__(self, obj):
         self.value = getattr(obj, "value", None)
@@ -324,12 +326,6 @@ def loop_fallback(prim, values, dims, params, apply):
 
 
 # ----- batched indices ----------------------------------------------------------------------------
-
-
-def is_batched(x) -> bool:
-    """Whether ``x`` (a tensor or an array) is batched under ``mg.vmap``: an index, a mask or
-    labels that differ from example to example."""
-    return type(x.data if isinstance(x, Tensor) else x) is BatchedArray
 
 
 def all_values(x) -> np.ndarray:

@@ -74,3 +74,7 @@ def missing_names(module: str, torch_name: str):
         raise missing(torch_name, name)
 
     return __getattr__
+
+
+class BatchingError(MinigradError, ValueError):
+    """A batched value under ``mg.vmap`` met something that cannot be batched."""

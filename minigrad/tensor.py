@@ -13,7 +13,7 @@ import numpy as np
 from . import autodiff, dtypes
 from .autodiff import mode
 from .dtypes import NUMERIC_KINDS
-from .errors import BackwardError, DTypeError, IndexingError, OpError
+from .errors import BackwardError, BatchingError, DTypeError, IndexingError, OpError
 from .hooks import GradientHooks, RemovableHandle, add_hook
 from .methods import TensorMethods, mg
 
@@ -197,7 +197,10 @@ class Tensor(TensorMethods):
         return int(self.data.__index__())
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        if is_batched(self):  # under mg.vmap: no values to show
+            body = self.data.describe()
+        else:
+            body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extras = []
         dtype = self.data.dtype
         # As PyTorch's: the dtype is shown unless it is the one mg.tensor(data) would give.
@@ -230,7 +233,7 @@ class Tensor(TensorMethods):
 
     # ----- in-place updates (outside the tape; they bump the version counter) -------------------
 
-    def _inplace(self, op: str, update, operand=None) -> Tensor:
+    def _inplace(self, op: str, update, operand=None, out_of_place=None) -> Tensor:
         # NOTE: minigrad does not record in-place changes, so one that a derivative would have
         # to pass through is refused rather than silently differentiated wrong.
         if carries_derivatives(self):
@@ -239,6 +242,14 @@ class Tensor(TensorMethods):
                 f"(shape {self.shape}) would make its derivatives wrong; do it under "
                 f"`with mg.no_grad():` (as optimizers do) or use the out-of-place op"
             )
+        if isinstance(operand, Tensor) and is_batched(operand) and not is_batched(self):
+            raise BatchingError(
+                f"{op}: the value written in place (shape {operand.shape}) is batched under "
+                f"mg.vmap (it differs from example to example), and this tensor (shape "
+                f"{self.shape}) is not: one tensor cannot hold every example's values; build "
+                f"the result out of place instead (x + y, mg.where), or pass the tensor in as a "
+                f"batched argument"
+            )
         if isinstance(operand, Tensor) and carries_derivatives(operand):
             raise OpError(
                 f"{op}: the value written in place (shape {operand.shape}) requires grad or "
@@ -246,6 +257,17 @@ class Tensor(TensorMethods):
                 f"derivative would be lost; build the result out of place instead (x + y, "
                 f"mg.where, mg.concatenate, mg.stack)"
             )
+        if is_batched(self):  # under mg.vmap: the stand-in takes the batch of new values
+            if out_of_place is None:
+                raise BatchingError(
+                    f"{op} on a tensor batched under mg.vmap is not supported; build the result "
+                    f"out of place (mg.where, mg.scatter) instead"
+                )
+            new = out_of_place()
+            if not is_batched(new):  # (fill_, copy_): the same values for every example
+                new = mg.where(self == self, new, new)  # (a batched condition: batched)
+            self.data = (new if new.dtype == self.dtype else new.to(self.dtype)).data
+            return self
         try:
             update(self.data)
         except IndexError as e:
@@ -269,29 +291,35 @@ class Tensor(TensorMethods):
                 return self
             except (ValueError, TypeError):
                 pass
-        return self._inplace("add_", lambda d: np.add(d, alpha * np.asarray(other), out=d), other)
+        return self._inplace("add_", lambda d: np.add(d, alpha * np.asarray(other), out=d), other,
+                             lambda: self + alpha * other)  # fmt: skip
 
     def sub_(self, other, alpha=1) -> Tensor:
         """``self -= alpha * other`` in place."""
         return self._inplace(
-            "sub_", lambda d: np.subtract(d, alpha * np.asarray(other), out=d), other
-        )
+            "sub_", lambda d: np.subtract(d, alpha * np.asarray(other), out=d), other,
+            lambda: self - alpha * other,
+        )  # fmt: skip
 
     def mul_(self, other) -> Tensor:
         """``self *= other`` in place."""
-        return self._inplace("mul_", lambda d: np.multiply(d, np.asarray(other), out=d), other)
+        return self._inplace("mul_", lambda d: np.multiply(d, np.asarray(other), out=d), other,
+                             lambda: self * other)  # fmt: skip
 
     def div_(self, other) -> Tensor:
         """``self /= other`` in place."""
-        return self._inplace("div_", lambda d: np.divide(d, np.asarray(other), out=d), other)
+        return self._inplace("div_", lambda d: np.divide(d, np.asarray(other), out=d), other,
+                             lambda: self / other)  # fmt: skip
 
     def copy_(self, src) -> Tensor:
         """Overwrite the values with ``src``'s (broadcast to this shape), in place."""
-        return self._inplace("copy_", lambda d: np.copyto(d, np.asarray(src)), src)
+        return self._inplace("copy_", lambda d: np.copyto(d, np.asarray(src)), src,
+                             lambda: mg.broadcast_to(src, self.shape))  # fmt: skip
 
     def fill_(self, value) -> Tensor:
         """Set every element to ``value``, in place."""
-        return self._inplace("fill_", lambda d: d.fill(value))
+        return self._inplace("fill_", lambda d: d.fill(value), None,
+                             lambda: mg.full(self.shape, value, dtype=self.dtype))  # fmt: skip
 
     def zero_(self) -> Tensor:
         """Set every element to 0, in place."""
@@ -320,6 +348,12 @@ class Tensor(TensorMethods):
     def __setitem__(self, index, value) -> None:
         index = mg.normalize_index(self, index)
         self._inplace("__setitem__", lambda d: d.__setitem__(index, np.asarray(value)), value)
+
+
+def is_batched(x) -> bool:
+    """Whether ``x`` (a tensor or an array) stands for a batch under ``mg.vmap``: its data
+    holds no values (an index, a mask, labels that differ from example to example...)."""
+    return getattr(x.data if isinstance(x, Tensor) else x, "stands_for_a_batch", False)
 
 
 def carries_derivatives(t: Tensor) -> bool:

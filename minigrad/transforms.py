@@ -83,7 +83,7 @@ def _recorded_gradients(f, argnums, args, kwargs, has_aux=False):
     if out.requires_grad:
         grads = autograd.grad(out, leaves, create_graph=nested)
     else:  # f does not depend on its arguments
-        grads = [Tensor(np.zeros_like(x.data)) for x in leaves]
+        grads = [Tensor(np.zeros(x.shape, x.dtype)) for x in leaves]
     return out, per_argument(args, argnums, grads), nested, aux
 
 
@@ -131,7 +131,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
                 f"pass one of the output's shape"
             )
         if not out.requires_grad:
-            cotangents = [Tensor(np.zeros_like(x.data)) for x in leaves]
+            cotangents = [Tensor(np.zeros(x.shape, x.dtype)) for x in leaves]
         else:
             cotangents = autograd.grad(out, leaves, grad_output=u, retain_graph=True,
                                        create_graph=nested)  # fmt: skip

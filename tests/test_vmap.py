@@ -198,3 +198,48 @@ def test_argument_and_result_errors_name_the_fix():
         mg.vmap(lambda x: 1.0)(X)
     with pytest.raises(mg.BatchingError, match="out_axes=None for a batched result"):
         mg.vmap(lambda x: x, out_axes=None)(X)
+
+
+def test_integer_arithmetic_an_unused_argument_and_a_repr_under_vmap():
+    ints = mg.tensor(np.arange(-6, 6).reshape(4, 3))
+    np.testing.assert_array_equal(mg.vmap(lambda i: i % 4)(ints).data, ints.data % 4)
+    np.testing.assert_array_equal(mg.vmap(lambda i: i // -4)(ints).data, ints.data // -4)
+    unused = mg.vmap(mg.grad(lambda w, x: (x * 2).sum()), in_axes=(0, None))(X, W[:, 0])
+    np.testing.assert_array_equal(unused.data, np.zeros(X.shape))  # f does not depend on w
+    seen = []
+    mg.vmap(lambda x: seen.append(repr(x)) or x)(X)
+    assert seen == ["tensor(<batched under mg.vmap (level 1): 5 examples of (3,)>)"]
+
+
+def test_in_place_updates_of_batched_tensors_and_writes_into_shared_ones():
+    """In place on a batched tensor: each example's own update (as a loop does). A batched value
+    written into a tensor every example shares: refused, by name, never silently lost."""
+
+    def f(v):
+        v = v * 1.0
+        v.mul_(2)
+        v.add_(1, alpha=3)
+        v.div_(4)
+        filled = v * 0.0
+        filled.fill_(7.0)
+        filled.add_(v)
+        copied = v * 0.0
+        copied.copy_(np.ones(3))
+        return v, filled, copied
+
+    batched = mg.vmap(f)(X)
+    looped = [np.stack(parts) for parts in zip(*[[t.data for t in f(X[i])] for i in range(5)])]
+    for got, expected in zip(batched, looped, strict=True):
+        np.testing.assert_allclose(got.data, expected)
+    shared = mg.zeros(3)
+    for write in (lambda x: shared.add_(x), lambda x: shared.copy_(x)):
+        with pytest.raises(mg.BatchingError, match="is batched under mg.vmap.*is not"):
+            mg.vmap(write)(X)
+    np.testing.assert_array_equal(shared.data, np.zeros(3))
+
+    def write_at(x):
+        shared[0] = x[0]
+        return x
+
+    with pytest.raises(mg.BatchingError, match="__setitem__: the value written in place"):
+        mg.vmap(write_at)(X)

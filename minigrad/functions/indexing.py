@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from ..batching import BatchedArray, all_values, batched_like, is_batched, map_data, values_of
+from ..batching import BatchedArray, all_values, batched_like, map_data, values_of
 from ..errors import DTypeError, IndexingError, OpError, ShapeError
 from ..ops.indexing import added_at, flat_rows, indexed
-from ..tensor import Tensor
+from ..tensor import Tensor, is_batched
 from .arithmetic import add, astype, where
 from .operands import as_tensor, broadcast_shape
 from .shaping import dim_arg, expand, flatten, reshape

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff import no_grad
-from ..batching import all_values, is_batched, values_of
+from ..batching import all_values, values_of
 from ..errors import DTypeError, IndexingError, ShapeError
 from ..functions import as_tensor, where
-from ..tensor import Tensor
+from ..tensor import Tensor, is_batched
 from . import init
 from .checks import parameter_dtype
 from .module import Module, Parameter
