@@ -82,6 +82,10 @@ class BatchedArray(np.ndarray):
     def item(self, *args):
         _refuse(".item()")
 
+    def astype(self, dtype, copy=True, **kwargs):
+        """Elementwise, so batched: the whole batch cast, one level down (a draw's dtype)."""
+        return batched(self.value.astype(dtype), self.level).data
+
     def tolist(self):
         _refuse(".tolist()")
 
@@ -97,7 +101,7 @@ def _refusing(name):
 
 
 _COMPUTING = (
-    "__getitem__", "__setitem__", "astype", "copy", "reshape", "transpose", "sum", "max", "min",
+    "__getitem__", "__setitem__", "copy", "reshape", "transpose", "sum", "max", "min",
     "mean", "fill", "ravel", "flatten", "view", "__iter__", "__copy__", "__deepcopy__", "dot",
     "argmax", "argmin", "cumsum", "prod", "any", "all",
 )  # fmt: skip
@@ -275,22 +279,38 @@ def random_source(source):
 
 
 class Draws:
-    """numpy's generator under vmap with randomness="different": ``random(shape)`` draws a
-    (batch, *shape) array and hands it out as a batched stand-in, one example per row, from
-    the same stream as the examples drawn one by one in a loop would not be (one draw)."""
+    """numpy's generator under vmap with randomness="different": a draw of ``shape`` draws a
+    (batch, *shape) array in one call and hands it out as a batched stand-in, one example per
+    row (independent values per example, though not the ones a loop drawing example by example
+    would get from the same stream)."""
 
     def __init__(self, source, size: int, level: int):
         self.source, self.size, self.level = source, size, level
 
     def random(self, size=None, dtype=np.float64):
-        shape = () if size is None else tuple(size) if isinstance(size, tuple) else (size,)
-        values = self.source.random((self.size, *shape), dtype=dtype)
-        return batched(constant(values), self.level).data
+        return self._batch(self.source.random, size, dtype=dtype)
+
+    def standard_normal(self, size=None, dtype=np.float64):
+        return self._batch(self.source.standard_normal, size, dtype=dtype)
+
+    def standard_exponential(self, size=None, dtype=np.float64):
+        return self._batch(self.source.standard_exponential, size, dtype=dtype)
+
+    def integers(self, low, high=None, size=None, dtype=np.int64):
+        return self._batch(lambda shape, **kw: self.source.integers(low, high, shape, **kw),
+                           size, dtype=dtype)  # fmt: skip
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        return self._batch(lambda shape: self.source.uniform(low, high, shape), size)
+
+    def _batch(self, draw, size, **kwargs):
+        shape = () if size is None else tuple(size) if isinstance(size, tuple | list) else (size,)
+        return batched(constant(draw((self.size, *shape), **kwargs)), self.level).data
 
     def __getattr__(self, method):
         raise BatchingError(
-            f"mg.vmap: randomness='different' batches uniform draws (Dropout's masks, "
-            f"mg.rand); numpy's {method}() is not batched yet: use randomness='same', or draw "
+            f"mg.vmap: randomness='different' batches the draws of rand, randn, randint and "
+            f"Dropout; numpy's {method}() is not batched yet: use randomness='same', or draw "
             f"outside the function"
         )
 

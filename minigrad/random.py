@@ -213,10 +213,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
            requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Normal samples of mean ``mean`` and standard deviation ``std``: numbers with ``size``
     (``normal(0.0, 1.0, size=(2, 3))``), or tensors that broadcast (one sample per element)."""
-    mean_data, std_data = np.asarray(_values(mean)), np.asarray(_values(std))
+    mean_data, std_data = np.asarray(_values(mean, "normal")), np.asarray(_values(std, "normal"))
     if np.any(std_data < 0):
         raise OpError(f"normal: std must be >= 0, got {std}")
-    arrays = [_values(v) for v in (mean, std) if isinstance(v, Tensor | np.ndarray)]
+    arrays = [_values(v, "normal") for v in (mean, std) if isinstance(v, Tensor | np.ndarray)]
     if dtype is None and arrays:  # tensors give their dtype, numbers the default
         dtype = np.result_type(*arrays)
     if size is None:
@@ -228,9 +228,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return made("normal", data.astype(dtype, copy=False), device, requires_grad)
 
 
-def _values(value):
-    """A tensor's array, or the value as it is (numbers, arrays)."""
-    return value.data if isinstance(value, Tensor) else value
+def _values(value, who: str):
+    """A tensor's array, or the value as it is (numbers, arrays); refused, naming ``who``, for
+    a tensor batched under ``mg.vmap`` (its values differ per example: not batched yet)."""
+    return batching.values_of(value, who) if isinstance(value, Tensor) else value
 
 
 # ----- random tensors like another ---------------------------------------------------------------
@@ -278,7 +279,7 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
     >>> mg.multinomial(mg.tensor([0.0, 1.0, 0.0]), 1).tolist()
     [1]
     """
-    weights = np.asarray(_values(input), dtype=np.float64)
+    weights = np.asarray(_values(input, "multinomial"), dtype=np.float64)
     if weights.ndim not in (1, 2):
         raise ShapeError(
             f"multinomial: the weights must be 1-D or 2-D (one row per distribution), got shape "
@@ -316,7 +317,8 @@ def bernoulli(input, p=None, *, generator=None) -> Tensor:
     """0 or 1 for each element, 1 with probability ``input`` (or ``p`` when given), in
     ``input``'s dtype."""
     x = like_data(input)
-    probability = x if p is None else np.broadcast_to(np.asarray(_values(p)), x.shape)
+    given = _values(input if p is None else p, "bernoulli")
+    probability = given if p is None else np.broadcast_to(np.asarray(given), x.shape)
     if np.any((probability < 0) | (probability > 1)) or np.any(np.isnan(probability)):
         raise OpError("bernoulli: the probabilities must be in [0, 1]")
     dtype = x.dtype if x.dtype.kind in "fbiu" else dtypes.get_default_dtype()
@@ -359,7 +361,7 @@ def uniform_(x: Tensor, low: float = 0.0, high: float = 1.0, *, generator=None,
 
 def bernoulli_(x: Tensor, p: float = 0.5, *, generator=None) -> Tensor:
     """Fill ``x`` in place with 0 or 1, 1 with probability ``p``."""
-    probability = np.asarray(_values(p))
+    probability = np.asarray(_values(p, "bernoulli_"))
     if np.any((probability < 0) | (probability > 1)):
         raise OpError(f"bernoulli_: p must be in [0, 1], got {p}")
     source = rng(generator)

@@ -170,8 +170,15 @@ def test_randomness_different_draws_each_example_its_own_values():
     mg.manual_seed(3)
     grads = mg.vmap(mg.grad(lambda x: dropout(x).sum()), randomness="different")(ones)
     np.testing.assert_array_equal(grads.data, 2.0 * masks)
-    with pytest.raises(mg.BatchingError, match="normal\\(\\) is not batched yet"):
-        mg.vmap(lambda x: x + mg.randn(10), randomness="different")(ones)
+    # normal and integer draws too: independent rows, each with the right distribution
+    mg.manual_seed(4)
+    normal = mg.vmap(lambda x: x * 0 + mg.randn(10), randomness="different")(mg.ones(500, 10))
+    assert len({row.tobytes() for row in normal.data}) == 500
+    assert abs(normal.data.mean()) < 0.05 and abs(normal.data.std() - 1) < 0.05
+    ints = mg.vmap(lambda x: mg.randint(0, 3, (10,)) + x, randomness="different")(ones.long())
+    assert set(np.unique(ints.data - 1)) == {0, 1, 2}
+    with pytest.raises(mg.BatchingError, match="multinomial reads the values of a batched"):
+        mg.vmap(lambda x: mg.multinomial(x.softmax(0), 2), randomness="different")(ones)
 
 
 def test_compiled_per_example_gradients_replay_exactly():
