@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pytest
 from harness import primitives_used
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_registry import all_cases, builtin_primitives
 
 import minigrad as mg
@@ -37,9 +39,6 @@ def batch_of(case, size=3):
     ]
 
 
-# Functions that compute indices from the values with numpy (argmax, argsort) before they
-# gather: under vmap they refuse a batched value (BatchingError) until batched index arrays are
-# supported (issue 22, in progress).
 RULED = [c for c in all_cases() if not (primitives_used(c) & PENDING)]
 
 
@@ -50,6 +49,36 @@ def test_every_batching_rule_matches_a_loop_over_the_examples(case):
         warnings.simplefilter("error", BatchingWarning)  # no loop fallback for these
         got = mg.vmap(case.fn)(*[mg.tensor(b) for b in batch])
     expected = [case.fn(*[mg.tensor(b[k]) for b in batch]).data for k in range(3)]
+    np.testing.assert_allclose(got.data, np.stack(expected), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", RULED, ids=str)
+@settings(max_examples=3, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_every_batching_rule_matches_a_loop_in_any_axes(case, data):
+    """Each input batched or not (at least one is), along any of its axes (negative too), for
+    a batch of 1 to 3: the same as the operation on each example."""
+    n = len(case.inputs)
+    chosen = data.draw(st.lists(st.booleans(), min_size=n, max_size=n).filter(any), "batched")
+    size = data.draw(st.integers(1, 3), "size")
+    args, axes = [], []
+    for a, batched in zip(case.inputs, chosen):
+        if not batched:
+            args.append(a)
+            axes.append(None)
+            continue
+        axis = data.draw(st.integers(-a.ndim - 1, a.ndim), "axis")
+        examples = [a + 0.1 * k if a.dtype.kind == "f" else a for k in range(size)]
+        args.append(np.stack(examples, axis=axis))
+        axes.append(axis)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingWarning)
+        got = mg.vmap(case.fn, in_axes=tuple(axes))(*[mg.tensor(a) for a in args])
+
+    def example(a, axis, k):
+        return mg.tensor(a if axis is None else np.take(a, k, axis=axis))
+
+    expected = [case.fn(*[example(a, x, k) for a, x in zip(args, axes)]).data for k in range(size)]
     np.testing.assert_allclose(got.data, np.stack(expected), rtol=1e-12, atol=1e-12)
 
 

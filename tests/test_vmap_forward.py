@@ -159,3 +159,17 @@ def test_reverse_over_forward_through_a_closure_is_refused():
         mg.grad(lambda w: mg.hvp(lambda x: two(x, w), (X[0],), (V[0],)).sum())(W)
     # a closed-over tensor that no enclosing transform differentiates is fine
     np.testing.assert_allclose(mg.grad(lambda x: inside(W) * x)(2.0).data, inside(W).data)
+
+
+def test_forward_mode_around_vmap_equals_it_around_the_loop():
+    """jvp and jacfwd of a vmapped function: the same as of the loop it stands for."""
+
+    def batched(w):
+        return mg.vmap(lambda x: (x @ w).sin())(X)
+
+    def looped(w):
+        return mg.stack([(X[i] @ w).sin() for i in range(N)])
+
+    _, along = mg.jvp(batched, (W,), (W,))
+    np.testing.assert_allclose(along.data, mg.jvp(looped, (W,), (W,))[1].data, atol=1e-14)
+    np.testing.assert_allclose(mg.jacfwd(batched)(W).data, mg.jacfwd(looped)(W).data, atol=1e-14)
