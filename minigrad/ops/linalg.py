@@ -7,8 +7,7 @@ import numpy as np
 from ..primitive import Primitive, apply
 from ._batched import logical_ndim
 from ._tangents import add_fresh_tangents, add_tangents, identity_offset, identity_times
-from .binary import Mul
-from .shape import BroadcastTo, Reshape, Transpose, elementwise, with_rank
+from .shape import BroadcastTo, Reshape, Transpose, with_rank
 
 
 class MatMul(Primitive):
@@ -74,10 +73,8 @@ class MatMul(Primitive):
             a = apply(BroadcastTo, a, shape=(*stack, *a.shape[-2:]))
         if b.shape[:-2] != stack:
             b = apply(BroadcastTo, b, shape=(*stack, *b.shape[-2:]))
-        # NOTE: outer products (a weight's per-example gradient) as one broadcast multiply, not
-        # a matrix product per example: the same numbers
-        outer = a.shape[-1] == 1
-        y = elementwise(Mul, [a, b], [0, 0], {}) if outer else apply(MatMul, a, b)
+        outer = a.shape[-1] == 1  # (a weight's per-example gradient: see _outer_products)
+        y = _outer_products(a, b) if outer else apply(MatMul, a, b)
         if ra == 1 or rb == 1:  # the axes the vectors became
             rows = () if ra == 1 else y.shape[-2:-1]
             return apply(Reshape, y, shape=(*stack, *rows, *(() if rb == 1 else y.shape[-1:])))
@@ -183,6 +180,18 @@ def _times_tangents(a, tb):
         offset = identity_offset(tb)
         return tb @ a.T if offset is None else identity_times(tb, offset, a.T)
     return a @ tb
+
+
+def _outer_products(a, b):
+    """Stacks of outer products, ``a`` (..., m, 1) times ``b`` (..., 1, n), by one einsum: each
+    example's ``g x^T`` (a weight's per-example gradient) in one pass over the result, the same
+    numbers as a matrix product per example. Measured (one thread, 128 x 128 x 784 float64:
+    103 MB): 11 ms against 17 ms for numpy's broadcast multiply, whose loop over a stride-0
+    operand does not vectorise as einsum's does."""
+    stack = string.ascii_letters[: a.ndim - 2]
+    a = apply(Reshape, a, shape=a.shape[:-1])
+    b = apply(Reshape, b, shape=(*b.shape[:-2], b.shape[-1]))
+    return apply(Einsum, a, b, ins=(stack + "y", stack + "z"), out=stack + "yz")
 
 
 def _fresh_letters(used):
