@@ -41,7 +41,7 @@ from ..hessians import DEFAULT_MAX_MEMORY, gradient_tangents, rows_per_pass, tan
 from ..random import default_generator
 from ..tensor import Tensor
 from ..vectorize import vmap
-from .loss_operator import check, given_form
+from .loss_operator import check, check_closure_params, given_form
 
 __all__ = [
     "ExampleGradients",
@@ -320,13 +320,7 @@ def _example_form(fname: str, loss_of_one, params, count: int) -> str:
     )
     if arity == count + 1:
         return "function"
-    for i, p in enumerate(params):
-        check(
-            isinstance(p, Tensor) and p.requires_grad,
-            f"{fname}: with a closure, params must be the Tensors the closure uses, which "
-            f"require grad (list(model.parameters())); params[{i}] is "
-            f"{type(p).__name__ if not isinstance(p, Tensor) else 'a Tensor without grad'}",
-        )
+    check_closure_params(fname, params)
     return "closure"
 
 

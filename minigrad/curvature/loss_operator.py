@@ -203,13 +203,7 @@ def given_form(
     )
     arity = required_positional(fn)
     if arity == 0:
-        for i, p in enumerate(params):
-            check(
-                isinstance(p, Tensor) and p.requires_grad,
-                f"{fname}: with a closure, params must be the Tensors the closure uses, which "
-                f"require grad (list(model.parameters())); params[{i}] is "
-                f"{type(p).__name__ if not isinstance(p, Tensor) else 'a Tensor without grad'}",
-            )
+        check_closure_params(fname, params)
         return "closure"
     check(
         arity in (1, None),
@@ -218,3 +212,14 @@ def given_form(
         f"mg.hessian takes, pass lambda ps: f(*ps)",
     )
     return "function"
+
+
+def check_closure_params(fname: str, params) -> None:
+    """A closure differentiates the Tensors it uses: ``params`` must be those, requiring grad."""
+    for i, p in enumerate(params):
+        check(
+            isinstance(p, Tensor) and p.requires_grad,
+            f"{fname}: with a closure, params must be the Tensors the closure uses, which "
+            f"require grad (list(model.parameters())); params[{i}] is "
+            f"{type(p).__name__ if not isinstance(p, Tensor) else 'a Tensor without grad'}",
+        )
