@@ -17,7 +17,7 @@ from .autodiff import batching_level, mode
 from .batching import BatchingError, batched, level_of
 from .errors import ArgumentError
 from .tensor import Tensor
-from .trees import tree_map_with
+from .trees import leaves, refilled, tree_map_with
 
 _RANDOMNESS = ("error", "different", "same")
 
@@ -58,8 +58,8 @@ def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | 
         if chunk_size is None or chunk_size >= size:
             return _call(f, args, tuple(axes), out_axes, size, randomness)
         chunks = [
-            _call(f, _slice(args, tuple(axes), start, start + chunk_size), tuple(axes), 0,
-                  min(chunk_size, size - start), randomness)
+            _call(f, _slice(args, tuple(axes), start, start + chunk_size), tuple(axes),
+                  out_axes, min(chunk_size, size - start), randomness)
             for start in range(0, size, chunk_size)
         ]  # fmt: skip
         return _joined(chunks, out_axes)
@@ -114,12 +114,18 @@ def _unbatched(out, out_axes, level, size):
                 f"vmap: the function returned a {type(t).__name__}; it must return tensors "
                 f"(or tuples, lists and dicts of them)"
             )
-        if level_of(t) == level:
+        batched = level_of(t) == level
+        if axis is None:  # (JAX's): a result that is the same for every example, as it is
+            if batched:
+                raise BatchingError(
+                    f"vmap: out_axes=None for a result of shape {t.shape} that differs from "
+                    f"example to example; give the axis to put the batch on (e.g. 0)"
+                )
+            return t
+        if batched:
             value = t.data.value
         else:  # not batched (it does not depend on the batch): the same for every example
             value = functions.broadcast_to(functions.unsqueeze(t, 0), (size, *t.shape))
-        if axis is None:
-            raise BatchingError("vmap: out_axes=None for a batched result is not supported")
         return functions.movedim(value, 0, axis)
 
     return tree_map_with(unwrap, out, out_axes)
@@ -136,10 +142,11 @@ def _slice(args, axes, start, stop):
 
 
 def _joined(chunks, out_axes):
-    first = chunks[0]
-    if isinstance(first, Tensor):
-        return functions.cat(chunks, dim=out_axes if type(out_axes) is int else 0)
-    if type(first) in (tuple, list):
-        spread = out_axes if type(out_axes) in (tuple, list) else (out_axes,) * len(first)
-        return type(first)(_joined([c[i] for c in chunks], spread[i]) for i in range(len(first)))
-    return {k: _joined([c[k] for c in chunks], out_axes) for k in first}
+    """The chunks' results joined along their ``out_axes`` (None: the same in every chunk)."""
+    axes = leaves(tree_map_with(lambda _, axis: axis, chunks[0], out_axes))
+    columns = zip(*[list(leaves(chunk)) for chunk in chunks], strict=True)
+    joined = [
+        column[0] if axis is None else functions.cat(list(column), dim=axis)
+        for column, axis in zip(columns, axes)
+    ]
+    return refilled(chunks[0], iter(joined))

@@ -121,6 +121,10 @@ def test_in_axes_out_axes_and_chunks():
     np.testing.assert_allclose(d.data, X.data @ W.data)
     c = mg.vmap(f, in_axes=(0, None), chunk_size=2)(X, W)
     np.testing.assert_allclose(c.data, mg.vmap(f, in_axes=(0, None))(X, W).data)
+    # chunks put their results on out_axes too, and share an out_axes=None result
+    pair = mg.vmap(lambda x: (x * 2, W.sum()), out_axes=(1, None), chunk_size=2)(X)
+    np.testing.assert_allclose(pair[0].data, X.data.T * 2)
+    assert pair[1].shape == ()
     const = mg.vmap(lambda x: W.sum())(X)  # a result that does not depend on the batch
     np.testing.assert_allclose(const.data, np.full(5, W.data.sum()))
 
@@ -232,8 +236,12 @@ def test_argument_and_result_errors_name_the_fix():
         mg.vmap(lambda x: x, in_axes=2)(X)
     with pytest.raises(mg.BatchingError, match="returned a float; it must return tensors"):
         mg.vmap(lambda x: 1.0)(X)
-    with pytest.raises(mg.BatchingError, match="out_axes=None for a batched result"):
+    with pytest.raises(mg.BatchingError, match="out_axes=None for a result of shape \\(3,\\)"):
         mg.vmap(lambda x: x, out_axes=None)(X)
+    # out_axes=None for a result that does not differ per example: that result, once (JAX's)
+    both = mg.vmap(lambda x: (x * 2, W.sum()), out_axes=(0, None))(X)
+    np.testing.assert_allclose(both[0].data, X.data * 2)
+    assert both[1].shape == () and both[1].item() == pytest.approx(W.data.sum())
 
 
 def test_integer_arithmetic_an_unused_argument_and_a_repr_under_vmap():
