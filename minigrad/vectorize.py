@@ -25,10 +25,13 @@ _RANDOMNESS = ("error", "different", "same")
 def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | None = None):
     """``f`` over a batch: ``vmap(f)(x)[i] == f(x[i])`` (see the module's doc).
 
-    ``randomness``: what a random draw inside ``f`` does, as ``torch.func.vmap``'s: "error"
-    (the default) refuses it, "same" draws one value shared by every example, "different"
-    independent values per example (uniform draws: Dropout's masks, ``mg.rand``).
-    ``chunk_size``: examples per batched call (None: all at once), to bound memory.
+    ``in_axes``/``out_axes``: where each positional argument's and result's batch axis is
+    (None: not batched); keyword arguments are passed as they are, shared by every example
+    (as ``torch.func.vmap``). ``randomness``: what a random draw inside ``f`` does, as
+    ``torch.func.vmap``'s: "error" (the default) refuses it, "same" draws one value shared by
+    every example, "different" independent values per example (Dropout's masks, ``mg.rand``,
+    ``mg.randn``, ``mg.randint``). ``chunk_size``: examples per batched call (None: all at
+    once), to bound memory.
     """
     if not callable(f):
         raise ArgumentError(f"vmap takes a function, got {type(f).__name__}")
@@ -38,7 +41,7 @@ def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | 
         raise ArgumentError(f"vmap: chunk_size={chunk_size!r} must be a positive int or None")
 
     @functools.wraps(f)
-    def vmapped(*args):
+    def vmapped(*args, **kwargs):  # (keyword arguments: shared, as torch.func's)
         axes = in_axes if type(in_axes) in (tuple, list) else (in_axes,) * len(args)
         if len(axes) != len(args):
             raise ArgumentError(
@@ -56,9 +59,9 @@ def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | 
             )
         size = sizes.pop()
         if chunk_size is None or chunk_size >= size:
-            return _call(f, args, tuple(axes), out_axes, size, randomness)
+            return _call(f, args, kwargs, tuple(axes), out_axes, size, randomness)
         chunks = [
-            _call(f, _slice(args, tuple(axes), start, start + chunk_size), tuple(axes),
+            _call(f, _slice(args, tuple(axes), start, start + chunk_size), kwargs, tuple(axes),
                   out_axes, min(chunk_size, size - start), randomness)
             for start in range(0, size, chunk_size)
         ]  # fmt: skip
@@ -67,13 +70,13 @@ def vmap(f, in_axes=0, out_axes=0, randomness: str = "error", chunk_size: int | 
     return vmapped
 
 
-def _call(f, args, axes, out_axes, size, randomness):
+def _call(f, args, kwargs, axes, out_axes, size, randomness):
     level = mode().vmap_level + 1
     inner = _batched(args, axes, level)
     batching.randomness.append((randomness, size, level))
     try:
         with batching_level(level):
-            out = f(*inner)
+            out = f(*inner, **kwargs)
     finally:
         batching.randomness.pop()
     return _unbatched(out, out_axes, level, size)

@@ -121,6 +121,8 @@ def test_in_axes_out_axes_and_chunks():
     np.testing.assert_allclose(d.data, X.data @ W.data)
     c = mg.vmap(f, in_axes=(0, None), chunk_size=2)(X, W)
     np.testing.assert_allclose(c.data, mg.vmap(f, in_axes=(0, None))(X, W).data)
+    scaled = mg.vmap(lambda x, scale=1.0: x * scale)(X, scale=3.0)  # keywords: shared
+    np.testing.assert_allclose(scaled.data, X.data * 3)
     # chunks put their results on out_axes too, and share an out_axes=None result
     pair = mg.vmap(lambda x: (x * 2, W.sum()), out_axes=(1, None), chunk_size=2)(X)
     np.testing.assert_allclose(pair[0].data, X.data.T * 2)
