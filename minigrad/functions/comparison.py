@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..batching import map_data
 from ..tensor import Tensor
 from .operands import as_tensor, broadcast_operands
 
@@ -13,7 +14,11 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: b
     """Elementwise ``|input - other| <= atol + rtol * |other|`` (a bool tensor, broadcast);
     NaNs are equal only with ``equal_nan=True``."""
     a, b = _operands("isclose", input, other)
-    return Tensor(np.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def close(a, b):
+        return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+    return map_data(close, a, b)  # (batched under mg.vmap, as a or b is)
 
 
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..batching import map_data
 from ..errors import DTypeError
 from ..tensor import Tensor
 from .operands import as_tensor, broadcast_operands, tensor_pair
@@ -25,7 +26,7 @@ def _operands(op: str, a, b) -> tuple[Tensor, Tensor]:
 
 def _apply(op: str, ufunc, *xs: Tensor) -> Tensor:
     try:
-        return Tensor(ufunc(*(x.data for x in xs)))
+        return map_data(ufunc, *xs)  # (batched under mg.vmap, as an operand is)
     except ValueError:
         broadcast_operands(op, *xs)  # raises the clear shape error
         raise

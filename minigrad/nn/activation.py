@@ -25,7 +25,7 @@ from ..functions import (
     where,
 )
 from ..primitive import apply
-from ..tensor import Tensor
+from ..tensor import Tensor, is_batched
 from .module import Module
 
 __all__ = [
@@ -44,7 +44,7 @@ def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
     """``x`` where x > 0, else ``negative_slope * x``; the gradient at 0 is ``negative_slope``
     (PyTorch's choice)."""
     x = as_tensor(x)
-    return where(x.data > 0, x, x * negative_slope)
+    return where(x > 0, x, x * negative_slope)
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
@@ -55,7 +55,7 @@ def elu(x, alpha: float = 1.0) -> Tensor:
     tensor([-1.,  0.,  2.])
     """
     x = as_tensor(x)
-    positive = x.data > 0
+    positive = x > 0  # (a mask without gradient, batched under mg.vmap as x is)
     # NOTE: expm1 sees only x <= 0 (the other elements are replaced by a constant 0), so it
     # never overflows, and at x == 0 the gradient flows through this branch, as PyTorch's does.
     negative_part = expm1(where(positive, 0.0, x))
@@ -82,7 +82,7 @@ def _softplus(z: Tensor) -> Tensor:
     this (smooth) sum 0 at z == 0 instead of 1/2. So -|z| is written as a ``where`` whose
     gradient at 0 comes from the z branch: relu'(0) + sigmoid(0) * 1 = 1/2, exact.
     """
-    negative_abs = where(z.data > 0, -z, z)
+    negative_abs = where(z > 0, -z, z)
     return relu(z) + log1p(exp(negative_abs))
 
 
@@ -99,8 +99,8 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     out = _softplus(z)
     if beta != 1:
         out = out / beta
-    above = z.data > threshold
-    return where(above, x, out) if above.any() else out
+    above = z > threshold
+    return where(above, x, out) if is_batched(above) or above.data.any() else out
 
 
 def silu(x, inplace: bool = False) -> Tensor:
@@ -138,7 +138,7 @@ def celu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise OpError("celu: alpha cannot be 0 (it divides x)")
     x = as_tensor(x)
-    positive = x.data > 0
+    positive = x > 0
     return where(positive, x, expm1(where(positive, 0.0, x) * (1 / alpha)) * alpha)
 
 

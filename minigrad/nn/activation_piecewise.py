@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import OpError, ShapeError
 from ..functions import as_tensor, clamp, where
-from ..random import Generator, default_generator
+from ..random import Generator, rng
 from ..tensor import Tensor
 from .activation import InplaceActivation, inplace_repr, leaky_relu
 from .checks import check_size, parameter_dtype
@@ -53,8 +53,8 @@ def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = Fal
             f"hardtanh: min_val cannot be greater than max_val, got {min_val} > {max_val}"
         )
     x = as_tensor(x)
-    inside = (x.data > min_val) & (x.data < max_val)
-    return where(inside, x, np.clip(x.data, min_val, max_val))
+    inside = (x > min_val) & (x < max_val)  # (masks without gradient, batched as x is)
+    return where(inside, x, x.detach().clamp(min_val, max_val))
 
 
 def relu6(x, inplace: bool = False) -> Tensor:
@@ -65,8 +65,8 @@ def relu6(x, inplace: bool = False) -> Tensor:
 def hardsigmoid(x, inplace: bool = False) -> Tensor:
     """0 for x <= -3, 1 for x >= 3, ``x / 6 + 1/2`` between (gradient 1/6 strictly inside)."""
     x = as_tensor(x)
-    inside = (x.data > -3) & (x.data < 3)
-    return where(inside, x * (1 / 6) + 0.5, (x.data >= 3).astype(x.dtype))
+    inside = (x > -3) & (x < 3)
+    return where(inside, x * (1 / 6) + 0.5, (x >= 3).astype(x.dtype))
 
 
 def hardswish(x, inplace: bool = False) -> Tensor:
@@ -81,7 +81,7 @@ def threshold(x, threshold: float, value: float, inplace: bool = False) -> Tenso
     _number("threshold", "threshold", threshold)
     _number("threshold", "value", value)
     x = as_tensor(x)
-    return where(x.data > threshold, x, np.asarray(value, dtype=x.dtype))
+    return where(x > threshold, x, np.asarray(value, dtype=x.dtype))
 
 
 def _check_lambda(who: str, lambd) -> float:
@@ -94,7 +94,7 @@ def hardshrink(x, lambd: float = 0.5) -> Tensor:
     """``x`` where |x| > lambd, else 0."""
     lambd = _check_lambda("hardshrink", lambd)
     x = as_tensor(x)
-    return where(np.abs(x.data) > lambd, x, np.zeros((), x.dtype))
+    return where(x.detach().abs() > lambd, x, np.zeros((), x.dtype))
 
 
 def softshrink(x, lambd: float = 0.5) -> Tensor:
@@ -125,7 +125,7 @@ def prelu(x, weight) -> Tensor:
         weight = weight.reshape((channels,) + (1,) * (x.ndim - 2))
     elif weight.ndim:
         weight = weight.reshape(())
-    return where(x.data > 0, x, x * weight)
+    return where(x > 0, x, x * weight)
 
 
 def rrelu(x, lower: float = 1 / 8, upper: float = 1 / 3, training: bool = False,
@@ -141,8 +141,8 @@ def rrelu(x, lower: float = 1 / 8, upper: float = 1 / 3, training: bool = False,
     x = as_tensor(x)
     if not training:
         return leaky_relu(x, (lower + upper) / 2)
-    slopes = (generator or default_generator).rng.uniform(lower, upper, x.shape)
-    return where(x.data > 0, x, x * slopes.astype(x.dtype))
+    slopes = rng(generator).uniform(lower, upper, x.shape)  # (vmap's randomness applies)
+    return where(x > 0, x, x * as_tensor(slopes).astype(x.dtype))
 
 
 # ----- modules -----------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ import numbers
 
 import numpy as np
 
+from ..batching import whole_batch
 from ..errors import OpError, ShapeError
 from ..functions import as_tensor, clamp, exp, log, where
-from ..tensor import Tensor
+from ..tensor import Tensor, is_batched
 from .loss_functions import (
     check_broadcasts,
     check_reduction,
@@ -143,9 +144,10 @@ def _variance(var, input: Tensor) -> Tensor:
                 f"{name}: var of shape {vshape} for input of shape {shape}: var must have the "
                 f"input's shape, or it with the last axis left out, or with one axis of size 1"
             )
-    if (var.data < 0).any():
+    values = whole_batch(var.data)  # (every example's, under mg.vmap)
+    if (values < 0).any():
         raise OpError(
-            f"{name}: var holds {var.data[var.data < 0].flat[0]}; variances must be >= 0 "
+            f"{name}: var holds {values[values < 0].flat[0]}; variances must be >= 0 "
             f"(those below eps are raised to eps)"
         )
     return var
@@ -169,9 +171,9 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     target = constant_like(target, input)
     check_broadcasts(name, "target", target, input.shape)
     var = _variance(var, input)
-    low = var.data < eps
-    if low.any():  # var + (eps - var) where below eps: the value clamped, the gradient kept
-        var = var + Tensor(np.where(low, eps - var.data, 0).astype(var.dtype))
+    if (whole_batch(var.data) < eps).any():
+        # var + (eps - var) where below eps: the value clamped, the gradient kept
+        var = var + where(var < eps, eps - var.detach(), 0.0)
     d = input - target
     loss = 0.5 * (log(var) + d * d / var)
     if full:
@@ -195,8 +197,8 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
     input, target = _operands(name, input, target, reduction)
     loss = exp(input) - target * input if log_input else input - target * log(input + eps)
     if full:
-        above = target.data > 1
-        if above.any():
+        above = target > 1  # (a mask, batched under mg.vmap as the target is)
+        if is_batched(above) or above.data.any():
             t = where(above, target, 1.0)  # log of 1, not of 0, where the term is dropped
             stirling = t * log(t) - t + 0.5 * log(2 * math.pi * t)
             loss = loss + where(above, stirling, 0.0)
