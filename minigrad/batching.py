@@ -82,6 +82,11 @@ class BatchedArray(np.ndarray):
     def item(self, *args):
         _refuse(".item()")
 
+    def copy(self, order="K"):
+        """Another stand-in for the same batch (a batched tensor's values are never written in
+        place: an in-place update gives it a new stand-in)."""
+        return batched(self.value, self.level).data
+
     def astype(self, dtype, copy=True, **kwargs):
         """Elementwise, so batched: the whole batch cast, one level down (a draw's dtype)."""
         return batched(self.value.astype(dtype), self.level).data
@@ -101,7 +106,7 @@ def _refusing(name):
 
 
 _COMPUTING = (
-    "__getitem__", "__setitem__", "copy", "reshape", "transpose", "sum", "max", "min",
+    "__getitem__", "__setitem__", "reshape", "transpose", "sum", "max", "min",
     "mean", "fill", "ravel", "flatten", "view", "__iter__", "__copy__", "__deepcopy__", "dot",
     "argmax", "argmin", "cumsum", "prod", "any", "all",
 )  # fmt: skip

@@ -250,6 +250,8 @@ def test_integer_arithmetic_an_unused_argument_and_a_repr_under_vmap():
     ints = mg.tensor(np.arange(-6, 6).reshape(4, 3))
     np.testing.assert_array_equal(mg.vmap(lambda i: i % 4)(ints).data, ints.data % 4)
     np.testing.assert_array_equal(mg.vmap(lambda i: i // -4)(ints).data, ints.data // -4)
+    copies = mg.vmap(lambda i: i.clone() + i.round() + i.double().long())(ints)
+    np.testing.assert_array_equal(copies.data, 3 * ints.data)
     unused = mg.vmap(mg.grad(lambda w, x: (x * 2).sum()), in_axes=(0, None))(X, W[:, 0])
     np.testing.assert_array_equal(unused.data, np.zeros(X.shape))  # f does not depend on w
     seen = []
