@@ -116,10 +116,19 @@ for _name in _COMPUTING:
 
 def batched(value: Tensor, level: int) -> Tensor:
     """A tensor batched at ``level`` whose examples are ``value``'s leading-axis slices."""
-    stand_in = np.broadcast_to(np.zeros((), value.dtype), value.shape[1:])
-    data = np.ndarray.view(stand_in, BatchedArray)
+    shape, dtype = value.shape[1:], value.dtype
+    zero = _ZERO.get(dtype)
+    if zero is None:
+        zero = _ZERO[dtype] = np.zeros(1, dtype)
+        zero.flags.writeable = False  # (so the stand-ins made on it are read-only too)
+    # NOTE: made on one read-only zero with strides 0, as np.broadcast_to would make it, at a
+    # third of its cost (every batched operation makes one).
+    data = np.ndarray.__new__(BatchedArray, shape, dtype, zero, strides=(0,) * len(shape))
     data.value, data.level = value, level
     return constant(data)
+
+
+_ZERO: dict = {}  # dtype -> one zero of it, for the stand-ins
 
 
 def level_of(t: Tensor) -> int:
