@@ -61,12 +61,10 @@ from .dropout import dropout
 from .embedding import embedding
 from .group_norm import group_norm, instance_norm
 from .loss_functions import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
     cross_entropy,
-    kl_div,
     nll_loss,
 )
+from .loss_probabilities import binary_cross_entropy, binary_cross_entropy_with_logits, kl_div
 from .loss_ranking import cosine_embedding_loss, margin_ranking_loss
 from .loss_regression import (
     gaussian_nll_loss,

@@ -1,8 +1,8 @@
 """Loss modules with PyTorch's names and arguments, ``MSELoss`` to ``PoissonNLLLoss``.
 
-Each calls its function (in ``loss_functions.py``, ``loss_regression.py`` and
-``loss_ranking.py``; also here and in ``nn.functional``) with the reduction and settings it was
-built with; the settings are checked when the module is built.
+Each calls its function (in ``loss_functions.py``, ``loss_probabilities.py``,
+``loss_regression.py`` and ``loss_ranking.py``; also here and in ``nn.functional``) with the
+reduction and settings it was built with; the settings are checked when the module is built.
 
 >>> import minigrad as mg
 >>> CrossEntropyLoss()(mg.tensor([[1000.0, -1000.0]]), mg.tensor([1]))
@@ -16,13 +16,11 @@ import numpy as np
 from ..errors import OpError
 from ..tensor import Tensor
 from .loss_functions import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
     check_reduction,
     cross_entropy,
-    kl_div,
     nll_loss,
 )
+from .loss_probabilities import binary_cross_entropy, binary_cross_entropy_with_logits, kl_div
 from .loss_ranking import cosine_embedding_loss, margin_ranking_loss
 from .loss_regression import (
     check_number,
