@@ -240,18 +240,6 @@ def map_data(fn, *tensors) -> Tensor:
     return batched(out, level)
 
 
-def reduce_data(fn, t: Tensor, axes) -> Tensor:
-    """``fn(data, axis=axes, keepdims=True)`` (numpy, no gradient) as a tensor, batched when
-    ``t`` is."""
-    level = level_of(t)
-    if level == 0:
-        return constant(np.asarray(fn(t.data, axis=axes, keepdims=True)))
-    shifted = tuple(range(1, t.ndim + 1)) if axes is None else tuple(a + 1 for a in axes)
-    with batching_level(level - 1):
-        out = reduce_data(fn, t.data.value, shifted)
-    return batched(out, level)
-
-
 # ----- numpy computations of the values, batched --------------------------------------------------
 
 

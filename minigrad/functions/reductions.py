@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .. import ops
-from ..batching import along_data, map_data, reduce_data
+from ..batching import along_data, map_data
 from ..errors import DTypeError, OpError, ShapeError
 from ..ops.indexing import indexed
 from ..primitive import apply
@@ -308,7 +308,8 @@ def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=Non
     # NOTE: shifting by the max leaves the value and every derivative unchanged, so the shift is
     # a constant (no gradient through it).
     if x.data.size:  # (batched under mg.vmap: the max of each example)
-        shift = reduce_data(np.max, x, axes)
+        everywhere = tuple(range(x.ndim)) if axes is None else axes
+        shift = along_data(lambda a, over: np.max(a, axis=over, keepdims=True), x, everywhere)
         shift = map_data(lambda s: np.where(np.isfinite(s), s, 0), shift)
     else:
         shift = np.zeros(())
