@@ -347,7 +347,8 @@ class Tensor(TensorMethods):
 
     def __setitem__(self, index, value) -> None:
         index = mg.normalize_index(self, index)
-        self._inplace("__setitem__", lambda d: d.__setitem__(index, np.asarray(value)), value)
+        self._inplace("__setitem__", lambda d: d.__setitem__(index, np.asarray(value)), value,
+                      lambda: mg.with_values_at(self, index, value))  # fmt: skip
 
 
 def is_batched(x) -> bool:

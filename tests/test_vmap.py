@@ -273,7 +273,10 @@ def test_in_place_updates_of_batched_tensors_and_writes_into_shared_ones():
         filled.add_(v)
         copied = v * 0.0
         copied.copy_(np.ones(3))
-        return v, filled, copied
+        assigned = v * 1.0
+        assigned[0] = -1.0  # an assignment at an index: the example's own tensor changes
+        assigned[[1, 2]] = v[0] * 5
+        return v, filled, copied, assigned
 
     batched = mg.vmap(f)(X)
     looped = [np.stack(parts) for parts in zip(*[[t.data for t in f(X[i])] for i in range(5)])]

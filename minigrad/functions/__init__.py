@@ -27,6 +27,7 @@ from .comparison import allclose, equal, isclose
 from .conversion import cast, is_complex, is_floating_point, is_tensor, tensor_type, to, type_as
 from .indexing import (
     gather, getitem, index_select, masked_fill, masked_fill_, normalize_index, scatter, scatter_,
+    with_values_at,
     scatter_add, scatter_add_, take, take_along_dim, tril, triu,
 )  # fmt: skip
 from .joining import (
@@ -64,6 +65,7 @@ provide(
     unflatten, unsqueeze, view,
     chunk, flip, narrow, repeat, repeat_interleave, roll, split, tile,
     gather, getitem, index_select, masked_fill, masked_fill_, normalize_index, scatter, scatter_,
+    with_values_at,
     scatter_add, scatter_add_, take, take_along_dim, tril, triu,
 )  # fmt: skip
 provide(cast, is_complex, is_floating_point, tensor_type, to, type_as)

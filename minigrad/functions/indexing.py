@@ -69,6 +69,26 @@ def getitem(x: Tensor, index) -> Tensor:
     return indexed(x, normalize_index(x, index, batched=True))
 
 
+def with_values_at(x: Tensor, index: tuple, value) -> Tensor:
+    """``x`` with ``x[index] = value`` made out of place (numpy's rules; ``index`` normalized,
+    not batched): what an assignment into a tensor batched under ``mg.vmap`` computes, since
+    its stand-in holds no values to write into. The written positions are a mask; the value,
+    broadcast to ``x[index]``'s shape, is placed there by a scatter. An advanced index that
+    names a position twice (numpy: the last write wins) is refused."""
+    written = np.zeros(x.shape, np.int64)
+    np.add.at(written, index, 1)
+    if written.max(initial=0) > 1:
+        raise IndexingError(
+            f"x[index] = value on a tensor batched under mg.vmap: the index names a position "
+            f"twice (tensor of shape {x.shape}); give each position once"
+        )
+    value = as_tensor(value)
+    value = (value if value.dtype == x.dtype else astype(value, x.dtype)).broadcast_to(
+        np.empty(x.shape, bool)[index].shape
+    )
+    return where(written.astype(bool), added_at(value, index, x.shape), x)
+
+
 # ----- index arguments ---------------------------------------------------------------------------
 
 
