@@ -296,6 +296,9 @@ def is_tree(value) -> bool:
 def per_argument(args, argnums, flat: Sequence):
     """Values for the flat ``leaves`` of ``with_leaves`` (gradients, Jacobians) grouped as the
     differentiated arguments are (a dict's gradient is a dict), then by ``match_argnums``."""
+    if type(argnums) is int:  # (checked already; the common case, without resolving again)
+        arg = args[argnums]
+        return refilled(arg, iter(flat)) if is_tree(arg) else flat[0]
     values = iter(flat)
     nums = resolve_argnums("", argnums, len(args))
     grouped = [refilled(args[i], values) if is_tree(args[i]) else next(values) for i in nums]

@@ -55,9 +55,11 @@ def tangents_of(y: Tensor, batch: int, directions: bool = True) -> Tensor:
     bottom.tangent = None
     if t is None:
         return constant(np.zeros((batch, *y.shape) if directions else y.shape, y.dtype))
-    # (k, N .., *shape) -> (N .., k, *shape): the batch axes in front, as ``batched_like``
-    # takes them
-    return batched_like(np.moveaxis(t, 0, levels) if directions else t[0], y)
+    if not directions:
+        t = t[0]
+    elif levels:  # (k, N .., *shape) -> (N .., k, *shape): the batch axes in front
+        t = np.moveaxis(t, 0, levels)
+    return batched_like(t, y) if levels else constant(t)
 
 
 def batch_elements() -> int:

@@ -47,9 +47,11 @@ class HessianTooLarge(MinigradError, MemoryError):
 # ----- one pass, many directions -----------------------------------------------------------------
 
 
-def gradient_tangents(gradients: Callable, inputs: Sequence[Tensor], batch: int) -> list:
+def gradient_tangents(
+    gradients: Callable, inputs: Sequence[Tensor], batch: int, directions: bool = True
+) -> list:
     """Forward-over-reverse: ``H @ v`` for each of ``batch`` directions, per input, as Tensors
-    ``(batch, *x.shape)``.
+    ``(batch, *x.shape)`` (``x.shape`` for one direction given as such: not ``directions``).
 
     ``inputs`` carry tangents ``(batch, *x.shape)``; ``gradients()`` computes the gradient of a
     scalar with respect to each input (a Tensor, or None for none) with a backward pass, and runs
@@ -59,7 +61,9 @@ def gradient_tangents(gradients: Callable, inputs: Sequence[Tensor], batch: int)
     with forward_mode(grad_enabled=True):
         grads = gradients()
     return [
-        Tensor(np.zeros((batch, *x.shape), x.dtype)) if g is None else tangents_of(g, batch)
+        Tensor(np.zeros((batch, *x.shape) if directions else x.shape, x.dtype))
+        if g is None
+        else tangents_of(g, batch, directions)
         for g, x in zip(grads, inputs)
     ]
 
@@ -73,7 +77,7 @@ def _hessian_vector_products(fname, f, primals, tangents, batched=None):
         refuse_reverse_over_forward(fname, out)
         return autograd.grad(out, xs) if out.requires_grad else [None] * len(xs)
 
-    return gradient_tangents(gradients, xs, B), batched
+    return gradient_tangents(gradients, xs, B, directions=batched), batched
 
 
 def hvp(f: Callable, primals: Sequence, tangents: Sequence):
@@ -88,8 +92,7 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence):
     >>> mg.hvp(lambda x: (x**3).sum(), (mg.tensor([1.0, 2.0]),), (mg.tensor([1.0, 0.0]),))
     tensor([6., 0.])
     """
-    products, batched = _hessian_vector_products("hvp", f, primals, tangents)
-    blocks = [p if batched else p[0] for p in products]
+    blocks = _hessian_vector_products("hvp", f, primals, tangents)[0]
     return blocks[0] if len(blocks) == 1 else tuple(blocks)
 
 
@@ -128,6 +131,10 @@ def _rows_joined(products: Callable, layout: FlatLayout, chunk: int, dtype) -> T
         blocks = products(identity_tangents(layout, start, stop, dtype))
         rows.append(cat([block.reshape(stop - start, -1) for block in blocks], dim=1))
     return cat(rows) if len(rows) > 1 else rows[0]
+
+
+def _as_it_is(t: Tensor) -> Tensor:
+    return t
 
 
 # ----- memory ------------------------------------------------------------------------------------
@@ -271,16 +278,18 @@ def hessian(
         def products(tangents):
             return _hessian_vector_products("hessian", g, tuple(xs), tuple(tangents), True)[0]
 
-        if not mode().vmap_level:
-            H = Tensor(hessian_rows(lambda t: [p.data for p in products(t)], layout, chunk, dtype))
-        else:  # batched values: the rows are joined by operations (``hessian_rows`` writes arrays)
+        if not mode().vmap_level:  # an array, shaped by numpy, each result then a Tensor
+            H = hessian_rows(lambda t: [p.data for p in products(t)], layout, chunk, dtype)
+            result = Tensor
+        else:  # batched values: the rows are joined (and shaped) by operations
             H = _rows_joined(products, layout, chunk, dtype)
+            result = _as_it_is
         if flat:
-            return H
+            return result(H)
         if isinstance(argnums, (int, np.integer)):
-            return H.reshape(xs[0].shape * 2)
+            return result(H.reshape(xs[0].shape * 2))
         blocks = [
-            [block.reshape(shape + block.shape[1:]) for block in layout.split(H[a:b])]
+            [result(block.reshape(shape + block.shape[1:])) for block in layout.split(H[a:b])]
             for shape, a, b in layout.slices()
         ]
         return tuple(tuple(row) for row in blocks)

@@ -37,7 +37,7 @@ from .batched_tangents import tangents_of
 from .errors import ShapeError
 from .random import default_generator
 from .tangents import refuse_reverse_over_forward, tangent_inputs
-from .tensor import Tensor
+from .tensor import Tensor, is_batched
 
 # ----- reverse mode ------------------------------------------------------------------------------
 
@@ -182,8 +182,11 @@ def _forward_jacobian(fname: str, f, argnums, args, has_aux=False):
     tangents = identity_tangents(layout, 0, layout.n)
     g = restricted(fname, f, args, nums)
     _, t_out, _, aux = _push_tangents(fname, g, tuple(xs), tuple(tangents), True, has_aux)
-    jac = t_out.movedim(0, -1)  # out.shape + (n,)
-    return match_argnums(argnums, layout.split(jac)), aux
+    if is_batched(t_out):  # under mg.vmap: moved and cut by operations
+        blocks = layout.split(t_out.movedim(0, -1))  # out.shape + (n,)
+    else:
+        blocks = [Tensor(block) for block in layout.split(np.moveaxis(t_out.data, 0, -1))]
+    return match_argnums(argnums, blocks), aux
 
 
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:

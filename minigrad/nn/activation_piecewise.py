@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from ..batching import map_data
 from ..errors import OpError, ShapeError
 from ..functions import as_tensor, clamp, where
 from ..random import Generator, rng
@@ -53,8 +54,10 @@ def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = Fal
             f"hardtanh: min_val cannot be greater than max_val, got {min_val} > {max_val}"
         )
     x = as_tensor(x)
-    inside = (x > min_val) & (x < max_val)  # (masks without gradient, batched as x is)
-    return where(inside, x, x.detach().clamp(min_val, max_val))
+    # NOTE: the mask and the clipped values from numpy, in one pass each (batched under
+    # mg.vmap as x is); the clipped values are constants, so the gradient is 0 outside.
+    inside = map_data(lambda d: (d > min_val) & (d < max_val), x)
+    return where(inside, x, map_data(lambda d: np.clip(d, min_val, max_val), x))
 
 
 def relu6(x, inplace: bool = False) -> Tensor:
@@ -65,8 +68,8 @@ def relu6(x, inplace: bool = False) -> Tensor:
 def hardsigmoid(x, inplace: bool = False) -> Tensor:
     """0 for x <= -3, 1 for x >= 3, ``x / 6 + 1/2`` between (gradient 1/6 strictly inside)."""
     x = as_tensor(x)
-    inside = (x > -3) & (x < 3)
-    return where(inside, x * (1 / 6) + 0.5, (x >= 3).astype(x.dtype))
+    inside = map_data(lambda d: (d > -3) & (d < 3), x)
+    return where(inside, x * (1 / 6) + 0.5, map_data(lambda d: (d >= 3).astype(d.dtype), x))
 
 
 def hardswish(x, inplace: bool = False) -> Tensor:
