@@ -145,3 +145,16 @@ def test_an_ensemble_by_stack_module_state_and_vmap():
         np.testing.assert_allclose(out.data[i], m(x).data, rtol=1e-13)
     with pytest.raises(mg.ArgumentError, match="same architecture"):
         stack_module_state([nn.Linear(3, 2), nn.Linear(3, 3, bias=False)])
+
+
+def test_the_torch_forms_that_minigrad_refuses_say_so():
+    model = nn.Linear(3, 2)
+    x = mg.randn(2, 3)
+    with pytest.raises(mg.ArgumentError, match="a dict of tensors by name or a tuple of them"):
+        functional_call(model, ({"bias": mg.zeros(2)}, [mg.zeros(2)]), (x,))
+    with pytest.raises(mg.ArgumentError, match="randomness='different' is not supported"):
+        mg.func.jacfwd(lambda t: t, randomness="different")
+    with pytest.raises(mg.ArgumentError, match="at least one model"):
+        stack_module_state([])
+    with pytest.raises(mg.ArgumentError, match="of one kind"):
+        stack_module_state([nn.Linear(3, 2), nn.Tanh()])

@@ -294,3 +294,40 @@ def test_in_place_updates_of_batched_tensors_and_writes_into_shared_ones():
 
     with pytest.raises(mg.BatchingError, match="__setitem__: the value written in place"):
         mg.vmap(write_at)(X)
+
+
+def test_what_vmap_cannot_batch_is_refused_by_name():
+    """Each refusal names the operation and the way out; none computes with placeholders."""
+    ones = mg.ones(4, 3, dtype=mg.float64)
+    with pytest.raises(mg.BatchingError, match=r"numpy's permutation\(\) is not batched yet"):
+        mg.vmap(lambda x: x + mg.randperm(3).double(), randomness="different")(ones)
+    with pytest.raises(mg.BatchingError, match="bernoulli reads the values of a batched"):
+        mg.vmap(lambda x: mg.bernoulli(x * 0.5), randomness="different")(ones)
+    with pytest.raises(mg.BatchingError, match="normal_ on a tensor batched under mg.vmap"):
+        mg.vmap(lambda x: (x * 1.0).normal_(), randomness="different")(ones)
+    with pytest.raises(mg.BatchingError, match=r"BatchNorm1d\(3\).*training mode.*eval"):
+        mg.vmap(mg.nn.BatchNorm1d(3).double())(mg.ones(4, 2, 3, dtype=mg.float64))
+
+    def set_twice(x):
+        x = x * 1.0
+        x[[0, 0]] = 1.0
+        return x
+
+    with pytest.raises(mg.IndexingError, match="names a position twice"):
+        mg.vmap(set_twice)(ones)
+
+    def with_a_tangent(x):
+        x.tangent = np.ones((1, 3))  # set by hand, not by mg.jvp
+        with mg.autodiff.forward_mode():
+            return x.sin()
+
+    with pytest.raises(mg.BatchingError, match="carries a tangent of its own.*mg.jvp"):
+        mg.vmap(with_a_tangent)(X)
+    probabilities = mg.tensor(rng.uniform(size=(4, 3)))
+    probabilities.data[2, 1] = 1.5  # one example's input is no probability
+    with pytest.raises(mg.OpError, match="binary_cross_entropy: input holds 1.5"):
+        mg.vmap(lambda p: mg.nn.functional.binary_cross_entropy(p, p))(probabilities)
+    variances = mg.tensor(np.abs(rng.standard_normal((4, 3))))
+    variances.data[3, 0] = -2.0
+    with pytest.raises(mg.OpError, match="var holds -2.0"):
+        mg.vmap(lambda v: mg.nn.functional.gaussian_nll_loss(v, v, v))(variances)
